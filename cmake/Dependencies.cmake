@@ -1,0 +1,12 @@
+# Every dependency is a Debian 12 package (tools/install-deps.sh installs them).
+find_package(Threads REQUIRED)
+find_package(Boost 1.81.0 CONFIG REQUIRED COMPONENTS json url)
+find_package(OpenSSL 3 REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+find_package(yaml-cpp REQUIRED)
+
+# Asio and Beast are compiled once, in src/net/asio_lib.cc.
+add_compile_definitions(BOOST_ASIO_SEPARATE_COMPILATION BOOST_BEAST_SEPARATE_COMPILATION
+                        BOOST_ASIO_NO_DEPRECATED SPDLOG_FMT_EXTERNAL)

@@ -1,0 +1,46 @@
+#include "cli/config_flags.h"
+
+#include "cli/command.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+
+namespace forge::cli {
+
+void ConfigFlags::addTo(CLI::App& app) {
+  app_ = &app;
+  app.add_option("-c,--config", config_path_,
+                 "Configuration file (default: ./forge.yaml when it exists)");
+  for (const auto& spec : schema_.keys()) {
+    const std::string flag = config::flagName(spec.key);
+    std::string help = spec.help;
+    if (!spec.default_value.empty()) help += fmt::format(" [default: {}]", spec.default_value);
+    help += fmt::format(" (env {})", config::envName(spec.key));
+    app.add_option(flag, values_[spec.key], help)->group("Configuration keys");
+  }
+}
+
+config::Config ConfigFlags::load() const {
+  config::LoadOptions options;
+  if (app_ && app_->count("--config") > 0) options.config_path = config_path_;
+  options.environment = config::processEnvironment();
+  for (const auto& spec : schema_.keys()) {
+    if (app_ && app_->count(config::flagName(spec.key)) > 0) {
+      options.flags.emplace_back(spec.key, values_.at(spec.key));
+    }
+  }
+  return config::load(schema_, options);
+}
+
+int reportConfigError(const config::ConfigError& error) {
+  std::fprintf(stderr, "forge: invalid configuration:\n");
+  for (const auto& problem : error.problems())
+    std::fprintf(stderr, "  %s\n", problem.c_str());
+  std::fprintf(stderr, "Fix the values above (see docs/CONFIGURATION.md for every key), then "
+                       "run the command again.\n");
+  return kExitFailure;
+}
+
+} // namespace forge::cli

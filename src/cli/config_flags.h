@@ -1,0 +1,37 @@
+// ConfigFlags: the options every configuration-reading command shares: --config PATH, and one
+// flag per configuration key (--server-port 9000, --log-level debug, ...), generated from the
+// schema so that every key can be set from the command line.
+#pragma once
+
+#include "config/config.h"
+
+#include <map>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace forge::cli {
+
+class ConfigFlags {
+public:
+  explicit ConfigFlags(config::Schema schema) : schema_(std::move(schema)) {}
+
+  // Declares --config and the per-key flags on `app`.
+  void addTo(CLI::App& app);
+  // Loads the configuration (defaults < file < FORGE_* environment < flags). Throws ConfigError.
+  config::Config load() const;
+  const config::Schema& schema() const { return schema_; }
+
+private:
+  config::Schema schema_;
+  std::string config_path_;
+  std::map<std::string, std::string> values_;
+  CLI::App* app_ = nullptr;
+};
+
+// Prints a ConfigError the way every command does, with a hint; returns kExitFailure.
+int reportConfigError(const config::ConfigError& error);
+
+} // namespace forge::cli

@@ -1,0 +1,54 @@
+// HttpServer: Forge's HTTP/1.1 server. Keep-alive, bounded header and body sizes (431/413),
+// per-phase timeouts so that slow clients cannot hold it (slowloris), a connection cap (503),
+// chunked streaming for Server-Sent Events, and graceful shutdown: stop accepting, close idle
+// connections, let in-flight requests finish, force-close what is left after the drain time.
+#pragma once
+
+#include "core/error.h"
+#include "net/event_loop.h"
+#include "net/http.h"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace forge::net {
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8000; // 0 picks a free port (see HttpServer::port())
+  bool reuse_port = false;   // SO_REUSEPORT: several processes share one port
+  std::uint64_t max_body_bytes = 4 * 1024 * 1024;
+  std::uint64_t max_header_bytes = 16 * 1024;
+  std::chrono::milliseconds header_timeout{10'000};    // from first byte to end of headers
+  std::chrono::milliseconds body_timeout{30'000};      // to receive the body
+  std::chrono::milliseconds idle_timeout{60'000};      // keep-alive wait for the next request
+  std::chrono::milliseconds write_timeout{30'000};     // for each write to the client
+  std::chrono::milliseconds response_timeout{300'000}; // a handler must start answering by then
+  std::size_t max_connections = 10'000;
+  std::size_t max_stream_buffer = 8 * 1024 * 1024; // unread bytes per stream before it is cut
+  bool access_log = true;
+};
+
+class HttpServer {
+public:
+  virtual ~HttpServer() = default;
+
+  // Binds, listens and starts accepting on the event loop. An error names the address.
+  virtual core::Status listen() = 0;
+  // The bound port (useful with port 0).
+  virtual std::uint16_t port() const = 0;
+  // Starts a graceful shutdown; `on_drained` runs (on a loop thread) once every connection has
+  // closed, at the latest shortly after `drain_timeout`. Thread-safe; later calls are ignored.
+  virtual void shutdown(std::chrono::milliseconds drain_timeout,
+                        std::function<void()> on_drained) = 0;
+  virtual bool draining() const = 0;
+  virtual std::size_t connections() const = 0;
+};
+
+std::unique_ptr<HttpServer> makeHttpServer(EventLoop& loop, HttpServerOptions options,
+                                           Handler handler);
+
+} // namespace forge::net

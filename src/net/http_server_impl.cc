@@ -1,0 +1,643 @@
+// The Beast/Asio implementation of HttpServer.
+//
+// DESIGN. One coroutine per connection, on the connection's own strand. It reads a request
+// (idle wait, then header, then body, each under its own deadline), hands it to the handler
+// together with a Writer, and then delivers whatever the handler queues on that Writer: one
+// complete response, or a chunked stream. The handler may answer from any thread: Writer is a
+// mutex-protected queue whose waiter sleeps on a timer that producers cancel through the strand.
+// Because the check of the queue and the start of the wait happen in one turn of the strand, a
+// wake-up can never be lost.
+#include "net/http_server.h"
+
+#include "core/assert.h"
+#include "core/log.h"
+#include "net/event_loop_impl.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <unordered_map>
+
+namespace forge::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using Executor = asio::any_io_executor;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+// ---------------------------------------------------------------------------------------------
+// Writer: what a handler answers through.
+// ---------------------------------------------------------------------------------------------
+
+class Writer final : public ResponseWriter, public std::enable_shared_from_this<Writer> {
+public:
+  enum class Kind { kComplete, kStreamHead, kChunk, kStreamEnd };
+  struct Item {
+    Kind kind;
+    Response response;
+    std::string data;
+  };
+
+  Writer(Executor strand, std::size_t buffer_limit)
+      : strand_(strand), timer_(strand), buffer_limit_(buffer_limit) {}
+
+  // ResponseWriter
+  void send(Response response) override { push(Item{Kind::kComplete, std::move(response), {}}); }
+  void startStream(int status, Headers headers) override {
+    push(Item{Kind::kStreamHead, Response{status, std::move(headers), {}}, {}});
+  }
+  bool write(std::string data) override {
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_) return false;
+      if (queued_bytes_ + data.size() > buffer_limit_) {
+        overflowed_ = true;
+      } else {
+        queued_bytes_ += data.size();
+        queue_.push_back(Item{Kind::kChunk, {}, std::move(data)});
+      }
+    }
+    wake();
+    return !overflowed();
+  }
+  void end() override { push(Item{Kind::kStreamEnd, {}, {}}); }
+  bool closed() const override {
+    std::lock_guard lock(mutex_);
+    return closed_;
+  }
+  void onClose(std::function<void()> callback) override {
+    {
+      std::lock_guard lock(mutex_);
+      if (!closed_) {
+        close_callbacks_.push_back(std::move(callback));
+        return;
+      }
+    }
+    callback();
+  }
+
+  // Connection side (on the strand).
+  std::deque<Item> take() {
+    std::lock_guard lock(mutex_);
+    queued_bytes_ = 0;
+    return std::exchange(queue_, {});
+  }
+  bool overflowed() const {
+    std::lock_guard lock(mutex_);
+    return overflowed_;
+  }
+  asio::steady_timer& timer() { return timer_; }
+
+  void markClosed() {
+    std::vector<std::function<void()>> callbacks;
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_) return;
+      closed_ = true;
+      queue_.clear();
+      callbacks.swap(close_callbacks_);
+    }
+    for (auto& cb : callbacks)
+      cb();
+  }
+
+  // Wakes the connection coroutine if it waits on this writer.
+  void wake() {
+    asio::post(strand_, [self = shared_from_this()] { self->timer_.cancel(); });
+  }
+
+private:
+  void push(Item item) {
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_) return;
+      queue_.push_back(std::move(item));
+    }
+    wake();
+  }
+
+  Executor strand_;
+  asio::steady_timer timer_;
+  const std::size_t buffer_limit_;
+  mutable std::mutex mutex_;
+  std::deque<Item> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool closed_ = false;
+  bool overflowed_ = false;
+  std::vector<std::function<void()>> close_callbacks_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+bool isSaneRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+std::string newRequestId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return fmt::format("{:016x}", rng());
+}
+
+int hexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string decodePath(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '%' && i + 2 < raw.size() && hexDigit(raw[i + 1]) >= 0 &&
+        hexDigit(raw[i + 2]) >= 0) {
+      out += static_cast<char>(hexDigit(raw[i + 1]) * 16 + hexDigit(raw[i + 2]));
+      i += 2;
+    } else {
+      out += raw[i];
+    }
+  }
+  return out;
+}
+
+bool isQuietDisconnect(const boost::system::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+         ec == asio::error::bad_descriptor || ec == beast::error::timeout ||
+         ec == asio::error::broken_pipe || ec == http::error::partial_message;
+}
+
+struct ServerState;
+
+// ---------------------------------------------------------------------------------------------
+// Connection
+// ---------------------------------------------------------------------------------------------
+
+class Connection : public std::enable_shared_from_this<Connection> {
+public:
+  Connection(tcp::socket socket, std::shared_ptr<ServerState> state);
+
+  asio::awaitable<void> run(bool reject);
+  // Closes the socket if the connection is between requests (graceful shutdown).
+  void closeIfIdle();
+  // Closes the socket and any open response stream (end of the drain time).
+  void forceClose();
+
+private:
+  asio::awaitable<bool> waitForRequestStart(bool first);
+  asio::awaitable<void> replyToReadError(const boost::system::error_code& ec);
+  asio::awaitable<bool> writeComplete(Response response, bool keep_alive, bool head_only);
+  asio::awaitable<bool> deliver(Writer& writer, const Request& request, bool keep_alive);
+  RequestPtr makeRequest(http::request<http::string_body>&& message);
+  void logAccess(const Request& request, int status, std::size_t bytes, Clock::time_point start);
+  bool keepAlivePossible() const;
+  void closeSocket();
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::shared_ptr<ServerState> state_;
+  std::string remote_;
+  bool idle_ = true;                // strand only
+  std::shared_ptr<Writer> current_; // strand only
+};
+
+// ---------------------------------------------------------------------------------------------
+// ServerState: shared by the server object and every connection.
+// ---------------------------------------------------------------------------------------------
+
+struct ServerState : std::enable_shared_from_this<ServerState> {
+  ServerState(asio::io_context& context, HttpServerOptions opts, Handler h)
+      : io(context), options(std::move(opts)), handler(std::move(h)),
+        acceptor_strand(asio::make_strand(io)), acceptor(acceptor_strand), drain_timer(io) {}
+
+  asio::io_context& io;
+  const HttpServerOptions options;
+  const Handler handler;
+  asio::strand<asio::io_context::executor_type> acceptor_strand;
+  tcp::acceptor acceptor;
+  asio::steady_timer drain_timer;
+
+  std::atomic<bool> draining{false};
+  std::mutex mutex;
+  std::unordered_map<Connection*, std::weak_ptr<Connection>> connections;
+  std::function<void()> on_drained;
+
+  std::size_t count() {
+    std::lock_guard lock(mutex);
+    return connections.size();
+  }
+
+  void add(const std::shared_ptr<Connection>& c) {
+    std::lock_guard lock(mutex);
+    connections.emplace(c.get(), c);
+  }
+
+  void remove(Connection* c) {
+    std::function<void()> done;
+    {
+      std::lock_guard lock(mutex);
+      connections.erase(c);
+      if (draining && connections.empty() && on_drained) done = std::exchange(on_drained, nullptr);
+    }
+    if (done) finishDrain(std::move(done));
+  }
+
+  template <class Fn>
+  void forEachConnection(Fn fn) {
+    std::vector<std::shared_ptr<Connection>> live;
+    {
+      std::lock_guard lock(mutex);
+      for (auto& [ptr, weak] : connections) {
+        if (auto c = weak.lock()) live.push_back(std::move(c));
+      }
+    }
+    for (auto& c : live)
+      fn(c);
+  }
+
+  void finishDrain(std::function<void()> done) {
+    asio::post(io, [self = shared_from_this(), done = std::move(done)] {
+      self->drain_timer.cancel();
+      done();
+    });
+  }
+
+  asio::awaitable<void> acceptLoop();
+};
+
+Connection::Connection(tcp::socket socket, std::shared_ptr<ServerState> state)
+    : stream_(std::move(socket)), state_(std::move(state)) {
+  boost::system::error_code ec;
+  const auto endpoint = stream_.socket().remote_endpoint(ec);
+  if (!ec) remote_ = fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
+  stream_.socket().set_option(tcp::no_delay(true), ec);
+}
+
+void Connection::closeSocket() {
+  boost::system::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream_.socket().close(ignored);
+}
+
+void Connection::closeIfIdle() {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+    if (self->idle_) self->closeSocket();
+  });
+}
+
+void Connection::forceClose() {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+    self->closeSocket();
+    if (self->current_) {
+      self->current_->markClosed();
+      self->current_->timer().cancel();
+    }
+  });
+}
+
+bool Connection::keepAlivePossible() const { return !state_->draining.load(); }
+
+// Waits, under the idle (or first-request header) deadline, for the first byte of a request.
+asio::awaitable<bool> Connection::waitForRequestStart(bool first) {
+  if (buffer_.size() > 0) co_return true;
+  const auto& o = state_->options;
+  stream_.expires_after(first ? o.header_timeout : o.idle_timeout);
+  auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), kNoThrow);
+  if (ec) co_return false;
+  buffer_.commit(n);
+  co_return true;
+}
+
+asio::awaitable<void> Connection::replyToReadError(const boost::system::error_code& ec) {
+  if (isQuietDisconnect(ec)) co_return;
+  const auto& o = state_->options;
+  core::Error error{core::Errc::kBadRequest,
+                    fmt::format("malformed HTTP request: {}", ec.message())};
+  if (ec == http::error::header_limit) {
+    error = {core::Errc::kHeadersTooLarge,
+             fmt::format("request header fields exceed the limit of {} bytes", o.max_header_bytes)};
+  } else if (ec == http::error::body_limit) {
+    error = {core::Errc::kPayloadTooLarge,
+             fmt::format("request body exceeds the limit of {} bytes", o.max_body_bytes)};
+  }
+  log::emit(log::Level::kInfo, {}, "rejected request",
+            {{"status", std::to_string(core::httpStatus(error.code))},
+             {"reason", error.message},
+             {"remote", remote_}});
+  co_await writeComplete(Response::error(error), false, false);
+}
+
+asio::awaitable<bool> Connection::writeComplete(Response response, bool keep_alive,
+                                                bool head_only) {
+  http::response<http::string_body> message{static_cast<http::status>(response.status), 11};
+  for (const auto& [name, value] : response.headers)
+    message.insert(name, value);
+  message.set(http::field::server, "forge");
+  message.keep_alive(keep_alive);
+  message.content_length(response.body.size());
+  if (!head_only) message.body() = std::move(response.body);
+  stream_.expires_after(state_->options.write_timeout);
+  auto [ec, n] = co_await http::async_write(stream_, message, kNoThrow);
+  co_return !ec;
+}
+
+RequestPtr Connection::makeRequest(http::request<http::string_body>&& message) {
+  auto request = std::make_shared<Request>();
+  request->method = parseMethod(std::string_view(message.method_string()));
+  request->target = std::string(message.target());
+  const auto question = request->target.find('?');
+  request->path = decodePath(std::string_view(request->target).substr(0, question));
+  if (question != std::string::npos) request->query = request->target.substr(question + 1);
+  for (const auto& field : message) {
+    request->headers.add(std::string(field.name_string()), std::string(field.value()));
+  }
+  request->body = std::move(message.body());
+  const auto incoming_id = request->headers.get("X-Request-Id");
+  request->request_id =
+      incoming_id && isSaneRequestId(*incoming_id) ? std::string(*incoming_id) : newRequestId();
+  request->remote_address = remote_;
+  return request;
+}
+
+void Connection::logAccess(const Request& request, int status, std::size_t bytes,
+                           Clock::time_point start) {
+  if (!state_->options.access_log || !log::enabled(log::Level::kInfo)) return;
+  const auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+  log::emit(log::Level::kInfo, request.request_id, "request",
+            {{"method", methodName(request.method)},
+             {"path", request.path},
+             {"status", std::to_string(status)},
+             {"bytes", std::to_string(bytes)},
+             {"duration_ms", fmt::format("{:.3f}", static_cast<double>(micros) / 1000.0)},
+             {"remote", remote_}});
+}
+
+// Writes what the handler queues until the response is complete. Returns false when the
+// connection must close (write error, client gone, stream overflow, force close).
+asio::awaitable<bool> Connection::deliver(Writer& writer, const Request& request, bool keep_alive) {
+  const auto start = Clock::now();
+  const auto& o = state_->options;
+  const bool head_only = request.method == Method::kHead;
+  bool streaming = false;
+  int stream_status = 0;
+  std::size_t stream_bytes = 0;
+  for (;;) {
+    if (writer.closed() || writer.overflowed()) co_return false;
+    auto items = writer.take();
+    if (items.empty()) {
+      if (streaming) {
+        writer.timer().expires_at(asio::steady_timer::time_point::max());
+      } else {
+        writer.timer().expires_after(o.response_timeout);
+      }
+      auto [ec] = co_await writer.timer().async_wait(kNoThrow);
+      if (!ec && !streaming) {
+        // The handler did not answer in time: the client gets a clear error, not silence.
+        FORGE_BUG(fmt::format("handler for {} did not answer within {} ms", request.path,
+                              o.response_timeout.count()));
+        auto response = Response::error(core::Errc::kTimeout, "the server did not answer in time");
+        response.headers.set("X-Request-Id", request.request_id);
+        co_await writeComplete(std::move(response), false, false);
+        logAccess(request, 504, 0, start);
+        co_return false;
+      }
+      continue;
+    }
+    for (auto& item : items) {
+      switch (item.kind) {
+      case Writer::Kind::kComplete: {
+        const int status = item.response.status;
+        const std::size_t bytes = item.response.body.size();
+        item.response.headers.set("X-Request-Id", request.request_id);
+        // A shutdown that began while the handler worked turns keep-alive off.
+        const bool ok = co_await writeComplete(std::move(item.response),
+                                               keep_alive && keepAlivePossible(), head_only);
+        logAccess(request, status, bytes, start);
+        co_return ok;
+      }
+      case Writer::Kind::kStreamHead: {
+        http::response<http::empty_body> head{static_cast<http::status>(item.response.status), 11};
+        for (const auto& [name, value] : item.response.headers)
+          head.insert(name, value);
+        head.set(http::field::server, "forge");
+        head.set("X-Request-Id", request.request_id);
+        head.keep_alive(keep_alive);
+        head.chunked(true);
+        http::response_serializer<http::empty_body> serializer{head};
+        stream_.expires_after(o.write_timeout);
+        auto [ec, n] = co_await http::async_write_header(stream_, serializer, kNoThrow);
+        if (ec) co_return false;
+        streaming = true;
+        stream_status = item.response.status;
+        break;
+      }
+      case Writer::Kind::kChunk: {
+        if (!streaming || item.data.empty()) break;
+        stream_bytes += item.data.size();
+        stream_.expires_after(o.write_timeout);
+        auto [ec, n] = co_await asio::async_write(
+            stream_, http::make_chunk(asio::buffer(item.data)), kNoThrow);
+        if (ec) co_return false;
+        break;
+      }
+      case Writer::Kind::kStreamEnd: {
+        if (!streaming) break;
+        stream_.expires_after(o.write_timeout);
+        auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk_last(), kNoThrow);
+        logAccess(request, stream_status, stream_bytes, start);
+        co_return !ec;
+      }
+      }
+    }
+  }
+}
+
+asio::awaitable<void> Connection::run(bool reject) {
+  auto self = shared_from_this();
+  if (reject) {
+    co_await writeComplete(
+        Response::error(core::Errc::kUnavailable, "too many connections; try again later"), false,
+        false);
+    closeSocket();
+    co_return;
+  }
+  const auto& o = state_->options;
+  for (bool first = true;; first = false) {
+    idle_ = true;
+    if (state_->draining || !co_await waitForRequestStart(first)) break;
+    idle_ = false;
+
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(
+        static_cast<std::uint32_t>(std::min<std::uint64_t>(o.max_header_bytes, UINT32_MAX)));
+    parser.body_limit(o.max_body_bytes);
+    stream_.expires_after(o.header_timeout);
+    auto [header_ec, header_n] =
+        co_await http::async_read_header(stream_, buffer_, parser, kNoThrow);
+    if (header_ec) {
+      co_await replyToReadError(header_ec);
+      break;
+    }
+    if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+      http::response<http::empty_body> go_on{http::status::continue_, 11};
+      stream_.expires_after(o.write_timeout);
+      auto [ec, n] = co_await http::async_write(stream_, go_on, kNoThrow);
+      if (ec) break;
+    }
+    if (!parser.is_done()) {
+      stream_.expires_after(o.body_timeout);
+      auto [body_ec, body_n] = co_await http::async_read(stream_, buffer_, parser, kNoThrow);
+      if (body_ec) {
+        co_await replyToReadError(body_ec);
+        break;
+      }
+    }
+    auto message = parser.release();
+    const bool keep_alive = message.keep_alive() && keepAlivePossible();
+    auto request = makeRequest(std::move(message));
+    current_ = std::make_shared<Writer>(stream_.get_executor(), o.max_stream_buffer);
+    state_->handler(request, current_);
+    const bool delivered = co_await deliver(*current_, *request, keep_alive);
+    current_->markClosed();
+    current_.reset();
+    if (!delivered || !keep_alive || !keepAlivePossible()) break;
+  }
+  closeSocket();
+}
+
+asio::awaitable<void> ServerState::acceptLoop() {
+  auto self = shared_from_this();
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), kNoThrow);
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+    if (ec) {
+      // Out of file descriptors and the like: say so and back off instead of spinning.
+      log::warn("accept failed: {}", ec.message());
+      asio::steady_timer pause(acceptor_strand, std::chrono::milliseconds(50));
+      co_await pause.async_wait(kNoThrow);
+      continue;
+    }
+    const bool reject = count() >= options.max_connections;
+    auto executor = socket.get_executor();
+    auto connection = std::make_shared<Connection>(std::move(socket), self);
+    add(connection);
+    asio::co_spawn(executor, connection->run(reject),
+                   [self, raw = connection.get()](std::exception_ptr error) {
+                     if (error) FORGE_BUG("a connection coroutine ended with an exception");
+                     self->remove(raw);
+                   });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server object
+// ---------------------------------------------------------------------------------------------
+
+class HttpServerImpl final : public HttpServer {
+public:
+  HttpServerImpl(EventLoop& loop, HttpServerOptions options, Handler handler)
+      : state_(std::make_shared<ServerState>(loop.impl().io, std::move(options),
+                                             std::move(handler))) {}
+
+  ~HttpServerImpl() override {
+    boost::system::error_code ignored;
+    state_->acceptor.close(ignored);
+  }
+
+  // HttpServer
+  core::Status listen() override {
+    const auto& o = state_->options;
+    boost::system::error_code ec;
+    const auto address = asio::ip::make_address(o.host, ec);
+    if (ec)
+      return core::Error{core::Errc::kInvalidParams,
+                         fmt::format("'{}' is not an IP address", o.host)};
+    const tcp::endpoint endpoint(address, o.port);
+    auto& acceptor = state_->acceptor;
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec && o.reuse_port) {
+      acceptor.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
+    }
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return core::Error{core::Errc::kUnavailable,
+                         fmt::format("cannot listen on {}:{}: {}", o.host, o.port, ec.message())};
+    }
+    port_ = acceptor.local_endpoint().port();
+    asio::co_spawn(state_->acceptor_strand, state_->acceptLoop(), [](std::exception_ptr error) {
+      if (error) FORGE_BUG("the accept loop ended with an exception");
+    });
+    return core::Ok{};
+  }
+
+  std::uint16_t port() const override { return port_; }
+
+  void shutdown(std::chrono::milliseconds drain_timeout,
+                std::function<void()> on_drained) override {
+    auto state = state_;
+    if (state->draining.exchange(true)) return;
+    asio::post(state->acceptor_strand, [state] {
+      boost::system::error_code ignored;
+      state->acceptor.close(ignored);
+    });
+    bool already_empty = false;
+    {
+      std::lock_guard lock(state->mutex);
+      already_empty = state->connections.empty();
+      if (!already_empty) state->on_drained = std::move(on_drained);
+    }
+    if (already_empty) {
+      state->finishDrain(std::move(on_drained));
+      return;
+    }
+    state->forEachConnection([](const std::shared_ptr<Connection>& c) { c->closeIfIdle(); });
+    state->drain_timer.expires_after(drain_timeout);
+    state->drain_timer.async_wait([state](const boost::system::error_code& ec) {
+      if (ec) return;
+      log::warn("drain time over: closing {} connection(s) still open", state->count());
+      state->forEachConnection([](const std::shared_ptr<Connection>& c) { c->forceClose(); });
+    });
+  }
+
+  bool draining() const override { return state_->draining.load(); }
+  std::size_t connections() const override { return state_->count(); }
+
+private:
+  std::shared_ptr<ServerState> state_;
+  std::uint16_t port_ = 0;
+};
+
+} // namespace
+
+std::unique_ptr<HttpServer> makeHttpServer(EventLoop& loop, HttpServerOptions options,
+                                           Handler handler) {
+  return std::make_unique<HttpServerImpl>(loop, std::move(options), std::move(handler));
+}
+
+} // namespace forge::net

@@ -1,0 +1,35 @@
+// The configuration keys of the gateway process (server.*, log.*, data_dir) and their
+// translation into the typed options of the modules that use them.
+#pragma once
+
+#include "config/config.h"
+#include "core/log.h"
+#include "net/http_server.h"
+
+#include <chrono>
+#include <string>
+
+namespace forge::server {
+
+struct LogOptions {
+  log::Level level = log::Level::kInfo;
+  log::Format format = log::Format::kText;
+};
+
+struct GatewayOptions {
+  net::HttpServerOptions http;
+  std::size_t io_threads = 0; // 0: one per CPU core
+  std::chrono::milliseconds drain_timeout{15'000};
+  std::string data_dir = "./data";
+  LogOptions log;
+};
+
+// Keys shared by every long-running Forge process: log.*.
+config::Schema logSchema();
+// Every key `forge gateway` reads.
+config::Schema gatewaySchema();
+
+LogOptions logOptions(const config::Config& config);
+GatewayOptions gatewayOptions(const config::Config& config);
+
+} // namespace forge::server

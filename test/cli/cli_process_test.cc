@@ -1,0 +1,99 @@
+// The `forge` command line as a user meets it.
+#include "support/child_process.h"
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace forge::test {
+namespace {
+
+class CliTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("forge-cli-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  CommandResult forge(std::vector<std::string> args, std::vector<std::string> env = {}) {
+    args.insert(args.begin(), FORGE_BINARY);
+    return runCommand(args, env, dir_.string());
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(CliTest, VersionPrintsTheVersion) {
+  const auto result = forge({"--version"});
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_EQ(result.out.rfind("forge 0.", 0), 0u) << result.out;
+}
+
+TEST_F(CliTest, HelpListsCommands) {
+  const auto result = forge({"--help"});
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_NE(result.out.find("gateway"), std::string::npos);
+  EXPECT_NE(result.out.find("config"), std::string::npos);
+  const auto gateway_help = forge({"gateway", "--help"});
+  EXPECT_EQ(gateway_help.exit_code, 0);
+  EXPECT_NE(gateway_help.out.find("--server-port"), std::string::npos);
+  EXPECT_NE(gateway_help.out.find("FORGE_SERVER_PORT"), std::string::npos);
+  EXPECT_NE(gateway_help.out.find("Examples:"), std::string::npos);
+}
+
+TEST_F(CliTest, NoCommandOrUnknownCommandIsAUsageError) {
+  EXPECT_EQ(forge({}).exit_code, 2);
+  const auto result = forge({"frobnicate"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_FALSE(result.err.empty());
+}
+
+TEST_F(CliTest, BadConfigurationStopsStartUpNamingKeyAndLine) {
+  std::ofstream(dir_ / "forge.yaml") << "server:\n  host: 127.0.0.1\n  prot: 9000\n";
+  const auto result = forge({"gateway"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(
+      result.err.find("forge.yaml:3: unknown key 'server.prot' (did you mean 'server.port'?)"),
+      std::string::npos)
+      << result.err;
+}
+
+TEST_F(CliTest, BadEnvironmentValueStopsStartUp) {
+  const auto result = forge({"gateway"}, {"FORGE_SERVER_PORT=eighty"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(
+      result.err.find("environment FORGE_SERVER_PORT: 'server.port': 'eighty' is not an integer"),
+      std::string::npos)
+      << result.err;
+}
+
+TEST_F(CliTest, BadFlagValueStopsStartUp) {
+  const auto result = forge({"gateway", "--server-idle-timeout", "forever"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("flag --server-idle-timeout"), std::string::npos) << result.err;
+}
+
+TEST_F(CliTest, ConfigValidateAndShow) {
+  std::ofstream(dir_ / "forge.yaml") << "server:\n  port: 8100\n";
+  const auto valid = forge({"config", "validate"});
+  EXPECT_EQ(valid.exit_code, 0) << valid.err;
+  EXPECT_NE(valid.out.find("configuration is valid (forge.yaml)"), std::string::npos);
+
+  const auto shown = forge({"config", "show", "--json"}, {"FORGE_LOG_LEVEL=debug"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  const auto json = boost::json::parse(shown.out).as_object();
+  EXPECT_EQ(json.at("server.port").at("value").as_string(), "8100");
+  EXPECT_EQ(json.at("server.port").at("origin").as_string(), "forge.yaml:2");
+  EXPECT_EQ(json.at("log.level").at("origin").as_string(), "environment FORGE_LOG_LEVEL");
+
+  std::ofstream(dir_ / "forge.yaml") << "server:\n  port: -5\n";
+  EXPECT_EQ(forge({"config", "validate"}).exit_code, 1);
+}
+
+} // namespace
+} // namespace forge::test
