@@ -14,8 +14,10 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format
   postgresql redis-server sqlite3 wrk valgrind
-  nodejs npm
 )
+# Node.js may come from another packaging of Node (which bundles npm); only add Debian's when
+# there is none.
+command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do
