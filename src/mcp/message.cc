@@ -1,0 +1,187 @@
+#include "mcp/message.h"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+
+namespace forge::mcp {
+namespace {
+
+bool isValidId(const json::value& id) {
+  return id.is_string() || id.is_int64() || id.is_uint64();
+}
+
+core::Error invalid(std::string message) {
+  return core::Error{core::Errc::kInvalidRequest, std::move(message)};
+}
+
+} // namespace
+
+const json::object& Message::paramsObject() const {
+  static const json::object kEmpty;
+  return params.is_object() ? params.get_object() : kEmpty;
+}
+
+core::Result<Message> fromJson(const json::value& value) {
+  if (!value.is_object()) return invalid("a JSON-RPC message must be an object");
+  const auto& object = value.get_object();
+  const auto* version = object.if_contains("jsonrpc");
+  if (!version || !version->is_string() || version->get_string() != "2.0") {
+    return invalid("\"jsonrpc\" must be \"2.0\"");
+  }
+  Message message;
+  const auto* method = object.if_contains("method");
+  const auto* id = object.if_contains("id");
+  if (method) {
+    if (!method->is_string() || method->get_string().empty()) {
+      return invalid("\"method\" must be a non-empty string");
+    }
+    message.method = std::string(method->get_string());
+    if (const auto* params = object.if_contains("params")) {
+      if (!params->is_object() && !params->is_array()) {
+        return invalid("\"params\" must be an object or an array");
+      }
+      message.params = *params;
+    }
+    if (id) {
+      if (!isValidId(*id)) return invalid("\"id\" must be a string or an integer");
+      message.kind = Kind::kRequest;
+      message.id = *id;
+    } else {
+      message.kind = Kind::kNotification;
+    }
+    return message;
+  }
+  if (!id) return invalid("a message needs \"method\" (request, notification) or \"id\" (response)");
+  if (!isValidId(*id) && !id->is_null()) return invalid("\"id\" must be a string or an integer");
+  message.id = *id;
+  if (const auto* result = object.if_contains("result")) {
+    message.kind = Kind::kResult;
+    message.result = *result;
+    return message;
+  }
+  const auto* error = object.if_contains("error");
+  if (!error || !error->is_object()) return invalid("a response needs \"result\" or \"error\"");
+  const auto& error_object = error->get_object();
+  const auto* code = error_object.if_contains("code");
+  if (!code || !code->is_int64()) return invalid("\"error.code\" must be an integer");
+  message.kind = Kind::kError;
+  message.error = error_object;
+  return message;
+}
+
+core::Result<Parsed> parse(std::string_view text) {
+  boost::system::error_code ec;
+  json::value value = json::parse(text, ec);
+  if (ec) return core::Error{core::Errc::kParseError, fmt::format("invalid JSON: {}", ec.message())};
+  Parsed parsed;
+  if (value.is_array()) {
+    const auto& array = value.get_array();
+    if (array.empty()) return invalid("an empty batch is not a valid request");
+    parsed.batch = true;
+    for (const auto& element : array) {
+      auto message = fromJson(element);
+      if (!message) return message.error();
+      parsed.messages.push_back(std::move(message.value()));
+    }
+    return parsed;
+  }
+  auto message = fromJson(value);
+  if (!message) return message.error();
+  parsed.messages.push_back(std::move(message.value()));
+  return parsed;
+}
+
+json::value toJson(const Message& message) {
+  json::object out;
+  out["jsonrpc"] = "2.0";
+  switch (message.kind) {
+  case Kind::kRequest:
+    out["id"] = message.id;
+    out["method"] = message.method;
+    if (!message.params.is_null()) out["params"] = message.params;
+    break;
+  case Kind::kNotification:
+    out["method"] = message.method;
+    if (!message.params.is_null()) out["params"] = message.params;
+    break;
+  case Kind::kResult:
+    out["id"] = message.id;
+    out["result"] = message.result;
+    break;
+  case Kind::kError:
+    out["id"] = message.id;
+    out["error"] = message.error;
+    break;
+  }
+  return out;
+}
+
+std::string serialize(const Message& message) { return json::serialize(toJson(message)); }
+
+Message makeRequest(json::value id, std::string method, json::value params) {
+  Message m;
+  m.kind = Kind::kRequest;
+  m.id = std::move(id);
+  m.method = std::move(method);
+  m.params = std::move(params);
+  return m;
+}
+
+Message makeNotification(std::string method, json::value params) {
+  Message m;
+  m.kind = Kind::kNotification;
+  m.method = std::move(method);
+  m.params = std::move(params);
+  return m;
+}
+
+Message makeResult(json::value id, json::value result) {
+  Message m;
+  m.kind = Kind::kResult;
+  m.id = std::move(id);
+  m.result = std::move(result);
+  return m;
+}
+
+json::object errorObject(int code, std::string_view message, const json::value& data) {
+  json::object error{{"code", code}, {"message", message}};
+  if (!data.is_null()) error["data"] = data;
+  return error;
+}
+
+Message makeError(json::value id, int code, std::string message, json::value data) {
+  Message m;
+  m.kind = Kind::kError;
+  m.id = std::move(id);
+  m.error = errorObject(code, message, data);
+  return m;
+}
+
+Message makeError(json::value id, const core::Error& error) {
+  return makeError(std::move(id), core::jsonRpcCode(error.code), error.message);
+}
+
+core::Error toError(const Message& error_message) {
+  const auto* message = error_message.error.if_contains("message");
+  std::string text = message && message->is_string() ? std::string(message->get_string())
+                                                     : std::string("error");
+  const auto* code = error_message.error.if_contains("code");
+  const std::int64_t value = code && code->is_int64() ? code->get_int64() : -32603;
+  core::Errc errc = core::Errc::kBadGateway;
+  if (value == -32700) errc = core::Errc::kParseError;
+  else if (value == -32600) errc = core::Errc::kInvalidRequest;
+  else if (value == -32601) errc = core::Errc::kMethodNotFound;
+  else if (value == -32602) errc = core::Errc::kInvalidParams;
+  else if (value == -32603) errc = core::Errc::kInternal;
+  return core::Error{errc, std::move(text)};
+}
+
+std::string idKey(const json::value& id) {
+  if (id.is_string()) return "s:" + std::string(id.get_string());
+  if (id.is_int64()) return "n:" + std::to_string(id.get_int64());
+  if (id.is_uint64()) return "n:" + std::to_string(id.get_uint64());
+  return "x:" + json::serialize(id);
+}
+
+} // namespace forge::mcp

@@ -1,0 +1,80 @@
+#include "mcp/message.h"
+
+#include "mcp/protocol.h"
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+namespace forge::mcp {
+namespace {
+
+TEST(MessageTest, ParsesEveryKind) {
+  auto request = parse(R"({"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}})");
+  ASSERT_TRUE(request);
+  EXPECT_EQ(request->messages[0].kind, Kind::kRequest);
+  EXPECT_EQ(request->messages[0].method, "tools/list");
+  EXPECT_FALSE(request->batch);
+
+  auto notification = parse(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+  ASSERT_TRUE(notification);
+  EXPECT_EQ(notification->messages[0].kind, Kind::kNotification);
+
+  auto result = parse(R"({"jsonrpc":"2.0","id":"a","result":{"ok":true}})");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->messages[0].kind, Kind::kResult);
+
+  auto error = parse(R"({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"x"}})");
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->messages[0].kind, Kind::kError);
+  EXPECT_EQ(toError(error->messages[0]).code, core::Errc::kParseError);
+}
+
+TEST(MessageTest, ParsesBatches) {
+  auto batch = parse(R"([{"jsonrpc":"2.0","id":1,"method":"ping"},
+                         {"jsonrpc":"2.0","method":"notifications/initialized"}])");
+  ASSERT_TRUE(batch);
+  EXPECT_TRUE(batch->batch);
+  EXPECT_EQ(batch->messages.size(), 2u);
+  EXPECT_EQ(parse("[]").error().code, core::Errc::kInvalidRequest);
+}
+
+TEST(MessageTest, RejectsMalformedInput) {
+  EXPECT_EQ(parse("{not json").error().code, core::Errc::kParseError);
+  EXPECT_EQ(parse("42").error().code, core::Errc::kInvalidRequest);
+  EXPECT_EQ(parse(R"({"id":1,"method":"x"})").error().code, core::Errc::kInvalidRequest);
+  EXPECT_EQ(parse(R"({"jsonrpc":"1.0","id":1,"method":"x"})").error().code,
+            core::Errc::kInvalidRequest);
+  EXPECT_EQ(parse(R"({"jsonrpc":"2.0","id":1.5,"method":"x"})").error().code,
+            core::Errc::kInvalidRequest);
+  EXPECT_EQ(parse(R"({"jsonrpc":"2.0","id":1,"method":""})").error().code,
+            core::Errc::kInvalidRequest);
+  EXPECT_EQ(parse(R"({"jsonrpc":"2.0","id":1,"method":"x","params":3})").error().code,
+            core::Errc::kInvalidRequest);
+  EXPECT_EQ(parse(R"({"jsonrpc":"2.0","id":1})").error().code, core::Errc::kInvalidRequest);
+}
+
+TEST(MessageTest, SerializesRoundTrip) {
+  const auto request = makeRequest(7, "tools/call", json::object{{"name", "echo"}});
+  const auto back = parse(serialize(request));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->messages[0].id, json::value(7));
+  EXPECT_EQ(back->messages[0].paramsObject().at("name"), "echo");
+  const auto error = makeError("x", core::Error{core::Errc::kMethodNotFound, "no such method"});
+  EXPECT_EQ(boost::json::parse(serialize(error)).at("error").at("code"), -32601);
+}
+
+TEST(MessageTest, IdKeysDistinguishStringsFromNumbers) {
+  EXPECT_NE(idKey(json::value(1)), idKey(json::value("1")));
+  EXPECT_EQ(idKey(json::value(1)), idKey(json::value(std::uint64_t{1})));
+}
+
+TEST(ProtocolTest, NegotiatesVersions) {
+  EXPECT_EQ(negotiateVersion("2025-06-18"), "2025-06-18");
+  EXPECT_EQ(negotiateVersion("2024-11-05"), "2024-11-05");
+  EXPECT_EQ(negotiateVersion("1999-01-01"), "2025-11-25");
+  EXPECT_TRUE(allowsBatches("2025-03-26"));
+  EXPECT_FALSE(allowsBatches("2025-06-18"));
+}
+
+} // namespace
+} // namespace forge::mcp
