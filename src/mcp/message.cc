@@ -7,9 +7,7 @@
 namespace forge::mcp {
 namespace {
 
-bool isValidId(const json::value& id) {
-  return id.is_string() || id.is_int64() || id.is_uint64();
-}
+bool isValidId(const json::value& id) { return id.is_string() || id.is_int64() || id.is_uint64(); }
 
 core::Error invalid(std::string message) {
   return core::Error{core::Errc::kInvalidRequest, std::move(message)};
@@ -52,7 +50,8 @@ core::Result<Message> fromJson(const json::value& value) {
     }
     return message;
   }
-  if (!id) return invalid("a message needs \"method\" (request, notification) or \"id\" (response)");
+  if (!id)
+    return invalid("a message needs \"method\" (request, notification) or \"id\" (response)");
   if (!isValidId(*id) && !id->is_null()) return invalid("\"id\" must be a string or an integer");
   message.id = *id;
   if (const auto* result = object.if_contains("result")) {
@@ -73,7 +72,8 @@ core::Result<Message> fromJson(const json::value& value) {
 core::Result<Parsed> parse(std::string_view text) {
   boost::system::error_code ec;
   json::value value = json::parse(text, ec);
-  if (ec) return core::Error{core::Errc::kParseError, fmt::format("invalid JSON: {}", ec.message())};
+  if (ec)
+    return core::Error{core::Errc::kParseError, fmt::format("invalid JSON: {}", ec.message())};
   Parsed parsed;
   if (value.is_array()) {
     const auto& array = value.get_array();
@@ -164,16 +164,21 @@ Message makeError(json::value id, const core::Error& error) {
 
 core::Error toError(const Message& error_message) {
   const auto* message = error_message.error.if_contains("message");
-  std::string text = message && message->is_string() ? std::string(message->get_string())
-                                                     : std::string("error");
+  std::string text =
+      message && message->is_string() ? std::string(message->get_string()) : std::string("error");
   const auto* code = error_message.error.if_contains("code");
   const std::int64_t value = code && code->is_int64() ? code->get_int64() : -32603;
   core::Errc errc = core::Errc::kBadGateway;
-  if (value == -32700) errc = core::Errc::kParseError;
-  else if (value == -32600) errc = core::Errc::kInvalidRequest;
-  else if (value == -32601) errc = core::Errc::kMethodNotFound;
-  else if (value == -32602) errc = core::Errc::kInvalidParams;
-  else if (value == -32603) errc = core::Errc::kInternal;
+  if (value == -32700)
+    errc = core::Errc::kParseError;
+  else if (value == -32600)
+    errc = core::Errc::kInvalidRequest;
+  else if (value == -32601)
+    errc = core::Errc::kMethodNotFound;
+  else if (value == -32602)
+    errc = core::Errc::kInvalidParams;
+  else if (value == -32603)
+    errc = core::Errc::kInternal;
   return core::Error{errc, std::move(text)};
 }
 

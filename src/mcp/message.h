@@ -20,11 +20,11 @@ enum class Kind { kRequest, kNotification, kResult, kError };
 
 struct Message {
   Kind kind = Kind::kNotification;
-  json::value id;      // requests, results, errors (null when an error answers an unknown id)
-  std::string method;  // requests, notifications
-  json::value params;  // requests, notifications (null when absent)
-  json::value result;  // results
-  json::object error;  // errors: {code, message, data?}
+  json::value id;     // requests, results, errors (null when an error answers an unknown id)
+  std::string method; // requests, notifications
+  json::value params; // requests, notifications (null when absent)
+  json::value result; // results
+  json::object error; // errors: {code, message, data?}
 
   bool isRequest() const { return kind == Kind::kRequest; }
   bool isNotification() const { return kind == Kind::kNotification; }

@@ -9,8 +9,8 @@
 namespace forge::mcp {
 
 // Sessionful revisions, oldest first. The newest is what Forge offers by default.
-inline constexpr std::array<std::string_view, 4> kProtocolVersions{
-    "2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"};
+inline constexpr std::array<std::string_view, 4> kProtocolVersions{"2024-11-05", "2025-03-26",
+                                                                   "2025-06-18", "2025-11-25"};
 inline constexpr std::string_view kLatestProtocolVersion = "2025-11-25";
 // A Streamable HTTP request without MCP-Protocol-Version is taken to be this revision.
 inline constexpr std::string_view kDefaultHttpProtocolVersion = "2025-03-26";

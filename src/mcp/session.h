@@ -57,8 +57,8 @@ struct SessionInfo {
   std::string protocol_version; // negotiated
   json::object client_capabilities;
   json::object client_info;
-  std::string transport;        // "streamable-http", "sse", "rpc", "stdio"
-  std::string remote;           // peer address, for logs
+  std::string transport; // "streamable-http", "sse", "rpc", "stdio"
+  std::string remote;    // peer address, for logs
 };
 
 class Session {

@@ -2,6 +2,10 @@
 
 #include "core/log.h"
 #include "core/version.h"
+#include "gateway/gateway_app.h"
+#include "transport/legacy_sse.h"
+#include "transport/rpc_endpoint.h"
+#include "transport/streamable_http.h"
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -36,8 +40,12 @@ core::Status prepareDataDir(const std::string& dir) {
 
 Gateway::Gateway(GatewayOptions options)
     : options_(std::move(options)), loop_(options_.io_threads),
+      registry_(std::make_shared<gateway::UpstreamRegistry>(loop_)),
       started_(std::chrono::steady_clock::now()) {
+  for (const auto& upstream : options_.upstreams)
+    registry_->add(upstream);
   addBuiltinRoutes();
+  addMcpRoutes();
   http_ = net::makeHttpServer(
       loop_, options_.http,
       [this](const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
@@ -45,7 +53,28 @@ Gateway::Gateway(GatewayOptions options)
       });
 }
 
-Gateway::~Gateway() = default;
+Gateway::~Gateway() { registry_->stopAll(); }
+
+void Gateway::addMcpRoutes() {
+  auto all = gateway::makeGatewayApp(registry_, options_.app);
+  streamable_.push_back(
+      std::make_unique<transport::StreamableHttp>(loop_, all, options_.transport));
+  streamable_.back()->addRoutes(router_, "/mcp");
+  sse_ = std::make_unique<transport::LegacySse>(loop_, all, options_.transport);
+  sse_->addRoutes(router_, "/sse", "/message");
+  rpc_ = std::make_unique<transport::RpcEndpoint>(loop_, all, options_.transport);
+  rpc_->addRoutes(router_, "/rpc");
+  if (!options_.upstream_endpoints) return;
+  for (const auto& upstream : options_.upstreams) {
+    gateway::GatewayAppOptions single = options_.app;
+    single.upstreams = {upstream.name};
+    single.prefix_names = false;
+    auto app = gateway::makeGatewayApp(registry_, single);
+    streamable_.push_back(
+        std::make_unique<transport::StreamableHttp>(loop_, app, options_.transport));
+    streamable_.back()->addRoutes(router_, "/upstreams/" + upstream.name + "/mcp");
+  }
+}
 
 void Gateway::addBuiltinRoutes() {
   router_.add(net::Method::kGet, "/health",
@@ -69,6 +98,7 @@ void Gateway::addBuiltinRoutes() {
 core::Status Gateway::start() {
   if (auto status = prepareDataDir(options_.data_dir); !status) return status;
   if (auto status = http_->listen(); !status) return status;
+  registry_->startAll();
   log::info("forge {} gateway listening on http://{}:{} ({} I/O threads, data directory {})",
             core::kVersion, options_.http.host, http_->port(), loop_.threads(), options_.data_dir);
   return core::Ok{};
@@ -90,7 +120,17 @@ void Gateway::run() {
 }
 
 void Gateway::shutdown() {
-  http_->shutdown(options_.drain_timeout, [this] { loop_.stop(); });
+  // Standing streams never end on their own; end them so in-flight requests alone set the pace.
+  for (auto& endpoint : streamable_)
+    endpoint->endStreams();
+  sse_->endStreams();
+  http_->shutdown(options_.drain_timeout, [this] {
+    for (auto& endpoint : streamable_)
+      endpoint->closeAll();
+    sse_->closeAll();
+    registry_->stopAll();
+    loop_.stop();
+  });
 }
 
 std::uint16_t Gateway::port() const { return http_->port(); }

@@ -1,9 +1,14 @@
 // Gateway: the `forge gateway` process. It owns the event loop, the HTTP server and the route
-// table, serves /health and /ready, and shuts down gracefully on SIGTERM/SIGINT: readiness turns
-// 503 at once, in-flight requests finish within server.drain_timeout, then the process exits.
+// table, the upstreams (UpstreamRegistry) and the MCP endpoints in front of them:
+//   /mcp (Streamable HTTP), /sse + /message (HTTP+SSE), /rpc (plain JSON-RPC) for all upstreams,
+//   /upstreams/<name>/mcp for each upstream alone, under its own names;
+// serves /health and /ready, and shuts down gracefully on SIGTERM/SIGINT: readiness turns 503 at
+// once, in-flight requests finish within server.drain_timeout, upstream processes are stopped,
+// then the process exits.
 #pragma once
 
 #include "core/error.h"
+#include "gateway/registry.h"
 #include "net/event_loop.h"
 #include "net/http_server.h"
 #include "net/router.h"
@@ -11,6 +16,13 @@
 
 #include <chrono>
 #include <memory>
+#include <vector>
+
+namespace forge::transport {
+class StreamableHttp;
+class LegacySse;
+class RpcEndpoint;
+} // namespace forge::transport
 
 namespace forge::server {
 
@@ -29,14 +41,20 @@ public:
   std::uint16_t port() const;
   net::Router& router() { return router_; }
   net::EventLoop& loop() { return loop_; }
+  gateway::UpstreamRegistry& upstreams() { return *registry_; }
 
 private:
   void addBuiltinRoutes();
+  void addMcpRoutes();
 
   GatewayOptions options_;
   net::EventLoop loop_;
   net::Router router_;
   std::unique_ptr<net::HttpServer> http_;
+  std::shared_ptr<gateway::UpstreamRegistry> registry_;
+  std::vector<std::unique_ptr<transport::StreamableHttp>> streamable_;
+  std::unique_ptr<transport::LegacySse> sse_;
+  std::unique_ptr<transport::RpcEndpoint> rpc_;
   std::chrono::steady_clock::time_point started_;
 };
 

@@ -1,5 +1,10 @@
 #include "server/gateway_config.h"
 
+#include <fmt/format.h>
+
+#include <regex>
+#include <set>
+
 namespace forge::server {
 
 using config::KeySpec;
@@ -92,8 +97,114 @@ config::Schema gatewaySchema() {
               .type = Type::kDuration,
               .default_value = "15s",
               .help = "On SIGTERM/SIGINT, how long in-flight requests may take to finish"});
+  schema.add({.key = "gateway.name_separator",
+              .type = Type::kString,
+              .default_value = "__",
+              .help = "Between upstream and item name in aggregated names (<upstream>__<tool>)"});
+  schema.add({.key = "gateway.page_size",
+              .type = Type::kInt,
+              .default_value = "0",
+              .help = "Items per page of aggregated lists; 0 sends everything at once",
+              .min = 0,
+              .max = 100'000});
+  schema.add(
+      {.key = "gateway.upstream_endpoints",
+       .type = Type::kBool,
+       .default_value = "true",
+       .help = "Also serve each upstream alone, with its own names, at /upstreams/<name>/mcp"});
+  schema.add({.key = "transport.allowed_hosts",
+              .type = Type::kStringList,
+              .help = "Host names accepted in Host/Origin besides localhost, 127.0.0.1 and ::1 "
+                      "(\"*\": any)"});
+  schema.add({.key = "transport.allowed_origins",
+              .type = Type::kStringList,
+              .help = "Origins accepted besides those of allowed hosts (https://app.example.com)"});
+  schema.add({.key = "transport.session_idle_timeout",
+              .type = Type::kDuration,
+              .default_value = "30m",
+              .help = "An MCP session unused this long is ended"});
+  schema.add({.key = "transport.max_sessions",
+              .type = Type::kInt,
+              .default_value = "10000",
+              .help = "Open MCP sessions at most (the least recently used idle one makes room)",
+              .min = 1,
+              .max = 10'000'000});
+  schema.addList(
+      {.key = "upstreams",
+       .help = "MCP servers behind the gateway",
+       .fields = {
+           {.key = "name",
+            .type = Type::kString,
+            .help = "letters, digits and '-'",
+            .required = true},
+           {.key = "transport",
+            .type = Type::kEnum,
+            .default_value = "stdio",
+            .choices = {"stdio", "streamable-http", "sse"}},
+           {.key = "command", .type = Type::kString, .help = "stdio: the program to run"},
+           {.key = "args", .type = Type::kStringList},
+           {.key = "env", .type = Type::kStringMap},
+           {.key = "cwd", .type = Type::kString},
+           {.key = "url", .type = Type::kString, .help = "HTTP transports: the endpoint URL"},
+           {.key = "headers", .type = Type::kStringMap},
+           {.key = "enabled", .type = Type::kBool, .default_value = "true"},
+           {.key = "call_timeout", .type = Type::kDuration, .default_value = "60s"},
+           {.key = "max_concurrency",
+            .type = Type::kInt,
+            .default_value = "64",
+            .min = 1,
+            .max = 100'000},
+       }});
   return schema;
 }
+
+namespace {
+
+// Checks what the schema cannot: each upstream's fields together, and unique names.
+std::vector<upstream::UpstreamConfig> upstreamConfigs(const config::Config& config,
+                                                      const std::string& separator) {
+  std::vector<std::string> problems;
+  std::vector<upstream::UpstreamConfig> out;
+  std::set<std::string> names;
+  static const std::regex kName("[A-Za-z0-9][A-Za-z0-9-]{0,47}");
+  std::size_t index = 0;
+  for (const auto& item : config.list("upstreams")) {
+    const std::string where = fmt::format("{}: 'upstreams[{}]'", item.origin("name"), index++);
+    upstream::UpstreamConfig u;
+    u.name = item.string("name");
+    u.transport = item.string("transport");
+    u.command = item.string("command");
+    u.args = item.stringList("args");
+    for (const auto& [k, v] : item.stringMap("env"))
+      u.env[k] = v;
+    u.cwd = item.string("cwd");
+    u.url = item.string("url");
+    for (const auto& [k, v] : item.stringMap("headers"))
+      u.headers[k] = v;
+    u.call_timeout = item.duration("call_timeout");
+    u.max_concurrency = static_cast<std::size_t>(item.integer("max_concurrency"));
+    if (!std::regex_match(u.name, kName) || u.name.find(separator) != std::string::npos) {
+      problems.push_back(
+          fmt::format("{}: name '{}' must be 1-48 letters, digits and '-'", where, u.name));
+    }
+    if (!names.insert(u.name).second) {
+      problems.push_back(fmt::format("{}: the name '{}' is used twice", where, u.name));
+    }
+    if (u.transport == "stdio" && u.command.empty()) {
+      problems.push_back(fmt::format("{}: transport stdio needs 'command'", where));
+    }
+    if (u.transport != "stdio" && u.url.rfind("http://", 0) != 0 &&
+        u.url.rfind("https://", 0) != 0) {
+      problems.push_back(
+          fmt::format("{}: transport {} needs an http:// or https:// 'url'", where, u.transport));
+    }
+    if (item.boolean("enabled")) out.push_back(std::move(u));
+  }
+  if (!problems.empty()) throw config::ConfigError(std::move(problems));
+  return out;
+}
+
+} // namespace
 
 LogOptions logOptions(const config::Config& config) {
   LogOptions out;
@@ -122,6 +233,19 @@ GatewayOptions gatewayOptions(const config::Config& config) {
   http.response_timeout = config.duration("server.response_timeout");
   http.max_stream_buffer = config.size("server.stream_buffer_size");
   http.access_log = config.boolean("log.access");
+
+  out.transport.origin.allowed_hosts = config.stringList("transport.allowed_hosts");
+  out.transport.origin.allowed_origins = config.stringList("transport.allowed_origins");
+  out.transport.session_idle_timeout = config.duration("transport.session_idle_timeout");
+  out.transport.max_sessions = static_cast<std::size_t>(config.integer("transport.max_sessions"));
+  out.app.separator = config.string("gateway.name_separator");
+  if (out.app.separator.empty()) {
+    throw config::ConfigError({fmt::format("{}: 'gateway.name_separator' must not be empty",
+                                           config.origin("gateway.name_separator"))});
+  }
+  out.app.page_size = static_cast<std::size_t>(config.integer("gateway.page_size"));
+  out.upstream_endpoints = config.boolean("gateway.upstream_endpoints");
+  out.upstreams = upstreamConfigs(config, out.app.separator);
   return out;
 }
 

@@ -4,7 +4,10 @@
 
 #include "config/config.h"
 #include "core/log.h"
+#include "gateway/gateway_app.h"
 #include "net/http_server.h"
+#include "transport/http_session.h"
+#include "upstream/upstream.h"
 
 #include <chrono>
 #include <string>
@@ -22,6 +25,10 @@ struct GatewayOptions {
   std::chrono::milliseconds drain_timeout{15'000};
   std::string data_dir = "./data";
   LogOptions log;
+  transport::HttpTransportOptions transport;
+  gateway::GatewayAppOptions app; // the aggregated endpoint (/mcp, /sse, /rpc)
+  bool upstream_endpoints = true; // also serve /upstreams/<name>/mcp, own names kept
+  std::vector<upstream::UpstreamConfig> upstreams;
 };
 
 // Keys shared by every long-running Forge process: log.*.
@@ -30,6 +37,8 @@ config::Schema logSchema();
 config::Schema gatewaySchema();
 
 LogOptions logOptions(const config::Config& config);
+// Throws config::ConfigError for values that are valid alone but not together (an stdio
+// upstream without a command, two upstreams with one name...).
 GatewayOptions gatewayOptions(const config::Config& config);
 
 } // namespace forge::server

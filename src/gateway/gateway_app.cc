@@ -1,0 +1,337 @@
+#include "gateway/gateway_app.h"
+
+#include "core/log.h"
+#include "core/version.h"
+#include "mcp/protocol.h"
+
+#include <boost/json/array.hpp>
+#include <fmt/format.h>
+
+#include <charconv>
+#include <set>
+
+namespace forge::gateway {
+namespace {
+
+constexpr std::size_t kMaxNameLength = 64;
+
+std::string stringField(const json::object& object, std::string_view key) {
+  const auto* v = object.if_contains(key);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+// "c<offset>" cursors: opaque to clients, checked on the way back in.
+std::optional<std::size_t> parseCursor(const json::object& params) {
+  const auto* cursor = params.if_contains("cursor");
+  if (!cursor || cursor->is_null()) return 0;
+  if (!cursor->is_string()) return std::nullopt;
+  const std::string_view text = cursor->get_string();
+  if (text.size() < 2 || text[0] != 'c') return std::nullopt;
+  std::size_t offset = 0;
+  auto [ptr, ec] = std::from_chars(text.data() + 1, text.data() + text.size(), offset);
+  if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
+  return offset;
+}
+
+// The name field that identifies items of a kind (tools and prompts are renamed; resources
+// and templates keep their URIs).
+const char* nameField(ListKind kind) {
+  return kind == ListKind::kTools || kind == ListKind::kPrompts ? "name" : nullptr;
+}
+
+class GatewaySession final : public mcp::Session,
+                             public std::enable_shared_from_this<GatewaySession> {
+public:
+  GatewaySession(std::shared_ptr<UpstreamRegistry> registry, const GatewayAppOptions& options,
+                 mcp::SessionInfo info, mcp::ClientLinkPtr link)
+      : registry_(std::move(registry)), options_(options), info_(std::move(info)),
+        link_(std::move(link)) {}
+
+  // mcp::Session
+  void handle(const mcp::ExchangePtr& exchange) override {
+    const std::string& method = exchange->request().method;
+    if (method == "tools/list") return list(ListKind::kTools, exchange);
+    if (method == "resources/list") return list(ListKind::kResources, exchange);
+    if (method == "resources/templates/list") return list(ListKind::kResourceTemplates, exchange);
+    if (method == "prompts/list") return list(ListKind::kPrompts, exchange);
+    if (method == "tools/call") return callByName(ListKind::kTools, exchange);
+    if (method == "prompts/get") return callByName(ListKind::kPrompts, exchange);
+    if (method == "resources/read" || method == "resources/subscribe" ||
+        method == "resources/unsubscribe") {
+      return callByUri(exchange);
+    }
+    if (method == "completion/complete") return complete(exchange);
+    if (method == "logging/setLevel") return setLevel(exchange);
+    exchange->fail(mcp::kMethodNotFound, fmt::format("Method not found: {}", method));
+  }
+
+  void notify(const mcp::Message& notification) override {
+    // The upstreams cache roots; tell them when the client's change.
+    if (notification.method == "notifications/roots/list_changed") {
+      for (const auto& name : upstreams()) {
+        if (auto up = registry_->find(name)) up->notify(notification.method, json::object{});
+      }
+    }
+  }
+
+  void close() override { registry_->removeSession(info_.id); }
+
+private:
+  std::vector<std::string> upstreams() const {
+    return options_.upstreams.empty() ? registry_->names() : options_.upstreams;
+  }
+
+  std::string expose(const std::string& upstream, const std::string& name) const {
+    return exposedName(upstream, name, options_.separator, options_.prefix_names);
+  }
+
+  // ---- lists -------------------------------------------------------------------------------------
+
+  void list(ListKind kind, const mcp::ExchangePtr& exchange) {
+    const auto offset = parseCursor(exchange->request().paramsObject());
+    if (!offset) return exchange->fail(mcp::kInvalidParams, "invalid cursor");
+    registry_->lists(kind, upstreams(),
+                     [self = shared_from_this(), kind, exchange, start = *offset](
+                         std::vector<UpstreamList> lists) {
+                       self->answerList(kind, exchange, start, std::move(lists));
+                     });
+  }
+
+  void answerList(ListKind kind, const mcp::ExchangePtr& exchange, std::size_t start,
+                  std::vector<UpstreamList> lists) {
+    json::array items;
+    json::array errors;
+    std::set<std::string> seen;
+    const char* field = nameField(kind);
+    for (auto& list : lists) {
+      if (list.error) {
+        errors.push_back(json::object{{"upstream", list.upstream}, {"error", *list.error}});
+        log::warn("listing {} of upstream {} failed: {}", listField(kind), list.upstream, *list.error);
+        continue;
+      }
+      for (auto& item : list.items) {
+        if (field) {
+          const std::string name = expose(list.upstream, stringField(item, field));
+          if (!seen.insert(name).second) {
+            log::warn("{} '{}' of upstream {} hidden: the name is taken", listField(kind), name,
+                      list.upstream);
+            continue;
+          }
+          item[field] = name;
+        }
+        items.push_back(std::move(item));
+      }
+    }
+    if (start > items.size()) return exchange->fail(mcp::kInvalidParams, "invalid cursor");
+    const std::size_t page = options_.page_size == 0 ? items.size() : options_.page_size;
+    const std::size_t end = std::min(items.size(), start + page);
+    json::array slice(items.begin() + static_cast<std::ptrdiff_t>(start),
+                      items.begin() + static_cast<std::ptrdiff_t>(end));
+    json::object result{{listField(kind), std::move(slice)}};
+    if (end < items.size()) result["nextCursor"] = fmt::format("c{}", end);
+    if (!errors.empty()) result["_meta"] = json::object{{"forge/upstreamErrors", std::move(errors)}};
+    exchange->reply(std::move(result));
+  }
+
+  // ---- calls by name -------------------------------------------------------------------------
+
+  // Splits an exposed name into (upstream, original name) without a lookup when possible.
+  std::optional<std::pair<std::string, std::string>> splitName(const std::string& exposed) const {
+    const auto names = upstreams();
+    if (!options_.prefix_names) {
+      if (names.size() == 1) return std::make_pair(names[0], exposed);
+      return std::nullopt;
+    }
+    if (exposed.size() >= kMaxNameLength) return std::nullopt; // may be shortened: look it up
+    const auto at = exposed.find(options_.separator);
+    if (at == std::string::npos) return std::nullopt;
+    std::string upstream = exposed.substr(0, at);
+    if (std::find(names.begin(), names.end(), upstream) == names.end()) return std::nullopt;
+    return std::make_pair(std::move(upstream), exposed.substr(at + options_.separator.size()));
+  }
+
+  void callByName(ListKind kind, const mcp::ExchangePtr& exchange) {
+    const auto& params = exchange->request().paramsObject();
+    const std::string exposed = stringField(params, "name");
+    const char* what = kind == ListKind::kTools ? "tool" : "prompt";
+    if (exposed.empty()) return exchange->fail(mcp::kInvalidParams, fmt::format("missing {} name", what));
+    auto target = splitName(exposed);
+    std::vector<std::string> candidates = target ? std::vector<std::string>{target->first} : upstreams();
+    auto self = shared_from_this();
+    registry_->lookup(kind, candidates, "name", target ? target->second : std::string(),
+                      [self, kind, exchange, exposed, target, what](UpstreamRegistry::Found found) {
+                        if (!found && !target) return self->lookupExposed(kind, exchange, exposed, what);
+                        if (!found) {
+                          return exchange->fail(mcp::kInvalidParams,
+                                                fmt::format("Unknown {}: {}", what, exposed));
+                        }
+                        self->forwardRenamed(kind, exchange, found->first, target->second);
+                      });
+  }
+
+  // For names that cannot be split (shortened ones): compare exposed names one by one.
+  void lookupExposed(ListKind kind, const mcp::ExchangePtr& exchange, const std::string& exposed,
+                     const char* what) {
+    registry_->lists(kind, upstreams(),
+                     [self = shared_from_this(), kind, exchange, exposed, what](
+                         std::vector<UpstreamList> lists) {
+                       for (const auto& list : lists) {
+                         for (const auto& item : list.items) {
+                           const std::string original = stringField(item, "name");
+                           if (self->expose(list.upstream, original) == exposed) {
+                             return self->forwardRenamed(kind, exchange, list.upstream, original);
+                           }
+                         }
+                       }
+                       exchange->fail(mcp::kInvalidParams, fmt::format("Unknown {}: {}", what, exposed));
+                     });
+  }
+
+  void forwardRenamed(ListKind kind, const mcp::ExchangePtr& exchange, const std::string& upstream,
+                      const std::string& original) {
+    json::object params = exchange->request().paramsObject();
+    params["name"] = original;
+    registry_->forward(upstream, exchange, kind == ListKind::kTools ? "tools/call" : "prompts/get",
+                       std::move(params), link_);
+  }
+
+  // ---- calls by URI --------------------------------------------------------------------------
+
+  void callByUri(const mcp::ExchangePtr& exchange) {
+    const auto& params = exchange->request().paramsObject();
+    const std::string uri = stringField(params, "uri");
+    if (uri.empty()) return exchange->fail(mcp::kInvalidParams, "missing \"uri\"");
+    registry_->lookup(ListKind::kResources, upstreams(), "uri", uri,
+                      [self = shared_from_this(), exchange, uri](UpstreamRegistry::Found found) {
+                        if (found) return self->forwardUri(exchange, found->first, uri);
+                        self->routeByTemplate(exchange, uri);
+                      });
+  }
+
+  // A URI no list names may still come from a template ("test://template/{id}/data").
+  void routeByTemplate(const mcp::ExchangePtr& exchange, const std::string& uri) {
+    registry_->lists(ListKind::kResourceTemplates, upstreams(),
+                     [self = shared_from_this(), exchange, uri](std::vector<UpstreamList> lists) {
+                       std::string best;
+                       std::size_t best_length = 0;
+                       for (const auto& list : lists) {
+                         for (const auto& item : list.items) {
+                           const std::string pattern = stringField(item, "uriTemplate");
+                           const std::string prefix = pattern.substr(0, pattern.find('{'));
+                           if (!prefix.empty() && uri.rfind(prefix, 0) == 0 && prefix.size() > best_length) {
+                             best = list.upstream;
+                             best_length = prefix.size();
+                           }
+                         }
+                       }
+                       const auto all = self->upstreams();
+                       if (best.empty() && all.size() == 1) best = all[0];
+                       if (best.empty()) {
+                         return exchange->fail(mcp::kResourceNotFound,
+                                               fmt::format("Resource not found: {}", uri));
+                       }
+                       self->forwardUri(exchange, best, uri);
+                     });
+  }
+
+  void forwardUri(const mcp::ExchangePtr& exchange, const std::string& upstream, const std::string& uri) {
+    const std::string& method = exchange->request().method;
+    if (method == "resources/subscribe") registry_->subscribe(info_.id, uri);
+    if (method == "resources/unsubscribe") registry_->unsubscribe(info_.id, uri);
+    registry_->forward(upstream, exchange, method, exchange->request().params, link_);
+  }
+
+  // ---- completion and logging ------------------------------------------------------------------
+
+  void complete(const mcp::ExchangePtr& exchange) {
+    const auto& params = exchange->request().paramsObject();
+    const auto* ref = params.if_contains("ref");
+    if (!ref || !ref->is_object()) return exchange->fail(mcp::kInvalidParams, "missing \"ref\"");
+    const std::string type = stringField(ref->get_object(), "type");
+    if (type == "ref/prompt") {
+      const std::string exposed = stringField(ref->get_object(), "name");
+      auto target = splitName(exposed);
+      if (!target) return exchange->fail(mcp::kInvalidParams, fmt::format("Unknown prompt: {}", exposed));
+      json::object renamed = params;
+      renamed["ref"].get_object()["name"] = target->second;
+      return registry_->forward(target->first, exchange, "completion/complete", std::move(renamed), link_);
+    }
+    const std::string uri = stringField(ref->get_object(), "uri");
+    registry_->lookup(ListKind::kResourceTemplates, upstreams(), "uriTemplate", uri,
+                      [self = shared_from_this(), exchange, uri](UpstreamRegistry::Found found) {
+                        const auto all = self->upstreams();
+                        if (!found && all.size() != 1) {
+                          return exchange->fail(mcp::kInvalidParams,
+                                                fmt::format("Unknown resource template: {}", uri));
+                        }
+                        self->registry_->forward(found ? found->first : all[0], exchange,
+                                                 "completion/complete", exchange->request().params,
+                                                 self->link_);
+                      });
+  }
+
+  void setLevel(const mcp::ExchangePtr& exchange) {
+    const auto& params = exchange->request().params;
+    for (const auto& name : upstreams()) {
+      auto up = registry_->find(name);
+      if (!up || up->state() != upstream::State::kReady) continue;
+      const auto init = up->initializeResult();
+      const auto* caps = init.if_contains("capabilities");
+      if (caps && caps->is_object() && caps->get_object().contains("logging")) {
+        up->call("logging/setLevel", params, [](const mcp::Message&) {});
+      }
+    }
+    exchange->reply(json::object{});
+  }
+
+  std::shared_ptr<UpstreamRegistry> registry_;
+  const GatewayAppOptions options_;
+  const mcp::SessionInfo info_;
+  mcp::ClientLinkPtr link_;
+};
+
+class GatewayApp final : public mcp::Application {
+public:
+  GatewayApp(std::shared_ptr<UpstreamRegistry> registry, GatewayAppOptions options)
+      : registry_(std::move(registry)), options_(std::move(options)) {}
+
+  core::Result<Opened> open(const mcp::SessionInfo& info, const json::object&,
+                            mcp::ClientLinkPtr link) override {
+    registry_->addSession(info.id, link);
+    json::object result{
+        {"capabilities",
+         json::object{{"tools", json::object{{"listChanged", true}}},
+                      {"resources", json::object{{"subscribe", true}, {"listChanged", true}}},
+                      {"prompts", json::object{{"listChanged", true}}},
+                      {"logging", json::object{}},
+                      {"completions", json::object{}}}},
+        {"serverInfo", json::object{{"name", options_.server_name}, {"version", core::kVersion}}}};
+    if (!options_.instructions.empty()) result["instructions"] = options_.instructions;
+    return Opened{std::move(result),
+                  std::make_shared<GatewaySession>(registry_, options_, info, std::move(link))};
+  }
+
+private:
+  std::shared_ptr<UpstreamRegistry> registry_;
+  const GatewayAppOptions options_;
+};
+
+} // namespace
+
+std::string exposedName(const std::string& upstream, const std::string& name,
+                        const std::string& separator, bool prefix) {
+  std::string full = prefix ? upstream + separator + name : name;
+  if (full.size() <= kMaxNameLength) return full;
+  // Keep the readable start, and make the end unique with a hash of the whole name.
+  std::uint32_t hash = 2166136261u; // FNV-1a: stable across builds and processes
+  for (unsigned char c : full) hash = (hash ^ c) * 16777619u;
+  const std::string suffix = fmt::format("_{:08x}", hash);
+  return full.substr(0, kMaxNameLength - suffix.size()) + suffix;
+}
+
+std::shared_ptr<mcp::Application> makeGatewayApp(std::shared_ptr<UpstreamRegistry> registry,
+                                                 GatewayAppOptions options) {
+  return std::make_shared<GatewayApp>(std::move(registry), std::move(options));
+}
+
+} // namespace forge::gateway

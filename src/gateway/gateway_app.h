@@ -1,0 +1,33 @@
+// GatewayApp: the MCP server that clients see. It aggregates the tools, resources, resource
+// templates and prompts of a set of upstreams behind one session, under stable names
+// ("<upstream><separator><name>", at most 64 characters, collision-free), pages lists toward
+// the client, and forwards each call to the upstream that owns the name or URI.
+#pragma once
+
+#include "gateway/registry.h"
+#include "mcp/session.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace forge::gateway {
+
+struct GatewayAppOptions {
+  std::string server_name = "forge";
+  std::string separator = "__";
+  std::size_t page_size = 0;           // items per page toward clients; 0: everything at once
+  std::vector<std::string> upstreams;  // which upstreams this endpoint serves; empty: all
+  bool prefix_names = true;            // false: keep upstream names (single-upstream endpoints)
+  std::string instructions;
+};
+
+std::shared_ptr<mcp::Application> makeGatewayApp(std::shared_ptr<UpstreamRegistry> registry,
+                                                 GatewayAppOptions options);
+
+// The exposed name of an upstream item: prefix + separator + name, shortened to 64 characters
+// with a hash suffix when longer, so that distinct inputs never share a name.
+std::string exposedName(const std::string& upstream, const std::string& name,
+                        const std::string& separator, bool prefix);
+
+} // namespace forge::gateway

@@ -1,0 +1,419 @@
+#include "gateway/registry.h"
+
+#include "core/log.h"
+#include "mcp/protocol.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace forge::gateway {
+namespace {
+
+constexpr int kMaxPages = 1000; // a server that pages forever is cut off
+
+std::string callKey(const std::string& upstream, const json::value& id) {
+  return upstream + "/" + mcp::idKey(id);
+}
+
+const json::value* progressTokenOf(const json::value& params) {
+  if (!params.is_object()) return nullptr;
+  const auto* meta = params.get_object().if_contains("_meta");
+  if (!meta || !meta->is_object()) return nullptr;
+  return meta->get_object().if_contains("progressToken");
+}
+
+} // namespace
+
+const char* listMethod(ListKind kind) {
+  switch (kind) {
+  case ListKind::kTools: return "tools/list";
+  case ListKind::kResources: return "resources/list";
+  case ListKind::kResourceTemplates: return "resources/templates/list";
+  case ListKind::kPrompts: return "prompts/list";
+  }
+  return "";
+}
+
+const char* listField(ListKind kind) {
+  switch (kind) {
+  case ListKind::kTools: return "tools";
+  case ListKind::kResources: return "resources";
+  case ListKind::kResourceTemplates: return "resourceTemplates";
+  case ListKind::kPrompts: return "prompts";
+  }
+  return "";
+}
+
+UpstreamRegistry::UpstreamRegistry(net::EventLoop& loop) : loop_(loop) {}
+UpstreamRegistry::~UpstreamRegistry() = default;
+
+void UpstreamRegistry::add(upstream::UpstreamConfig config) {
+  const std::string name = config.name;
+  auto up = upstream::makeUpstream(loop_, std::move(config), *this);
+  std::lock_guard lock(mutex_);
+  upstreams_[name] = std::move(up);
+}
+
+void UpstreamRegistry::startAll() {
+  for (const auto& name : names()) {
+    if (auto up = find(name)) up->start();
+  }
+}
+
+void UpstreamRegistry::stopAll() {
+  std::map<std::string, upstream::UpstreamPtr> all;
+  {
+    std::lock_guard lock(mutex_);
+    all = upstreams_;
+  }
+  for (auto& [name, up] : all) up->stop();
+}
+
+upstream::UpstreamPtr UpstreamRegistry::find(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  auto it = upstreams_.find(name);
+  return it == upstreams_.end() ? nullptr : it->second;
+}
+
+std::vector<std::string> UpstreamRegistry::names() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> out;
+  for (const auto& [name, up] : upstreams_) out.push_back(name);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lists
+// ---------------------------------------------------------------------------------------------
+
+void UpstreamRegistry::lists(ListKind kind, const std::vector<std::string>& upstreams,
+                             std::function<void(std::vector<UpstreamList>)> done) {
+  struct Join {
+    std::mutex mutex;
+    std::vector<UpstreamList> results;
+    std::size_t remaining;
+    std::function<void(std::vector<UpstreamList>)> done;
+  };
+  auto join = std::make_shared<Join>();
+  join->results.resize(upstreams.size());
+  join->remaining = upstreams.size();
+  join->done = std::move(done);
+  auto finishOne = [join](std::size_t index, UpstreamList list) {
+    bool last;
+    {
+      std::lock_guard lock(join->mutex);
+      join->results[index] = std::move(list);
+      last = --join->remaining == 0;
+    }
+    if (last) join->done(std::move(join->results));
+  };
+  if (upstreams.empty()) return join->done({});
+
+  for (std::size_t i = 0; i < upstreams.size(); ++i) {
+    const std::string& name = upstreams[i];
+    auto up = find(name);
+    if (!up) {
+      finishOne(i, UpstreamList{name, {}, "unknown upstream"});
+      continue;
+    }
+    std::optional<UpstreamList> cached;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = cache_.find({name, kind});
+      if (it != cache_.end() && it->second.valid) cached = UpstreamList{name, it->second.items, {}};
+    }
+    if (cached) {
+      finishOne(i, std::move(*cached));
+      continue;
+    }
+    // A server that does not offer this kind has an empty list, not an error.
+    const auto caps = up->initializeResult();
+    const auto* capabilities = caps.if_contains("capabilities");
+    const char* capability = kind == ListKind::kTools     ? "tools"
+                             : kind == ListKind::kPrompts ? "prompts"
+                                                          : "resources";
+    if (up->state() == upstream::State::kReady && capabilities && capabilities->is_object() &&
+        !capabilities->get_object().contains(capability)) {
+      finishOne(i, UpstreamList{name, {}, std::nullopt});
+      continue;
+    }
+    auto acc = std::make_shared<std::vector<json::object>>();
+    fetchAll(kind, up, {}, acc, 0,
+             [this, self = shared_from_this(), name, kind, acc, i, finishOne](
+                 std::optional<std::string> error) {
+               if (!error) {
+                 std::lock_guard lock(mutex_);
+                 cache_[{name, kind}] = CacheEntry{true, *acc};
+               }
+               finishOne(i, UpstreamList{name, error ? std::vector<json::object>{} : *acc, error});
+             });
+  }
+}
+
+void UpstreamRegistry::lookup(ListKind kind, const std::vector<std::string>& upstreams,
+                              const std::string& field, const std::string& value,
+                              std::function<void(Found)> done) {
+  auto matches = [&field, &value](const json::object& item) {
+    const auto* v = item.if_contains(field);
+    return v && v->is_string() && v->get_string() == value;
+  };
+  // Fast path: every list cached; scan without copying the lists.
+  bool all_cached = true;
+  Found found;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& name : upstreams) {
+      auto it = cache_.find({name, kind});
+      if (it == cache_.end() || !it->second.valid) {
+        all_cached = false;
+        break;
+      }
+      const auto& items = it->second.items;
+      auto hit = std::find_if(items.begin(), items.end(), matches);
+      if (!found && hit != items.end()) found = std::make_pair(name, *hit);
+    }
+  }
+  if (all_cached) return done(std::move(found));
+  lists(kind, upstreams, [field, value, done = std::move(done)](std::vector<UpstreamList> all) {
+    for (auto& list : all) {
+      for (auto& item : list.items) {
+        const auto* v = item.if_contains(field);
+        if (v && v->is_string() && v->get_string() == value) {
+          return done(std::make_pair(list.upstream, std::move(item)));
+        }
+      }
+    }
+    done(std::nullopt);
+  });
+}
+
+void UpstreamRegistry::fetchAll(ListKind kind, const upstream::UpstreamPtr& up, std::string cursor,
+                                std::shared_ptr<std::vector<json::object>> acc, int pages,
+                                std::function<void(std::optional<std::string>)> done) {
+  json::object params;
+  if (!cursor.empty()) params["cursor"] = cursor;
+  up->call(listMethod(kind), params,
+           [this, self = shared_from_this(), kind, up, acc, pages, done](const mcp::Message& answer) {
+             if (answer.kind == mcp::Kind::kError) return done(mcp::toError(answer).message);
+             const auto* items = answer.result.is_object()
+                                     ? answer.result.get_object().if_contains(listField(kind))
+                                     : nullptr;
+             if (!items || !items->is_array()) {
+               return done(fmt::format("{} answered without \"{}\"", listMethod(kind), listField(kind)));
+             }
+             for (const auto& item : items->get_array()) {
+               if (item.is_object()) acc->push_back(item.get_object());
+             }
+             const auto* next = answer.result.get_object().if_contains("nextCursor");
+             if (next && next->is_string() && !next->get_string().empty() && pages + 1 < kMaxPages) {
+               return fetchAll(kind, up, std::string(next->get_string()), acc, pages + 1, done);
+             }
+             done(std::nullopt);
+           });
+}
+
+void UpstreamRegistry::invalidate(const std::string& upstream, std::optional<ListKind> kind) {
+  std::lock_guard lock(mutex_);
+  for (auto& [key, entry] : cache_) {
+    if (key.first == upstream && (!kind || key.second == *kind)) entry.valid = false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forwarding
+// ---------------------------------------------------------------------------------------------
+
+void UpstreamRegistry::forward(const std::string& upstream_name, const mcp::ExchangePtr& exchange,
+                               std::string method, json::value params,
+                               mcp::ClientLinkPtr session_link,
+                               std::function<json::value(json::value)> transform) {
+  auto up = find(upstream_name);
+  if (!up) {
+    return exchange->fail(mcp::kInvalidParams, fmt::format("unknown upstream '{}'", upstream_name));
+  }
+  std::string token;
+  if (const auto* original = progressTokenOf(params)) {
+    std::lock_guard lock(mutex_);
+    token = fmt::format("forge-{}", next_token_++);
+    progress_[token] = Progress{exchange, *original};
+    params.get_object()["_meta"].get_object()["progressToken"] = token;
+  }
+  auto call = std::make_shared<ForwardedCall>();
+  call->upstream = upstream_name;
+  call->exchange = exchange;
+  call->session_link = session_link;
+  const json::value id = up->call(
+      std::move(method), std::move(params),
+      [this, self = shared_from_this(), exchange, call, token,
+       transform = std::move(transform)](const mcp::Message& answer) {
+        {
+          std::lock_guard lock(mutex_);
+          calls_.erase(callKey(call->upstream, call->upstream_id));
+          if (!token.empty()) progress_.erase(token);
+        }
+        if (answer.kind == mcp::Kind::kResult) {
+          exchange->reply(transform ? transform(answer.result) : answer.result);
+        } else {
+          const auto& error = answer.error;
+          const auto* code = error.if_contains("code");
+          const auto* message = error.if_contains("message");
+          exchange->fail(code && code->is_int64() ? static_cast<int>(code->get_int64()) : mcp::kUpstreamError,
+                         message && message->is_string() ? std::string(message->get_string())
+                                                         : "upstream error",
+                         error.contains("data") ? error.at("data") : json::value(nullptr));
+        }
+      },
+      // Registered before the request leaves, so that related messages find their exchange.
+      [this, call](const json::value& upstream_id) {
+        call->upstream_id = upstream_id;
+        std::lock_guard lock(mutex_);
+        calls_[callKey(call->upstream, upstream_id)] = call;
+      });
+  exchange->onCancel([up, id](std::string reason) { up->cancel(id, reason); });
+}
+
+std::shared_ptr<ForwardedCall> UpstreamRegistry::callFor(const std::string& upstream,
+                                                         const std::optional<json::value>& related) {
+  std::lock_guard lock(mutex_);
+  if (related) {
+    auto it = calls_.find(callKey(upstream, *related));
+    return it == calls_.end() ? nullptr : it->second;
+  }
+  std::shared_ptr<ForwardedCall> only;
+  const std::string prefix = upstream + "/";
+  for (auto& [key, call] : calls_) {
+    if (key.rfind(prefix, 0) != 0) continue;
+    if (only) {
+      log::debug("upstream {}: calls {} and {} in flight; cannot relate a message", upstream,
+                 mcp::idKey(only->upstream_id), mcp::idKey(call->upstream_id));
+      return nullptr; // several calls in flight: ambiguous
+    }
+    only = call;
+  }
+  return only;
+}
+
+std::vector<mcp::ClientLinkPtr> UpstreamRegistry::sessionLinks() {
+  std::lock_guard lock(mutex_);
+  std::vector<mcp::ClientLinkPtr> out;
+  for (auto& [id, weak] : sessions_) {
+    if (auto link = weak.lock()) out.push_back(std::move(link));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions and subscriptions
+// ---------------------------------------------------------------------------------------------
+
+void UpstreamRegistry::addSession(const std::string& id, mcp::ClientLinkPtr link) {
+  std::lock_guard lock(mutex_);
+  sessions_[id] = link;
+}
+
+void UpstreamRegistry::removeSession(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  sessions_.erase(id);
+  for (auto& [uri, subscribers] : subscriptions_) subscribers.erase(id);
+}
+
+void UpstreamRegistry::subscribe(const std::string& session_id, const std::string& uri) {
+  std::lock_guard lock(mutex_);
+  subscriptions_[uri].insert(session_id);
+}
+
+void UpstreamRegistry::unsubscribe(const std::string& session_id, const std::string& uri) {
+  std::lock_guard lock(mutex_);
+  if (auto it = subscriptions_.find(uri); it != subscriptions_.end()) it->second.erase(session_id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// What upstreams send on their own
+// ---------------------------------------------------------------------------------------------
+
+void UpstreamRegistry::onNotification(const std::string& upstream, const mcp::Message& notification,
+                                      const std::optional<json::value>& related) {
+  const std::string& method = notification.method;
+  const auto& params = notification.paramsObject();
+  if (method == "notifications/progress") {
+    const auto* token = params.if_contains("progressToken");
+    if (!token || !token->is_string()) return;
+    std::shared_ptr<mcp::Exchange> exchange;
+    json::value original;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = progress_.find(std::string(token->get_string()));
+      if (it == progress_.end()) return;
+      exchange = it->second.exchange.lock();
+      original = it->second.original_token;
+    }
+    if (!exchange) return;
+    json::object relayed = params;
+    relayed["progressToken"] = original;
+    exchange->notify(method, std::move(relayed));
+    return;
+  }
+  if (method.ends_with("/list_changed")) {
+    const std::optional<ListKind> kind =
+        method == "notifications/tools/list_changed"       ? std::optional(ListKind::kTools)
+        : method == "notifications/prompts/list_changed"   ? std::optional(ListKind::kPrompts)
+        : method == "notifications/resources/list_changed" ? std::optional(ListKind::kResources)
+                                                           : std::nullopt;
+    invalidate(upstream, kind);
+    if (kind == ListKind::kResources) invalidate(upstream, ListKind::kResourceTemplates);
+    for (auto& link : sessionLinks()) link->notify(method, json::object{});
+    return;
+  }
+  if (method == "notifications/resources/updated") {
+    const auto* uri = params.if_contains("uri");
+    if (!uri || !uri->is_string()) return;
+    std::vector<mcp::ClientLinkPtr> links;
+    {
+      std::lock_guard lock(mutex_);
+      auto subscribers = subscriptions_.find(std::string(uri->get_string()));
+      if (subscribers == subscriptions_.end()) return;
+      for (const auto& id : subscribers->second) {
+        if (auto it = sessions_.find(id); it != sessions_.end()) {
+          if (auto link = it->second.lock()) links.push_back(std::move(link));
+        }
+      }
+    }
+    for (auto& link : links) link->notify(method, params);
+    return;
+  }
+  if (method == "notifications/message") {
+    if (auto call = callFor(upstream, related)) {
+      if (auto exchange = call->exchange.lock()) return exchange->notify(method, params);
+    }
+    log::debug("upstream {}: log message with no call to relate it to", upstream);
+    return;
+  }
+  log::debug("upstream {}: notification {} not relayed", upstream, method);
+}
+
+void UpstreamRegistry::onServerRequest(const std::string& upstream, const mcp::Message& request,
+                                       const std::optional<json::value>& related,
+                                       std::function<void(mcp::Message)> respond) {
+  auto relay = [respond](const mcp::Message& answer) { respond(answer); };
+  if (auto call = callFor(upstream, related)) {
+    if (auto exchange = call->exchange.lock()) {
+      return exchange->ask(request.method, request.params, relay);
+    }
+  }
+  // No call to relate it to (roots/list after a roots change, say): a lone client is it.
+  auto links = sessionLinks();
+  if (links.size() == 1 && !related) return links[0]->ask(request.method, request.params, relay);
+  respond(mcp::makeError(request.id, mcp::kInternalError,
+                         fmt::format("forge cannot tell which client '{}' from upstream '{}' is for "
+                                     "(several clients have calls in flight)",
+                                     request.method, upstream)));
+}
+
+void UpstreamRegistry::onStateChange(const std::string& upstream, upstream::State state,
+                                     const std::string& detail) {
+  invalidate(upstream, std::nullopt);
+  log::debug("upstream {}: {} ({})", upstream, upstream::stateName(state), detail);
+}
+
+} // namespace forge::gateway

@@ -1,0 +1,123 @@
+// UpstreamRegistry: the upstreams behind a gateway process and what they have to offer.
+//
+// It owns the Upstream clients, caches each one's lists (tools, resources, resource templates,
+// prompts; every page fetched) until the upstream says they changed or reconnects, and routes
+// what upstreams send on their own (progress, logging, list_changed, resource updates,
+// sampling/elicitation/roots requests) to the client exchange or session it belongs to.
+#pragma once
+
+#include "mcp/session.h"
+#include "net/event_loop.h"
+#include "upstream/upstream.h"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace forge::gateway {
+
+namespace json = mcp::json;
+
+enum class ListKind { kTools, kResources, kResourceTemplates, kPrompts };
+// "tools/list", "tools", "nextCursor"-style names of a list kind.
+const char* listMethod(ListKind kind);
+const char* listField(ListKind kind);
+
+// One upstream's list of one kind, or why it could not be had.
+struct UpstreamList {
+  std::string upstream;
+  std::vector<json::object> items;
+  std::optional<std::string> error;
+};
+
+// A call forwarded to an upstream on behalf of a client exchange.
+struct ForwardedCall {
+  std::string upstream;
+  json::value upstream_id;
+  std::weak_ptr<mcp::Exchange> exchange;
+  std::weak_ptr<mcp::ClientLink> session_link;
+};
+
+class UpstreamRegistry : public upstream::UpstreamListener,
+                         public std::enable_shared_from_this<UpstreamRegistry> {
+public:
+  explicit UpstreamRegistry(net::EventLoop& loop);
+  ~UpstreamRegistry() override;
+
+  void add(upstream::UpstreamConfig config);
+  void startAll();
+  void stopAll();
+  upstream::UpstreamPtr find(const std::string& name) const;
+  std::vector<std::string> names() const;
+
+  // Fetches (or takes from cache) the lists of `kind` of the given upstreams; `done` runs once
+  // with one entry per upstream, in the order given.
+  void lists(ListKind kind, const std::vector<std::string>& upstreams,
+             std::function<void(std::vector<UpstreamList>)> done);
+
+  // Finds the item of `kind` whose `field` equals `value` in the lists of `upstreams` (cached,
+  // else fetched). `done` gets the upstream that has it and the item, or nothing.
+  using Found = std::optional<std::pair<std::string, json::object>>;
+  void lookup(ListKind kind, const std::vector<std::string>& upstreams, const std::string& field,
+              const std::string& value, std::function<void(Found)> done);
+
+  // Forwards a client request to an upstream. Rewrites the progress token so that clients
+  // cannot collide, routes related messages back to `exchange`, relays cancellation both ways,
+  // and answers the exchange (result, or error naming the upstream) exactly once.
+  // `transform` may rewrite a successful result before it is sent.
+  void forward(const std::string& upstream_name, const mcp::ExchangePtr& exchange,
+               std::string method, json::value params, mcp::ClientLinkPtr session_link,
+               std::function<json::value(json::value)> transform = nullptr);
+
+  // Client sessions that want unrelated messages (list_changed, resource updates).
+  void addSession(const std::string& id, mcp::ClientLinkPtr link);
+  void removeSession(const std::string& id);
+  void subscribe(const std::string& session_id, const std::string& uri);
+  void unsubscribe(const std::string& session_id, const std::string& uri);
+
+  // upstream::UpstreamListener
+  void onNotification(const std::string& upstream, const mcp::Message& notification,
+                      const std::optional<json::value>& related) override;
+  void onServerRequest(const std::string& upstream, const mcp::Message& request,
+                       const std::optional<json::value>& related,
+                       std::function<void(mcp::Message)> respond) override;
+  void onStateChange(const std::string& upstream, upstream::State state,
+                     const std::string& detail) override;
+
+private:
+  struct CacheEntry {
+    bool valid = false;
+    std::vector<json::object> items;
+  };
+  struct Progress {
+    std::weak_ptr<mcp::Exchange> exchange;
+    json::value original_token;
+  };
+
+  void fetchAll(ListKind kind, const upstream::UpstreamPtr& up, std::string cursor,
+                std::shared_ptr<std::vector<json::object>> acc, int pages,
+                std::function<void(std::optional<std::string> error)> done);
+  void invalidate(const std::string& upstream, std::optional<ListKind> kind);
+  // The exchange a message from `upstream` belongs to: by related id, else the only call in
+  // flight on that upstream.
+  std::shared_ptr<ForwardedCall> callFor(const std::string& upstream,
+                                         const std::optional<json::value>& related);
+  std::vector<mcp::ClientLinkPtr> sessionLinks();
+
+  net::EventLoop& loop_;
+  mutable std::mutex mutex_;
+  std::map<std::string, upstream::UpstreamPtr> upstreams_;
+  std::map<std::pair<std::string, ListKind>, CacheEntry> cache_;
+  std::map<std::string, std::shared_ptr<ForwardedCall>> calls_; // upstream + "/" + id key
+  std::map<std::string, Progress> progress_;                    // gateway progress token
+  std::map<std::string, std::weak_ptr<mcp::ClientLink>> sessions_;
+  std::map<std::string, std::set<std::string>> subscriptions_; // uri -> session ids
+  std::uint64_t next_token_ = 1;
+};
+
+} // namespace forge::gateway

@@ -1,0 +1,81 @@
+// What the HTTP transports (Streamable HTTP, HTTP+SSE) share: the options, the session table
+// with idle expiry and a size cap, and Server-Sent Events framing.
+#pragma once
+
+#include "net/event_loop.h"
+#include "net/http.h"
+#include "transport/origin_guard.h"
+#include "transport/session_core.h"
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace forge::transport {
+
+struct HttpTransportOptions {
+  OriginPolicy origin;
+  std::chrono::milliseconds session_idle_timeout{30 * 60 * 1000};
+  std::size_t max_sessions = 10'000;
+  std::chrono::milliseconds keepalive_interval{15'000}; // SSE comment lines on idle streams
+  std::chrono::milliseconds ask_timeout{5 * 60 * 1000}; // server-to-client requests
+};
+
+// One client session over HTTP: the protocol state and, when open, its long-lived stream (the
+// GET stream of Streamable HTTP, the event stream of HTTP+SSE).
+struct HttpSession {
+  std::string id;
+  std::shared_ptr<SessionCore> core;
+  std::shared_ptr<SinkLink> link;
+
+  std::mutex mutex;
+  net::ResponseWriterPtr stream;
+
+  bool hasOpenStream() {
+    std::lock_guard lock(mutex);
+    return stream && !stream->closed();
+  }
+};
+using HttpSessionPtr = std::shared_ptr<HttpSession>;
+
+// Sessions by id. Idle sessions (no request in flight, no open stream) expire after
+// session_idle_timeout; when the table is full the least recently used idle session makes room.
+class SessionTable : public std::enable_shared_from_this<SessionTable> {
+public:
+  SessionTable(net::EventLoop& loop, const HttpTransportOptions& options);
+
+  // A new session with a fresh id (not yet in the table).
+  HttpSessionPtr make();
+  // Adds a session; fails with kUnavailable when full of busy sessions.
+  core::Status insert(const HttpSessionPtr& session);
+  HttpSessionPtr find(const std::string& id);
+  // Removes and closes a session; false if unknown.
+  bool close(const std::string& id);
+  void closeAll();
+  // Ends every session's long-lived stream, keeping the sessions (graceful shutdown).
+  void endStreams();
+  std::size_t size() const;
+  // Starts the periodic expiry sweep.
+  void startSweeping();
+
+private:
+  void sweep();
+  bool evictOne(); // requires mutex_ held
+
+  net::EventLoop& loop_;
+  const HttpTransportOptions options_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, HttpSessionPtr> sessions_;
+};
+
+// "event: message\ndata: {...}\n\n"
+std::string sseEvent(const mcp::Message& message);
+// Headers of an SSE response.
+net::Headers sseHeaders();
+
+// Ends a session's long-lived stream, if any.
+void endStream(HttpSession& session);
+
+} // namespace forge::transport

@@ -1,0 +1,1232 @@
+// The client side of MCP's HTTP transports as upstream Channels: Streamable HTTP (2025-11-25)
+// and the legacy HTTP+SSE transport (2024-11-05). Beast and Asio stay in this file.
+//
+// DESIGN. A Channel is a thin handle on a shared Peer, and every coroutine holds the Peer alive.
+// Outgoing messages go through one queue, and each becomes one POST run by its own coroutine on
+// the strand of the connection it uses: an idle keep-alive connection from the pool, or a new
+// one. POSTs therefore run side by side; a slow tool call never holds back a fast one. A POST
+// answered with an event stream is parsed as the bytes arrive, so progress notifications and
+// server-to-client requests reach the caller at once; the events of one stream are delivered in
+// order because the one coroutine that reads them delivers them.
+//
+// Two moments order the queue (Streamable HTTP): nothing more is sent while `initialize` waits
+// for its answer (what follows needs the session id it brings), nor while
+// `notifications/initialized` is in flight (some servers refuse requests that overtake it).
+// Once both are done, the standalone GET stream opens; it is reopened with capped back-off.
+//
+// Every request gets an answer: an HTTP error, a network error, a timeout or a stream that ends
+// early becomes one synthetic JSON-RPC error (-32000) carrying the request's id. A 404 on a
+// request that carried a session id means the session is gone: on_closed("session expired").
+//
+// Callbacks pass through a gate. close() shuts it and waits for callbacks already running on
+// other threads, so none runs once close() has returned; on_closed shuts it too, so on_closed is
+// always the last callback. A callback may call close() itself (the gate knows its own thread),
+// but close() must not be called while holding a lock that the callbacks take.
+#include "upstream/channel.h"
+
+#include "core/assert.h"
+#include "core/log.h"
+#include "net/event_loop_impl.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+
+namespace forge::upstream {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = mcp::json;
+using tcp = asio::ip::tcp;
+using Executor = asio::any_io_executor;
+using ErrorCode = boost::system::error_code;
+using Clock = std::chrono::steady_clock;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+constexpr std::size_t kMaxBodyBytes = 16 * 1024 * 1024; // a JSON body, or one event of a stream
+constexpr std::size_t kMaxErrorBodyBytes = 64 * 1024;   // read for the message of an HTTP error
+constexpr std::uint32_t kMaxHeaderBytes = 64 * 1024;
+constexpr std::size_t kMaxIdleConnections = 32;
+constexpr std::size_t kMaxRequestsInFlight = 256; // further requests wait in the queue
+constexpr std::size_t kMaxQueued = 10'000;
+constexpr std::chrono::seconds kWriteTimeout{30};
+constexpr std::chrono::minutes kAnswerTimeout{10};     // head and body of an answer, not a stream
+constexpr std::chrono::seconds kStreamHeadTimeout{30}; // the response head of a GET stream
+constexpr std::chrono::seconds kDeleteTimeout{2};      // each step of the DELETE sent by close()
+constexpr std::chrono::milliseconds kFirstBackoff{500};
+constexpr std::chrono::milliseconds kMaxBackoff{30'000};
+constexpr std::chrono::seconds kStableStream{10}; // a GET stream open this long resets back-off
+constexpr int kUpstreamErrorCode = -32000;
+constexpr std::string_view kSessionHeader = "Mcp-Session-Id";
+constexpr std::string_view kVersionHeader = "MCP-Protocol-Version";
+
+// ---------------------------------------------------------------------------------------------
+// Helpers: text, URLs
+// ---------------------------------------------------------------------------------------------
+
+char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool startsWithIgnoreCase(std::string_view text, std::string_view prefix) {
+  if (text.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    if (lower(text[i]) != lower(prefix[i])) return false;
+  }
+  return true;
+}
+
+// The media type of a Content-Type value, lower-cased, without parameters.
+std::string mediaType(std::string_view value) {
+  value = value.substr(0, value.find(';'));
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  std::string out(value);
+  std::transform(out.begin(), out.end(), out.begin(), lower);
+  return out;
+}
+
+// Whether text may go into an HTTP request line or header without splitting it.
+bool isHeaderSafe(std::string_view text) {
+  return std::none_of(text.begin(), text.end(), [](char c) {
+    return c == '\r' || c == '\n' || c == '\0';
+  });
+}
+
+bool hasSpaceOrControl(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u <= 0x20 || u == 0x7f;
+  });
+}
+
+struct Url {
+  std::string host;   // a name or an address; IPv6 without brackets
+  std::string port;   // "80" when the URL names none
+  std::uint16_t port_number = 80;
+  std::string target; // path and query; at least "/"
+
+  bool sameOrigin(const Url& other) const { return host == other.host && port == other.port; }
+  // "host:port" (IPv6 in brackets), for messages.
+  std::string authority() const {
+    return host.find(':') == std::string::npos ? host + ":" + port : "[" + host + "]:" + port;
+  }
+  // The Host header: the authority without the default port.
+  std::string hostHeader() const {
+    if (port != "80") return authority();
+    return host.find(':') == std::string::npos ? host : "[" + host + "]";
+  }
+};
+
+// Parses http://host[:port][/path][?query]. https is refused for now (no TLS client yet).
+core::Result<Url> parseUrl(std::string_view text) {
+  const auto invalid = [text](std::string_view why) {
+    return core::Error{core::Errc::kInvalidParams, fmt::format("invalid upstream URL '{}': {}", text, why)};
+  };
+  if (startsWithIgnoreCase(text, "https://")) {
+    return core::Error{core::Errc::kInvalidParams,
+                       fmt::format("https upstream URLs are not supported yet: {}", text)};
+  }
+  if (!startsWithIgnoreCase(text, "http://")) return invalid("only http:// URLs are supported");
+  const std::string_view rest = text.substr(7);
+  const auto authority_end = rest.find_first_of("/?#");
+  const std::string_view authority = rest.substr(0, authority_end);
+  std::string_view target =
+      authority_end == std::string_view::npos ? std::string_view{} : rest.substr(authority_end);
+  target = target.substr(0, target.find('#'));
+  if (authority.find('@') != std::string_view::npos) return invalid("credentials are not supported");
+
+  Url url;
+  std::string_view port;
+  if (!authority.empty() && authority.front() == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return invalid("unterminated IPv6 address");
+    url.host = std::string(authority.substr(1, close - 1));
+    const std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return invalid("garbage after the IPv6 address");
+      port = after.substr(1);
+    }
+  } else {
+    const auto colon = authority.find(':');
+    url.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+  }
+  if (url.host.empty() || hasSpaceOrControl(url.host)) return invalid("no host");
+  if (!port.empty()) {
+    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) {
+          return c >= '0' && c <= '9';
+        })) {
+      return invalid("bad port");
+    }
+    const int number = std::stoi(std::string(port));
+    if (number < 1 || number > 65535) return invalid("bad port");
+    url.port = std::to_string(number);
+    url.port_number = static_cast<std::uint16_t>(number);
+  } else {
+    url.port = "80";
+  }
+  url.target = target.empty() || target.front() == '?' ? "/" + std::string(target)
+                                                       : std::string(target);
+  if (hasSpaceOrControl(url.target)) return invalid("spaces or control characters in the path");
+  return url;
+}
+
+// Resolves the `endpoint` event of a legacy server (a path, or an absolute URL) against the URL
+// of its event stream.
+core::Result<Url> resolveReference(const Url& base, std::string_view reference) {
+  while (!reference.empty() && reference.front() == ' ') reference.remove_prefix(1);
+  while (!reference.empty() && reference.back() == ' ') reference.remove_suffix(1);
+  if (reference.empty()) return core::Error{core::Errc::kBadGateway, "empty endpoint"};
+  if (startsWithIgnoreCase(reference, "http://") || startsWithIgnoreCase(reference, "https://")) {
+    return parseUrl(reference);
+  }
+  if (reference.starts_with("//")) return parseUrl("http:" + std::string(reference));
+  reference = reference.substr(0, reference.find('#'));
+  Url url = base;
+  const std::string path = base.target.substr(0, base.target.find('?'));
+  if (reference.front() == '/') {
+    url.target = std::string(reference);
+  } else if (reference.front() == '?') {
+    url.target = path + std::string(reference);
+  } else {
+    url.target = path.substr(0, path.rfind('/') + 1) + std::string(reference);
+  }
+  if (hasSpaceOrControl(url.target)) {
+    return core::Error{core::Errc::kBadGateway, "spaces or control characters in the endpoint"};
+  }
+  return url;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SseParser: Server-Sent Events, fed as the bytes arrive.
+// ---------------------------------------------------------------------------------------------
+
+struct SseEvent {
+  std::string type; // "" when the event named none
+  std::string data; // data lines joined with '\n'
+};
+
+// An event carries one JSON-RPC message when it is unnamed or named "message" and has data
+// (priming events have an id and empty data).
+bool isMessageEvent(const SseEvent& event) {
+  return (event.type.empty() || event.type == "message") && !event.data.empty();
+}
+
+class SseParser {
+public:
+  explicit SseParser(std::size_t limit) : limit_(limit) {}
+
+  // Feeds the next bytes of a stream and appends the events they complete to `events`. Lines end
+  // with "\n", "\r\n" or "\r", also when split between two calls. Returns false when a line or
+  // an event grows over the limit: the stream must then be dropped.
+  bool feed(std::string_view bytes, std::vector<SseEvent>& events) {
+    if (!started_ && !bytes.empty()) {
+      started_ = true;
+      if (bytes.starts_with("\xEF\xBB\xBF")) bytes.remove_prefix(3);
+    }
+    std::size_t pos = 0;
+    if (skip_lf_ && !bytes.empty()) {
+      skip_lf_ = false;
+      if (bytes.front() == '\n') pos = 1;
+    }
+    while (pos < bytes.size()) {
+      const auto end = bytes.find_first_of("\r\n", pos);
+      if (end == std::string_view::npos) {
+        line_.append(bytes.substr(pos));
+        return line_.size() <= limit_;
+      }
+      line_.append(bytes.substr(pos, end - pos));
+      pos = end + 1;
+      if (bytes[end] == '\r') {
+        if (pos == bytes.size()) {
+          skip_lf_ = true;
+        } else if (bytes[pos] == '\n') {
+          ++pos;
+        }
+      }
+      if (line_.size() > limit_) return false;
+      processLine(events);
+      line_.clear();
+      if (data_.size() > limit_) return false;
+    }
+    return true;
+  }
+
+  // The last `id:` seen (for Last-Event-ID when a stream is reopened).
+  const std::string& lastEventId() const { return last_id_; }
+
+private:
+  void processLine(std::vector<SseEvent>& events) {
+    const std::string_view line = line_;
+    if (line.empty()) {
+      dispatch(events);
+      return;
+    }
+    if (line.front() == ':') return; // a comment: keep-alive
+    const auto colon = line.find(':');
+    const std::string_view field = line.substr(0, colon);
+    std::string_view value = colon == std::string_view::npos ? std::string_view{} : line.substr(colon + 1);
+    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    if (field == "event") {
+      type_ = std::string(value);
+    } else if (field == "data") {
+      data_.append(value);
+      data_.push_back('\n');
+      has_data_ = true;
+    } else if (field == "id") {
+      if (value.find('\0') == std::string_view::npos) last_id_ = std::string(value);
+    }
+    // "retry" and unknown fields are ignored.
+  }
+
+  void dispatch(std::vector<SseEvent>& events) {
+    if (has_data_) {
+      data_.pop_back(); // the newline after the last data line
+      events.push_back(SseEvent{std::move(type_), std::move(data_)});
+    }
+    type_.clear();
+    data_.clear();
+    has_data_ = false;
+  }
+
+  const std::size_t limit_;
+  std::string line_;
+  std::string type_;
+  std::string data_;
+  std::string last_id_;
+  bool has_data_ = false;
+  bool skip_lf_ = false;
+  bool started_ = false;
+};
+
+// ---------------------------------------------------------------------------------------------
+// CallbackGate: no callback after close().
+// ---------------------------------------------------------------------------------------------
+
+class CallbackGate {
+public:
+  // Runs `fn` unless the gate is shut.
+  template <class Fn>
+  void run(Fn&& fn) {
+    if (!enter(false)) return;
+    Leave leave{*this};
+    fn();
+  }
+
+  // Shuts the gate, waits for callbacks running on other threads, then runs `fn`: nothing runs
+  // after it. Does nothing if the gate is already shut.
+  template <class Fn>
+  void runLast(Fn&& fn) {
+    if (!enter(true)) return;
+    Leave leave{*this};
+    fn();
+  }
+
+  // Shuts the gate and waits for callbacks running on other threads to return.
+  void shut() {
+    std::unique_lock lock(mutex_);
+    shut_ = true;
+    waitForOthers(lock);
+  }
+
+private:
+  struct Leave {
+    CallbackGate& gate;
+    ~Leave() { gate.leave(); }
+  };
+
+  bool enter(bool last) {
+    std::unique_lock lock(mutex_);
+    if (shut_) return false;
+    if (last) {
+      shut_ = true;
+      waitForOthers(lock);
+    }
+    running_.push_back(std::this_thread::get_id());
+    return true;
+  }
+
+  void leave() {
+    {
+      std::lock_guard lock(mutex_);
+      running_.erase(std::find(running_.begin(), running_.end(), std::this_thread::get_id()));
+    }
+    idle_.notify_all();
+  }
+
+  // The calling thread's own callbacks do not count: close() from inside a callback works.
+  void waitForOthers(std::unique_lock<std::mutex>& lock) {
+    const auto me = std::this_thread::get_id();
+    idle_.wait(lock, [&] {
+      return std::all_of(running_.begin(), running_.end(), [me](auto id) { return id == me; });
+    });
+  }
+
+  std::mutex mutex_;
+  std::condition_variable idle_;
+  bool shut_ = false;
+  std::vector<std::thread::id> running_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Connection and Outgoing
+// ---------------------------------------------------------------------------------------------
+
+// One keep-alive TCP connection; used only on its strand (the stream's executor).
+struct Connection {
+  explicit Connection(const Executor& executor) : stream(executor) {}
+
+  // Closes the socket, which ends any operation on it.
+  void close() {
+    ErrorCode ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream.close();
+  }
+
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+};
+using ConnectionPtr = std::shared_ptr<Connection>;
+
+// One message on its way out, and what its POST has achieved.
+struct Outgoing {
+  std::string body;
+  std::optional<json::value> id; // requests: the id the answer carries
+  bool initialize = false;       // the `initialize` request
+  bool initialized = false;      // the `notifications/initialized` notification
+  std::string target;            // set when dispatched
+  bool holds_barrier = false;    // later messages wait for this one
+  bool carried_session = false;  // a 404 then means the session is gone
+  bool ok = false;               // the POST got a 2xx
+  bool answered = false;         // the response (or an error in its place) was delivered
+};
+
+enum class Flavor { kStreamable, kLegacy };
+enum class GetOutcome { kRetry, kStreamed, kStop };
+
+using Parser = http::response_parser<http::buffer_body>;
+
+void onCoroutineEnd(std::exception_ptr error) {
+  if (error) FORGE_BUG("an upstream HTTP coroutine ended with an exception");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Peer: the shared state of one HTTP channel.
+// ---------------------------------------------------------------------------------------------
+
+class Peer : public std::enable_shared_from_this<Peer> {
+public:
+  Peer(net::EventLoop& loop, HttpSpec spec, Flavor flavor)
+      : io_(loop.impl().io), spec_(std::move(spec)), flavor_(flavor),
+        name_(spec_.name.empty() ? spec_.url : spec_.name) {
+    auto url = parseUrl(spec_.url);
+    if (url) {
+      url_ = std::move(*url);
+    } else {
+      url_error_ = url.error().message;
+    }
+  }
+
+  void open(ChannelCallbacks callbacks);
+  void send(const mcp::Message& message);
+  void setProtocolVersion(std::string version) {
+    std::lock_guard lock(mutex_);
+    protocol_version_ = std::move(version);
+  }
+  void close();
+
+private:
+  // The queue and the pool.
+  void dispatchLocked();
+  bool track(const ConnectionPtr& conn);
+  void discard(const ConnectionPtr& conn);
+  void release(const ConnectionPtr& conn, bool reusable, const Outgoing& out);
+
+  // One POST.
+  asio::awaitable<void> runPost(std::shared_ptr<Peer> keep_alive, ConnectionPtr conn, Outgoing out);
+  asio::awaitable<bool> post(ConnectionPtr& conn, Outgoing& out);
+  asio::awaitable<bool> handleAnswer(Connection& conn, Parser& parser, Outgoing& out);
+  http::request<http::string_body> postRequest(Outgoing& out);
+
+  // Long-lived streams.
+  asio::awaitable<void> getStream(std::shared_ptr<Peer> keep_alive);
+  asio::awaitable<GetOutcome> getOnce(Connection& conn, std::string& last_event_id);
+  asio::awaitable<void> eventStream(std::shared_ptr<Peer> keep_alive);
+  asio::awaitable<std::string> readEventStream(Connection& conn);
+  bool acceptEndpoint(std::string_view data, std::string& failure);
+  asio::awaitable<void> deleteSession(std::shared_ptr<Peer> keep_alive, std::string session);
+
+  // HTTP steps.
+  template <class Request>
+  void addCommonHeaders(Request& request) const;
+  asio::awaitable<ErrorCode> connect(Connection& conn, std::chrono::milliseconds timeout);
+  asio::awaitable<ErrorCode> readBody(Connection& conn, Parser& parser,
+                                      const std::function<bool(std::string_view)>& consume);
+  std::string connectError(const ErrorCode& ec) const;
+  std::string networkError(const ErrorCode& ec) const;
+
+  // Delivery.
+  void deliver(mcp::Message message, std::optional<json::value> related);
+  void deliverText(std::string_view text, Outgoing* out);
+  void noteAnswer(Outgoing& out, const mcp::Message& answer);
+  void failRequest(Outgoing& out, const std::string& reason);
+  void rememberSession(std::string_view session);
+  void expire(const std::string& reason);
+  void shutdown(bool send_delete);
+
+  asio::io_context& io_;
+  const HttpSpec spec_;
+  const Flavor flavor_;
+  const std::string name_; // for log lines
+  std::optional<Url> url_;
+  std::string url_error_;
+  ChannelCallbacks callbacks_; // written once by open(), before anything that reads it starts
+  CallbackGate gate_;
+  std::atomic<bool> shut_{false}; // written under mutex_
+
+  std::mutex mutex_;
+  bool opened_ = false;
+  std::deque<Outgoing> queue_;
+  bool barrier_ = false;
+  std::size_t requests_in_flight_ = 0;
+  std::vector<ConnectionPtr> idle_;
+  std::unordered_set<ConnectionPtr> busy_; // closed by shutdown()
+  std::shared_ptr<asio::steady_timer> backoff_timer_;
+  std::string session_id_;
+  std::string protocol_version_;
+  bool initialize_ok_ = false;
+  bool get_started_ = false;
+  bool expired_ = false;
+  std::optional<Url> endpoint_; // legacy: where to POST
+};
+
+void Peer::open(ChannelCallbacks callbacks) {
+  {
+    std::lock_guard lock(mutex_);
+    if (opened_ || shut_) return;
+    callbacks_ = std::move(callbacks);
+    opened_ = true;
+  }
+  auto self = shared_from_this();
+  if (!url_) {
+    asio::post(io_, [self] { self->expire(self->url_error_); });
+    return;
+  }
+  if (flavor_ == Flavor::kLegacy) {
+    asio::co_spawn(asio::make_strand(io_), eventStream(self), onCoroutineEnd);
+    return;
+  }
+  std::lock_guard lock(mutex_);
+  dispatchLocked();
+}
+
+void Peer::send(const mcp::Message& message) {
+  Outgoing out;
+  out.body = mcp::serialize(message);
+  if (message.isRequest()) {
+    out.id = message.id;
+    out.initialize = message.method == "initialize";
+  }
+  out.initialized = message.isNotification() && message.method == "notifications/initialized";
+  std::lock_guard lock(mutex_);
+  if (shut_) return;
+  if (queue_.size() >= kMaxQueued) {
+    log::warn("upstream {}: {} messages wait to be sent; dropping one", name_, queue_.size());
+    if (out.id) {
+      asio::post(io_, [self = shared_from_this(), id = *out.id] {
+        self->deliver(mcp::makeError(id, kUpstreamErrorCode, "too many messages queued for upstream"), id);
+      });
+    }
+    return;
+  }
+  queue_.push_back(std::move(out));
+  dispatchLocked();
+}
+
+void Peer::close() {
+  gate_.shut();
+  shutdown(true);
+}
+
+// Starts a POST for every queued message that may go now: not before open(), not past a
+// barrier, not over the in-flight cap (requests only: notifications and responses, such as the
+// answer to a sampling request a pending call waits for, never wait for it).
+void Peer::dispatchLocked() {
+  if (!opened_ || shut_ || !url_) return;
+  if (flavor_ == Flavor::kLegacy && !endpoint_) return;
+  for (auto it = queue_.begin(); it != queue_.end() && !barrier_;) {
+    if (it->id && requests_in_flight_ >= kMaxRequestsInFlight) {
+      ++it;
+      continue;
+    }
+    Outgoing out = std::move(*it);
+    it = queue_.erase(it);
+    if (out.id) ++requests_in_flight_;
+    if (flavor_ == Flavor::kStreamable && (out.initialize || out.initialized)) {
+      barrier_ = out.holds_barrier = true;
+    }
+    if (out.initialize) {
+      session_id_.clear();
+      initialize_ok_ = false;
+    }
+    out.target = flavor_ == Flavor::kLegacy ? endpoint_->target : url_->target;
+    ConnectionPtr conn;
+    if (!idle_.empty()) {
+      conn = std::move(idle_.back());
+      idle_.pop_back();
+      busy_.insert(conn);
+    }
+    // Posted, not spawned here: co_spawn may start the coroutine at once when this thread runs
+    // on the connection's strand already, and it must not start under mutex_.
+    const Executor executor = conn ? conn->stream.get_executor() : Executor(asio::make_strand(io_));
+    asio::post(executor, [self = shared_from_this(), executor, conn, out = std::move(out)]() mutable {
+      asio::co_spawn(executor, self->runPost(self, std::move(conn), std::move(out)), onCoroutineEnd);
+    });
+  }
+}
+
+// Registers a new connection so that shutdown() closes it; false once shut down.
+bool Peer::track(const ConnectionPtr& conn) {
+  std::lock_guard lock(mutex_);
+  if (shut_) return false;
+  busy_.insert(conn);
+  return true;
+}
+
+void Peer::discard(const ConnectionPtr& conn) {
+  {
+    std::lock_guard lock(mutex_);
+    busy_.erase(conn);
+  }
+  conn->close();
+}
+
+// The end of a POST: the connection goes back to the pool (or closes), the barrier lifts, and
+// the GET stream opens after the handshake.
+void Peer::release(const ConnectionPtr& conn, bool reusable, const Outgoing& out) {
+  bool start_get = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (conn) {
+      busy_.erase(conn);
+      reusable = reusable && !shut_ && conn->buffer.size() == 0 && idle_.size() < kMaxIdleConnections;
+      if (reusable) idle_.push_back(conn);
+    }
+    if (out.id) --requests_in_flight_;
+    if (out.holds_barrier) barrier_ = false;
+    if (flavor_ == Flavor::kStreamable && out.initialized && out.ok && initialize_ok_ &&
+        !get_started_ && !shut_) {
+      start_get = get_started_ = true;
+    }
+    dispatchLocked();
+  }
+  if (conn && !reusable) conn->close();
+  if (start_get) asio::co_spawn(asio::make_strand(io_), getStream(shared_from_this()), onCoroutineEnd);
+}
+
+// ---------------------------------------------------------------------------------------------
+// POST
+// ---------------------------------------------------------------------------------------------
+
+asio::awaitable<void> Peer::runPost(std::shared_ptr<Peer> keep_alive, ConnectionPtr conn,
+                                    Outgoing out) {
+  const bool reusable = co_await post(conn, out);
+  release(conn, reusable, out);
+  (void)keep_alive;
+}
+
+// Sends one message as a POST and handles the answer; returns whether the connection may be
+// reused. `conn` is an idle pooled connection or null. A pooled connection that the server has
+// closed meanwhile (write fails, or the answer is an immediate end of stream) is replaced once.
+asio::awaitable<bool> Peer::post(ConnectionPtr& conn, Outgoing& out) {
+  const auto executor = co_await asio::this_coro::executor;
+  std::optional<Parser> parser;
+  for (int attempt = 0;; ++attempt) {
+    const bool pooled = conn != nullptr;
+    if (!conn) {
+      conn = std::make_shared<Connection>(executor);
+      if (!track(conn)) co_return false;
+      if (const auto ec = co_await connect(*conn, spec_.connect_timeout)) {
+        failRequest(out, connectError(ec));
+        co_return false;
+      }
+    }
+    auto request = postRequest(out);
+    conn->stream.expires_after(kWriteTimeout);
+    auto [write_ec, written] = co_await http::async_write(conn->stream, request, kNoThrow);
+    ErrorCode ec = write_ec;
+    if (!ec) {
+      parser.emplace();
+      parser->header_limit(kMaxHeaderBytes);
+      parser->body_limit(kMaxBodyBytes);
+      conn->stream.expires_after(kAnswerTimeout);
+      auto [read_ec, read] =
+          co_await http::async_read_header(conn->stream, conn->buffer, *parser, kNoThrow);
+      ec = read_ec;
+      if (!ec) break;
+    }
+    const bool stale = write_ec || ec == http::error::end_of_stream || ec == asio::error::eof ||
+                       ec == asio::error::connection_reset || ec == asio::error::broken_pipe;
+    if (pooled && attempt == 0 && stale && !shut_) {
+      discard(conn);
+      conn.reset();
+      continue;
+    }
+    failRequest(out, networkError(ec));
+    co_return false;
+  }
+  co_return co_await handleAnswer(*conn, *parser, out);
+}
+
+// Handles the answer to a POST once its head has arrived; returns whether the connection may be
+// reused.
+asio::awaitable<bool> Peer::handleAnswer(Connection& conn, Parser& parser, Outgoing& out) {
+  const int status = static_cast<int>(parser.get().result_int());
+  const std::string type = mediaType(parser.get()[http::field::content_type]);
+  out.ok = status >= 200 && status < 300;
+  if (out.initialize && out.ok) rememberSession(parser.get()[kSessionHeader]);
+  if (status == 404 && out.carried_session) {
+    expire("session expired");
+    co_return false;
+  }
+
+  if (!out.ok) {
+    std::string body;
+    conn.stream.expires_after(kWriteTimeout);
+    const auto ec = co_await readBody(conn, parser, [&body](std::string_view piece) {
+      if (body.size() + piece.size() > kMaxErrorBodyBytes) return false;
+      body.append(piece);
+      return true;
+    });
+    std::string reason = fmt::format("upstream HTTP {}", status);
+    if (auto parsed = mcp::parse(body);
+        parsed && parsed->messages.size() == 1 && parsed->messages[0].kind == mcp::Kind::kError) {
+      if (const auto* message = parsed->messages[0].error.if_contains("message");
+          message && message->is_string() && !message->as_string().empty()) {
+        reason += fmt::format(": {}", std::string_view(message->as_string()));
+      }
+    }
+    failRequest(out, reason);
+    co_return !ec && parser.get().keep_alive();
+  }
+
+  const bool stream = flavor_ == Flavor::kStreamable && type == "text/event-stream";
+  const bool json_body = flavor_ == Flavor::kStreamable && type == "application/json";
+  if (!stream && !json_body) {
+    // Nothing to deliver: 202, a legacy server's acknowledgement, or an unexpected type.
+    const auto ec = co_await readBody(conn, parser, [](std::string_view) { return true; });
+    if (out.id && flavor_ == Flavor::kStreamable && status != 202) {
+      failRequest(out, type.empty() ? fmt::format("upstream answered HTTP {} without a response", status)
+                                    : fmt::format("upstream answered with unexpected content type '{}'", type));
+    }
+    co_return !ec && parser.get().keep_alive();
+  }
+
+  if (json_body) {
+    std::string body;
+    const auto ec = co_await readBody(conn, parser, [&body](std::string_view piece) {
+      if (body.size() + piece.size() > kMaxBodyBytes) return false;
+      body.append(piece);
+      return true;
+    });
+    if (ec) {
+      failRequest(out, ec == http::error::body_limit
+                           ? fmt::format("upstream answer exceeds {} bytes", kMaxBodyBytes)
+                           : networkError(ec));
+      co_return false;
+    }
+    deliverText(body, &out);
+    if (out.id) failRequest(out, "upstream answer did not contain the response");
+    co_return parser.get().keep_alive();
+  }
+
+  // An event stream: related messages, then the response; delivered as they arrive.
+  parser.body_limit(boost::none);
+  conn.stream.expires_never();
+  SseParser sse(kMaxBodyBytes);
+  std::vector<SseEvent> events;
+  bool too_big = false;
+  const auto ec = co_await readBody(conn, parser, [&](std::string_view piece) {
+    if (!sse.feed(piece, events)) {
+      too_big = true;
+      return false;
+    }
+    for (const auto& event : events) {
+      if (isMessageEvent(event)) deliverText(event.data, &out);
+    }
+    events.clear();
+    return !shut_;
+  });
+  if (out.id) {
+    if (too_big) {
+      failRequest(out, fmt::format("upstream event exceeds {} bytes", kMaxBodyBytes));
+    } else if (ec) {
+      failRequest(out, networkError(ec));
+    } else {
+      failRequest(out, "upstream event stream ended without the response");
+    }
+  }
+  co_return !ec && !too_big && parser.get().keep_alive();
+}
+
+http::request<http::string_body> Peer::postRequest(Outgoing& out) {
+  http::request<http::string_body> request{http::verb::post, out.target, 11};
+  addCommonHeaders(request);
+  request.set(http::field::content_type, "application/json");
+  request.set(http::field::accept, "application/json, text/event-stream");
+  if (flavor_ == Flavor::kStreamable) {
+    std::lock_guard lock(mutex_);
+    out.carried_session = !out.initialize && !session_id_.empty();
+    if (out.carried_session) request.set(kSessionHeader, session_id_);
+    if (!out.initialize && !protocol_version_.empty()) request.set(kVersionHeader, protocol_version_);
+  } else {
+    out.carried_session = true; // the endpoint URL names the session
+  }
+  request.keep_alive(true);
+  request.body() = out.body;
+  request.prepare_payload();
+  return request;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The GET stream (Streamable HTTP)
+// ---------------------------------------------------------------------------------------------
+
+// Keeps the standalone GET stream open while the channel is: reopens it after a drop, with
+// back-off doubling up to kMaxBackoff. Stops for good on 405 (the server offers none).
+asio::awaitable<void> Peer::getStream(std::shared_ptr<Peer> keep_alive) {
+  const auto executor = co_await asio::this_coro::executor;
+  auto conn = std::make_shared<Connection>(executor);
+  auto timer = std::make_shared<asio::steady_timer>(executor);
+  {
+    std::lock_guard lock(mutex_);
+    if (!shut_) {
+      busy_.insert(conn);
+      backoff_timer_ = timer;
+    }
+  }
+  std::string last_event_id;
+  auto delay = kFirstBackoff;
+  while (!shut_) {
+    const auto started = Clock::now();
+    const auto outcome = co_await getOnce(*conn, last_event_id);
+    if (outcome == GetOutcome::kStop || shut_) break;
+    if (outcome == GetOutcome::kStreamed && Clock::now() - started >= kStableStream) {
+      delay = kFirstBackoff;
+    }
+    conn->close();
+    log::debug("upstream {}: reopening the GET stream in {} ms", name_, delay.count());
+    timer->expires_after(delay);
+    co_await timer->async_wait(kNoThrow);
+    delay = std::min(delay * 2, kMaxBackoff);
+  }
+  discard(conn);
+  (void)keep_alive;
+}
+
+asio::awaitable<GetOutcome> Peer::getOnce(Connection& conn, std::string& last_event_id) {
+  if (const auto ec = co_await connect(conn, spec_.connect_timeout)) {
+    log::debug("upstream {}: GET stream: {}", name_, connectError(ec));
+    co_return GetOutcome::kRetry;
+  }
+  http::request<http::empty_body> request{http::verb::get, url_->target, 11};
+  addCommonHeaders(request);
+  request.set(http::field::accept, "text/event-stream");
+  request.set(http::field::cache_control, "no-cache");
+  bool carried_session = false;
+  {
+    std::lock_guard lock(mutex_);
+    carried_session = !session_id_.empty();
+    if (carried_session) request.set(kSessionHeader, session_id_);
+    if (!protocol_version_.empty()) request.set(kVersionHeader, protocol_version_);
+  }
+  if (!last_event_id.empty() && isHeaderSafe(last_event_id)) {
+    request.set("Last-Event-ID", last_event_id);
+  }
+  request.keep_alive(true);
+  conn.stream.expires_after(kWriteTimeout);
+  auto [write_ec, written] = co_await http::async_write(conn.stream, request, kNoThrow);
+  if (write_ec) co_return GetOutcome::kRetry;
+  Parser parser;
+  parser.header_limit(kMaxHeaderBytes);
+  parser.body_limit(boost::none);
+  conn.stream.expires_after(kStreamHeadTimeout);
+  auto [read_ec, read] = co_await http::async_read_header(conn.stream, conn.buffer, parser, kNoThrow);
+  if (read_ec) {
+    log::debug("upstream {}: GET stream: {}", name_, networkError(read_ec));
+    co_return GetOutcome::kRetry;
+  }
+  const int status = static_cast<int>(parser.get().result_int());
+  if (status == 405) {
+    log::debug("upstream {}: the server offers no GET stream", name_);
+    co_return GetOutcome::kStop;
+  }
+  if (status == 404 && carried_session) {
+    expire("session expired");
+    co_return GetOutcome::kStop;
+  }
+  if (status != 200 || mediaType(parser.get()[http::field::content_type]) != "text/event-stream") {
+    log::info("upstream {}: GET stream answered HTTP {}", name_, status);
+    co_return GetOutcome::kRetry;
+  }
+  conn.stream.expires_never();
+  SseParser sse(kMaxBodyBytes);
+  std::vector<SseEvent> events;
+  const auto ec = co_await readBody(conn, parser, [&](std::string_view piece) {
+    if (!sse.feed(piece, events)) return false;
+    for (const auto& event : events) {
+      if (isMessageEvent(event)) deliverText(event.data, nullptr);
+    }
+    events.clear();
+    return !shut_;
+  });
+  last_event_id = sse.lastEventId();
+  if (!shut_) log::debug("upstream {}: GET stream ended: {}", name_, ec ? ec.message() : "closed");
+  co_return GetOutcome::kStreamed;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The event stream (legacy HTTP+SSE)
+// ---------------------------------------------------------------------------------------------
+
+asio::awaitable<void> Peer::eventStream(std::shared_ptr<Peer> keep_alive) {
+  auto conn = std::make_shared<Connection>(co_await asio::this_coro::executor);
+  if (!track(conn)) co_return;
+  const std::string reason = co_await readEventStream(*conn);
+  discard(conn);
+  if (!shut_) expire(reason);
+  (void)keep_alive;
+}
+
+// Reads the legacy event stream until it ends; returns why it ended.
+asio::awaitable<std::string> Peer::readEventStream(Connection& conn) {
+  if (const auto ec = co_await connect(conn, spec_.connect_timeout)) co_return connectError(ec);
+  http::request<http::empty_body> request{http::verb::get, url_->target, 11};
+  addCommonHeaders(request);
+  request.set(http::field::accept, "text/event-stream");
+  request.set(http::field::cache_control, "no-cache");
+  request.keep_alive(true);
+  conn.stream.expires_after(kWriteTimeout);
+  auto [write_ec, written] = co_await http::async_write(conn.stream, request, kNoThrow);
+  if (write_ec) co_return networkError(write_ec);
+  Parser parser;
+  parser.header_limit(kMaxHeaderBytes);
+  parser.body_limit(boost::none);
+  conn.stream.expires_after(kStreamHeadTimeout);
+  auto [read_ec, read] = co_await http::async_read_header(conn.stream, conn.buffer, parser, kNoThrow);
+  if (read_ec) co_return networkError(read_ec);
+  const int status = static_cast<int>(parser.get().result_int());
+  if (status != 200) co_return fmt::format("upstream HTTP {}", status);
+  const std::string type = mediaType(parser.get()[http::field::content_type]);
+  if (type != "text/event-stream") {
+    co_return fmt::format("upstream answered '{}' instead of an event stream", type);
+  }
+  conn.stream.expires_never();
+  SseParser sse(kMaxBodyBytes);
+  std::vector<SseEvent> events;
+  std::string failure;
+  const auto ec = co_await readBody(conn, parser, [&](std::string_view piece) {
+    if (!sse.feed(piece, events)) {
+      failure = fmt::format("upstream event exceeds {} bytes", kMaxBodyBytes);
+      return false;
+    }
+    for (const auto& event : events) {
+      if (event.type == "endpoint") {
+        if (!acceptEndpoint(event.data, failure)) return false;
+      } else if (isMessageEvent(event)) {
+        deliverText(event.data, nullptr);
+      }
+    }
+    events.clear();
+    return !shut_;
+  });
+  if (!failure.empty()) co_return failure;
+  if (ec) co_return fmt::format("the event stream failed: {}", ec.message());
+  co_return std::string("upstream closed the event stream");
+}
+
+// The first `endpoint` event names where to POST; it must be on the stream's host and port.
+bool Peer::acceptEndpoint(std::string_view data, std::string& failure) {
+  auto endpoint = resolveReference(*url_, data);
+  if (!endpoint) {
+    failure = fmt::format("unusable endpoint '{}': {}", data, endpoint.error().message);
+    return false;
+  }
+  if (!endpoint->sameOrigin(*url_)) {
+    failure = fmt::format("the endpoint '{}' is not on {}", data, url_->authority());
+    return false;
+  }
+  std::lock_guard lock(mutex_);
+  if (!endpoint_) {
+    endpoint_ = std::move(*endpoint);
+    dispatchLocked();
+  }
+  return true;
+}
+
+// Ends the server's session (close()): best effort, each step bounded by kDeleteTimeout.
+asio::awaitable<void> Peer::deleteSession(std::shared_ptr<Peer> keep_alive, std::string session) {
+  Connection conn(co_await asio::this_coro::executor);
+  if (const auto ec = co_await connect(conn, std::min<std::chrono::milliseconds>(
+                                                 spec_.connect_timeout, kDeleteTimeout))) {
+    co_return;
+  }
+  http::request<http::empty_body> request{http::verb::delete_, url_->target, 11};
+  addCommonHeaders(request);
+  request.set(kSessionHeader, session);
+  {
+    std::lock_guard lock(mutex_);
+    if (!protocol_version_.empty()) request.set(kVersionHeader, protocol_version_);
+  }
+  request.keep_alive(false);
+  conn.stream.expires_after(kDeleteTimeout);
+  auto [write_ec, written] = co_await http::async_write(conn.stream, request, kNoThrow);
+  if (!write_ec) {
+    Parser parser;
+    conn.stream.expires_after(kDeleteTimeout);
+    auto [read_ec, read] = co_await http::async_read_header(conn.stream, conn.buffer, parser, kNoThrow);
+    if (!read_ec) log::debug("upstream {}: DELETE session: HTTP {}", name_, parser.get().result_int());
+  }
+  conn.close();
+  (void)keep_alive;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP steps
+// ---------------------------------------------------------------------------------------------
+
+// Host, User-Agent and the configured static headers (which cannot split the request).
+template <class Request>
+void Peer::addCommonHeaders(Request& request) const {
+  request.set(http::field::host, url_->hostHeader());
+  request.set(http::field::user_agent, "forge");
+  for (const auto& [name, value] : spec_.headers) {
+    if (!name.empty() && isHeaderSafe(name) && isHeaderSafe(value)) request.set(name, value);
+  }
+}
+
+asio::awaitable<ErrorCode> Peer::connect(Connection& conn, std::chrono::milliseconds timeout) {
+  const Url& url = *url_;
+  conn.buffer.clear();
+  conn.stream.expires_after(timeout);
+  ErrorCode ec;
+  const auto address = asio::ip::make_address(url.host, ec);
+  if (!ec) {
+    auto [connect_ec] =
+        co_await conn.stream.async_connect(tcp::endpoint(address, url.port_number), kNoThrow);
+    ec = connect_ec;
+  } else {
+    tcp::resolver resolver(co_await asio::this_coro::executor);
+    auto [resolve_ec, endpoints] = co_await resolver.async_resolve(url.host, url.port, kNoThrow);
+    ec = resolve_ec;
+    if (!ec) {
+      auto [connect_ec, endpoint] = co_await conn.stream.async_connect(endpoints, kNoThrow);
+      ec = connect_ec;
+    }
+  }
+  if (!ec) {
+    ErrorCode ignored;
+    conn.stream.socket().set_option(tcp::no_delay(true), ignored);
+  }
+  co_return ec;
+}
+
+// Reads the rest of a response body and hands each piece to `consume` as soon as it arrives
+// (the events of a stream must not wait for the ones after them). `consume` returning false
+// stops the read with http::error::body_limit.
+asio::awaitable<ErrorCode> Peer::readBody(Connection& conn, Parser& parser,
+                                          const std::function<bool(std::string_view)>& consume) {
+  std::array<char, 16 * 1024> chunk;
+  while (!parser.is_done()) {
+    parser.get().body().data = chunk.data();
+    parser.get().body().size = chunk.size();
+    auto [ec, n] = co_await http::async_read_some(conn.stream, conn.buffer, parser, kNoThrow);
+    if (ec && ec != http::error::need_buffer) co_return ec;
+    const std::size_t got = chunk.size() - parser.get().body().size;
+    if (got > 0 && !consume(std::string_view(chunk.data(), got))) {
+      co_return ErrorCode(http::error::body_limit);
+    }
+  }
+  co_return ErrorCode{};
+}
+
+std::string Peer::connectError(const ErrorCode& ec) const {
+  if (ec == beast::error::timeout) {
+    return fmt::format("cannot connect to {}: timed out after {} ms", url_->authority(),
+                       spec_.connect_timeout.count());
+  }
+  return fmt::format("cannot connect to {}: {}", url_->authority(), ec.message());
+}
+
+std::string Peer::networkError(const ErrorCode& ec) const {
+  if (ec == beast::error::timeout) return fmt::format("upstream {} timed out", url_->authority());
+  if (ec == http::error::body_limit) {
+    return fmt::format("upstream {} sent more than {} bytes", url_->authority(), kMaxBodyBytes);
+  }
+  return fmt::format("connection to {} failed: {}", url_->authority(), ec.message());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delivery
+// ---------------------------------------------------------------------------------------------
+
+void Peer::deliver(mcp::Message message, std::optional<json::value> related) {
+  gate_.run([&] {
+    if (callbacks_.on_message) callbacks_.on_message(std::move(message), std::move(related));
+  });
+}
+
+// Delivers the messages of one JSON body or one event. `out` is the POST they answer, if any:
+// they are related to its request.
+void Peer::deliverText(std::string_view text, Outgoing* out) {
+  auto parsed = mcp::parse(text);
+  if (!parsed) {
+    log::warn("upstream {}: ignoring a malformed message: {}", name_, parsed.error().message);
+    return;
+  }
+  for (auto& message : parsed->messages) {
+    std::optional<json::value> related;
+    if (out && out->id) {
+      related = *out->id;
+      if (message.isResponse() && message.id == *out->id) noteAnswer(*out, message);
+    }
+    deliver(std::move(message), std::move(related));
+  }
+}
+
+// The response to a POSTed request arrived. For `initialize` that also lifts the barrier, so
+// that `notifications/initialized` can go even if the server keeps the stream open.
+void Peer::noteAnswer(Outgoing& out, const mcp::Message& answer) {
+  out.answered = true;
+  if (!out.initialize) return;
+  std::lock_guard lock(mutex_);
+  initialize_ok_ = answer.kind == mcp::Kind::kResult;
+  if (out.holds_barrier) {
+    out.holds_barrier = false;
+    barrier_ = false;
+    dispatchLocked();
+  }
+}
+
+// Answers a request that will get no answer from the server with a synthetic error (once).
+// For notifications and responses there is nobody to tell: a log line.
+void Peer::failRequest(Outgoing& out, const std::string& reason) {
+  if (shut_) return;
+  if (!out.id) {
+    log::warn("upstream {}: a message was not delivered: {}", name_, reason);
+    return;
+  }
+  if (out.answered) return;
+  out.answered = true;
+  log::debug("upstream {}: request {} failed: {}", name_, mcp::idKey(*out.id), reason);
+  deliver(mcp::makeError(*out.id, kUpstreamErrorCode, reason), out.id);
+}
+
+void Peer::rememberSession(std::string_view session) {
+  if (session.empty()) return;
+  const bool visible = session.size() <= 1024 && std::all_of(session.begin(), session.end(), [](char c) {
+                         return c >= 0x21 && c <= 0x7e;
+                       });
+  if (!visible) {
+    log::warn("upstream {}: ignoring an Mcp-Session-Id with invisible characters", name_);
+    return;
+  }
+  std::lock_guard lock(mutex_);
+  session_id_ = std::string(session);
+}
+
+// The channel is gone (session expired, event stream ended): on_closed, then stop everything.
+void Peer::expire(const std::string& reason) {
+  {
+    std::lock_guard lock(mutex_);
+    if (shut_) return;
+    expired_ = true;
+  }
+  log::info("upstream {}: channel closed: {}", name_, reason);
+  gate_.runLast([&] {
+    if (callbacks_.on_closed) callbacks_.on_closed(reason);
+  });
+  shutdown(false);
+}
+
+// Stops everything: queued messages are dropped, connections and timers are closed on their
+// strands, and with `send_delete` the session is ended with a DELETE in the background.
+void Peer::shutdown(bool send_delete) {
+  std::vector<ConnectionPtr> conns;
+  std::shared_ptr<asio::steady_timer> timer;
+  std::string session;
+  {
+    std::lock_guard lock(mutex_);
+    if (shut_) return;
+    shut_ = true;
+    conns.assign(busy_.begin(), busy_.end());
+    conns.insert(conns.end(), idle_.begin(), idle_.end());
+    idle_.clear();
+    queue_.clear();
+    timer = std::move(backoff_timer_);
+    if (send_delete && flavor_ == Flavor::kStreamable && !expired_ && url_) session = session_id_;
+  }
+  for (auto& conn : conns) {
+    asio::post(conn->stream.get_executor(), [conn] { conn->close(); });
+  }
+  if (timer) asio::post(timer->get_executor(), [timer] { timer->cancel(); });
+  if (!session.empty()) {
+    asio::co_spawn(asio::make_strand(io_), deleteSession(shared_from_this(), std::move(session)),
+                   onCoroutineEnd);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Channel handle
+// ---------------------------------------------------------------------------------------------
+
+class HttpChannel final : public Channel {
+public:
+  explicit HttpChannel(std::shared_ptr<Peer> peer) : peer_(std::move(peer)) {}
+  ~HttpChannel() override { peer_->close(); }
+  HttpChannel(const HttpChannel&) = delete;
+  HttpChannel& operator=(const HttpChannel&) = delete;
+
+  // Channel
+  void open(ChannelCallbacks callbacks) override { peer_->open(std::move(callbacks)); }
+  void send(const mcp::Message& message) override { peer_->send(message); }
+  void setProtocolVersion(std::string version) override {
+    peer_->setProtocolVersion(std::move(version));
+  }
+  void close() override { peer_->close(); }
+
+private:
+  std::shared_ptr<Peer> peer_;
+};
+
+} // namespace
+
+ChannelPtr makeStreamableHttpChannel(net::EventLoop& loop, HttpSpec spec) {
+  return std::make_shared<HttpChannel>(
+      std::make_shared<Peer>(loop, std::move(spec), Flavor::kStreamable));
+}
+
+ChannelPtr makeSseChannel(net::EventLoop& loop, HttpSpec spec) {
+  return std::make_shared<HttpChannel>(std::make_shared<Peer>(loop, std::move(spec), Flavor::kLegacy));
+}
+
+} // namespace forge::upstream
