@@ -23,7 +23,8 @@ int main(int argc, char** argv) {
   fixture::FixtureOptions options;
   app.add_flag("--stdio", stdio, "Serve one session on stdin/stdout instead of HTTP");
   app.add_option("--host", host, "HTTP listen address")->capture_default_str();
-  app.add_option("--port", port, "HTTP port; the endpoint is /mcp (0 picks one)")->capture_default_str();
+  app.add_option("--port", port, "HTTP port; the endpoint is /mcp (0 picks one)")
+      ->capture_default_str();
   app.add_option("--threads", threads, "I/O threads")->capture_default_str();
   app.add_option("--page-size", options.page_size, "Items per page of every list (0: no paging)");
   app.add_option("--echo-bytes", options.echo_payload_bytes, "Size of echo's default reply")
@@ -50,16 +51,18 @@ int main(int argc, char** argv) {
   http.host = host;
   http.port = static_cast<std::uint16_t>(port);
   http.access_log = false;
-  auto server = net::makeHttpServer(loop, http, [&router](const net::RequestPtr& r,
-                                                          const net::ResponseWriterPtr& w) {
-    router.dispatch(r, w);
-  });
+  auto server = net::makeHttpServer(
+      loop, http, [&router](const net::RequestPtr& r, const net::ResponseWriterPtr& w) {
+        router.dispatch(r, w);
+      });
   if (auto status = server->listen(); !status) {
     std::fprintf(stderr, "forge-fixture: %s\n", status.error().message.c_str());
     return 1;
   }
-  std::fprintf(stderr, "forge-fixture listening on http://%s:%u/mcp\n", host.c_str(), server->port());
-  loop.onTerminationSignal([&](int) { server->shutdown(std::chrono::seconds(2), [&] { loop.stop(); }); });
+  std::fprintf(stderr, "forge-fixture listening on http://%s:%u/mcp\n", host.c_str(),
+               server->port());
+  loop.onTerminationSignal(
+      [&](int) { server->shutdown(std::chrono::seconds(2), [&] { loop.stop(); }); });
   loop.run();
   return 0;
 }

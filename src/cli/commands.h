@@ -7,5 +7,7 @@ namespace forge::cli {
 
 CommandPtr makeGatewayCommand();
 CommandPtr makeConfigCommand();
+CommandPtr makeTranslateCommand();
+CommandPtr makeWrapperCommand();
 
 } // namespace forge::cli

@@ -12,6 +12,8 @@ std::vector<CommandFactory> builtinCommands() {
   return {
       makeGatewayCommand,
       makeConfigCommand,
+      makeTranslateCommand,
+      makeWrapperCommand,
   };
 }
 

@@ -85,14 +85,15 @@ private:
     return exposedName(upstream, name, options_.separator, options_.prefix_names);
   }
 
-  // ---- lists -------------------------------------------------------------------------------------
+  // ---- lists
+  // -------------------------------------------------------------------------------------
 
   void list(ListKind kind, const mcp::ExchangePtr& exchange) {
     const auto offset = parseCursor(exchange->request().paramsObject());
     if (!offset) return exchange->fail(mcp::kInvalidParams, "invalid cursor");
     registry_->lists(kind, upstreams(),
-                     [self = shared_from_this(), kind, exchange, start = *offset](
-                         std::vector<UpstreamList> lists) {
+                     [self = shared_from_this(), kind, exchange,
+                      start = *offset](std::vector<UpstreamList> lists) {
                        self->answerList(kind, exchange, start, std::move(lists));
                      });
   }
@@ -106,7 +107,8 @@ private:
     for (auto& list : lists) {
       if (list.error) {
         errors.push_back(json::object{{"upstream", list.upstream}, {"error", *list.error}});
-        log::warn("listing {} of upstream {} failed: {}", listField(kind), list.upstream, *list.error);
+        log::warn("listing {} of upstream {} failed: {}", listField(kind), list.upstream,
+                  *list.error);
         continue;
       }
       for (auto& item : list.items) {
@@ -129,7 +131,8 @@ private:
                       items.begin() + static_cast<std::ptrdiff_t>(end));
     json::object result{{listField(kind), std::move(slice)}};
     if (end < items.size()) result["nextCursor"] = fmt::format("c{}", end);
-    if (!errors.empty()) result["_meta"] = json::object{{"forge/upstreamErrors", std::move(errors)}};
+    if (!errors.empty())
+      result["_meta"] = json::object{{"forge/upstreamErrors", std::move(errors)}};
     exchange->reply(std::move(result));
   }
 
@@ -154,13 +157,16 @@ private:
     const auto& params = exchange->request().paramsObject();
     const std::string exposed = stringField(params, "name");
     const char* what = kind == ListKind::kTools ? "tool" : "prompt";
-    if (exposed.empty()) return exchange->fail(mcp::kInvalidParams, fmt::format("missing {} name", what));
+    if (exposed.empty())
+      return exchange->fail(mcp::kInvalidParams, fmt::format("missing {} name", what));
     auto target = splitName(exposed);
-    std::vector<std::string> candidates = target ? std::vector<std::string>{target->first} : upstreams();
+    std::vector<std::string> candidates =
+        target ? std::vector<std::string>{target->first} : upstreams();
     auto self = shared_from_this();
     registry_->lookup(kind, candidates, "name", target ? target->second : std::string(),
                       [self, kind, exchange, exposed, target, what](UpstreamRegistry::Found found) {
-                        if (!found && !target) return self->lookupExposed(kind, exchange, exposed, what);
+                        if (!found && !target)
+                          return self->lookupExposed(kind, exchange, exposed, what);
                         if (!found) {
                           return exchange->fail(mcp::kInvalidParams,
                                                 fmt::format("Unknown {}: {}", what, exposed));
@@ -173,8 +179,8 @@ private:
   void lookupExposed(ListKind kind, const mcp::ExchangePtr& exchange, const std::string& exposed,
                      const char* what) {
     registry_->lists(kind, upstreams(),
-                     [self = shared_from_this(), kind, exchange, exposed, what](
-                         std::vector<UpstreamList> lists) {
+                     [self = shared_from_this(), kind, exchange, exposed,
+                      what](std::vector<UpstreamList> lists) {
                        for (const auto& list : lists) {
                          for (const auto& item : list.items) {
                            const std::string original = stringField(item, "name");
@@ -183,7 +189,8 @@ private:
                            }
                          }
                        }
-                       exchange->fail(mcp::kInvalidParams, fmt::format("Unknown {}: {}", what, exposed));
+                       exchange->fail(mcp::kInvalidParams,
+                                      fmt::format("Unknown {}: {}", what, exposed));
                      });
   }
 
@@ -218,7 +225,8 @@ private:
                          for (const auto& item : list.items) {
                            const std::string pattern = stringField(item, "uriTemplate");
                            const std::string prefix = pattern.substr(0, pattern.find('{'));
-                           if (!prefix.empty() && uri.rfind(prefix, 0) == 0 && prefix.size() > best_length) {
+                           if (!prefix.empty() && uri.rfind(prefix, 0) == 0 &&
+                               prefix.size() > best_length) {
                              best = list.upstream;
                              best_length = prefix.size();
                            }
@@ -234,7 +242,8 @@ private:
                      });
   }
 
-  void forwardUri(const mcp::ExchangePtr& exchange, const std::string& upstream, const std::string& uri) {
+  void forwardUri(const mcp::ExchangePtr& exchange, const std::string& upstream,
+                  const std::string& uri) {
     const std::string& method = exchange->request().method;
     if (method == "resources/subscribe") registry_->subscribe(info_.id, uri);
     if (method == "resources/unsubscribe") registry_->unsubscribe(info_.id, uri);
@@ -251,10 +260,12 @@ private:
     if (type == "ref/prompt") {
       const std::string exposed = stringField(ref->get_object(), "name");
       auto target = splitName(exposed);
-      if (!target) return exchange->fail(mcp::kInvalidParams, fmt::format("Unknown prompt: {}", exposed));
+      if (!target)
+        return exchange->fail(mcp::kInvalidParams, fmt::format("Unknown prompt: {}", exposed));
       json::object renamed = params;
       renamed["ref"].get_object()["name"] = target->second;
-      return registry_->forward(target->first, exchange, "completion/complete", std::move(renamed), link_);
+      return registry_->forward(target->first, exchange, "completion/complete", std::move(renamed),
+                                link_);
     }
     const std::string uri = stringField(ref->get_object(), "uri");
     registry_->lookup(ListKind::kResourceTemplates, upstreams(), "uriTemplate", uri,
@@ -324,7 +335,8 @@ std::string exposedName(const std::string& upstream, const std::string& name,
   if (full.size() <= kMaxNameLength) return full;
   // Keep the readable start, and make the end unique with a hash of the whole name.
   std::uint32_t hash = 2166136261u; // FNV-1a: stable across builds and processes
-  for (unsigned char c : full) hash = (hash ^ c) * 16777619u;
+  for (unsigned char c : full)
+    hash = (hash ^ c) * 16777619u;
   const std::string suffix = fmt::format("_{:08x}", hash);
   return full.substr(0, kMaxNameLength - suffix.size()) + suffix;
 }

@@ -16,9 +16,9 @@ namespace forge::gateway {
 struct GatewayAppOptions {
   std::string server_name = "forge";
   std::string separator = "__";
-  std::size_t page_size = 0;           // items per page toward clients; 0: everything at once
-  std::vector<std::string> upstreams;  // which upstreams this endpoint serves; empty: all
-  bool prefix_names = true;            // false: keep upstream names (single-upstream endpoints)
+  std::size_t page_size = 0;          // items per page toward clients; 0: everything at once
+  std::vector<std::string> upstreams; // which upstreams this endpoint serves; empty: all
+  bool prefix_names = true;           // false: keep upstream names (single-upstream endpoints)
   std::string instructions;
 };
 

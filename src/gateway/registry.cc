@@ -27,20 +27,28 @@ const json::value* progressTokenOf(const json::value& params) {
 
 const char* listMethod(ListKind kind) {
   switch (kind) {
-  case ListKind::kTools: return "tools/list";
-  case ListKind::kResources: return "resources/list";
-  case ListKind::kResourceTemplates: return "resources/templates/list";
-  case ListKind::kPrompts: return "prompts/list";
+  case ListKind::kTools:
+    return "tools/list";
+  case ListKind::kResources:
+    return "resources/list";
+  case ListKind::kResourceTemplates:
+    return "resources/templates/list";
+  case ListKind::kPrompts:
+    return "prompts/list";
   }
   return "";
 }
 
 const char* listField(ListKind kind) {
   switch (kind) {
-  case ListKind::kTools: return "tools";
-  case ListKind::kResources: return "resources";
-  case ListKind::kResourceTemplates: return "resourceTemplates";
-  case ListKind::kPrompts: return "prompts";
+  case ListKind::kTools:
+    return "tools";
+  case ListKind::kResources:
+    return "resources";
+  case ListKind::kResourceTemplates:
+    return "resourceTemplates";
+  case ListKind::kPrompts:
+    return "prompts";
   }
   return "";
 }
@@ -67,7 +75,8 @@ void UpstreamRegistry::stopAll() {
     std::lock_guard lock(mutex_);
     all = upstreams_;
   }
-  for (auto& [name, up] : all) up->stop();
+  for (auto& [name, up] : all)
+    up->stop();
 }
 
 upstream::UpstreamPtr UpstreamRegistry::find(const std::string& name) const {
@@ -79,7 +88,8 @@ upstream::UpstreamPtr UpstreamRegistry::find(const std::string& name) const {
 std::vector<std::string> UpstreamRegistry::names() const {
   std::lock_guard lock(mutex_);
   std::vector<std::string> out;
-  for (const auto& [name, up] : upstreams_) out.push_back(name);
+  for (const auto& [name, up] : upstreams_)
+    out.push_back(name);
   return out;
 }
 
@@ -140,8 +150,8 @@ void UpstreamRegistry::lists(ListKind kind, const std::vector<std::string>& upst
     }
     auto acc = std::make_shared<std::vector<json::object>>();
     fetchAll(kind, up, {}, acc, 0,
-             [this, self = shared_from_this(), name, kind, acc, i, finishOne](
-                 std::optional<std::string> error) {
+             [this, self = shared_from_this(), name, kind, acc, i,
+              finishOne](std::optional<std::string> error) {
                if (!error) {
                  std::lock_guard lock(mutex_);
                  cache_[{name, kind}] = CacheEntry{true, *acc};
@@ -193,24 +203,25 @@ void UpstreamRegistry::fetchAll(ListKind kind, const upstream::UpstreamPtr& up, 
                                 std::function<void(std::optional<std::string>)> done) {
   json::object params;
   if (!cursor.empty()) params["cursor"] = cursor;
-  up->call(listMethod(kind), params,
-           [this, self = shared_from_this(), kind, up, acc, pages, done](const mcp::Message& answer) {
-             if (answer.kind == mcp::Kind::kError) return done(mcp::toError(answer).message);
-             const auto* items = answer.result.is_object()
-                                     ? answer.result.get_object().if_contains(listField(kind))
-                                     : nullptr;
-             if (!items || !items->is_array()) {
-               return done(fmt::format("{} answered without \"{}\"", listMethod(kind), listField(kind)));
-             }
-             for (const auto& item : items->get_array()) {
-               if (item.is_object()) acc->push_back(item.get_object());
-             }
-             const auto* next = answer.result.get_object().if_contains("nextCursor");
-             if (next && next->is_string() && !next->get_string().empty() && pages + 1 < kMaxPages) {
-               return fetchAll(kind, up, std::string(next->get_string()), acc, pages + 1, done);
-             }
-             done(std::nullopt);
-           });
+  up->call(
+      listMethod(kind), params,
+      [this, self = shared_from_this(), kind, up, acc, pages, done](const mcp::Message& answer) {
+        if (answer.kind == mcp::Kind::kError) return done(mcp::toError(answer).message);
+        const auto* items = answer.result.is_object()
+                                ? answer.result.get_object().if_contains(listField(kind))
+                                : nullptr;
+        if (!items || !items->is_array()) {
+          return done(fmt::format("{} answered without \"{}\"", listMethod(kind), listField(kind)));
+        }
+        for (const auto& item : items->get_array()) {
+          if (item.is_object()) acc->push_back(item.get_object());
+        }
+        const auto* next = answer.result.get_object().if_contains("nextCursor");
+        if (next && next->is_string() && !next->get_string().empty() && pages + 1 < kMaxPages) {
+          return fetchAll(kind, up, std::string(next->get_string()), acc, pages + 1, done);
+        }
+        done(std::nullopt);
+      });
 }
 
 void UpstreamRegistry::invalidate(const std::string& upstream, std::optional<ListKind> kind) {
@@ -258,7 +269,8 @@ void UpstreamRegistry::forward(const std::string& upstream_name, const mcp::Exch
           const auto& error = answer.error;
           const auto* code = error.if_contains("code");
           const auto* message = error.if_contains("message");
-          exchange->fail(code && code->is_int64() ? static_cast<int>(code->get_int64()) : mcp::kUpstreamError,
+          exchange->fail(code && code->is_int64() ? static_cast<int>(code->get_int64())
+                                                  : mcp::kUpstreamError,
                          message && message->is_string() ? std::string(message->get_string())
                                                          : "upstream error",
                          error.contains("data") ? error.at("data") : json::value(nullptr));
@@ -273,8 +285,8 @@ void UpstreamRegistry::forward(const std::string& upstream_name, const mcp::Exch
   exchange->onCancel([up, id](std::string reason) { up->cancel(id, reason); });
 }
 
-std::shared_ptr<ForwardedCall> UpstreamRegistry::callFor(const std::string& upstream,
-                                                         const std::optional<json::value>& related) {
+std::shared_ptr<ForwardedCall>
+UpstreamRegistry::callFor(const std::string& upstream, const std::optional<json::value>& related) {
   std::lock_guard lock(mutex_);
   if (related) {
     auto it = calls_.find(callKey(upstream, *related));
@@ -315,7 +327,8 @@ void UpstreamRegistry::addSession(const std::string& id, mcp::ClientLinkPtr link
 void UpstreamRegistry::removeSession(const std::string& id) {
   std::lock_guard lock(mutex_);
   sessions_.erase(id);
-  for (auto& [uri, subscribers] : subscriptions_) subscribers.erase(id);
+  for (auto& [uri, subscribers] : subscriptions_)
+    subscribers.erase(id);
 }
 
 void UpstreamRegistry::subscribe(const std::string& session_id, const std::string& uri) {
@@ -362,7 +375,8 @@ void UpstreamRegistry::onNotification(const std::string& upstream, const mcp::Me
                                                            : std::nullopt;
     invalidate(upstream, kind);
     if (kind == ListKind::kResources) invalidate(upstream, ListKind::kResourceTemplates);
-    for (auto& link : sessionLinks()) link->notify(method, json::object{});
+    for (auto& link : sessionLinks())
+      link->notify(method, json::object{});
     return;
   }
   if (method == "notifications/resources/updated") {
@@ -379,7 +393,8 @@ void UpstreamRegistry::onNotification(const std::string& upstream, const mcp::Me
         }
       }
     }
-    for (auto& link : links) link->notify(method, params);
+    for (auto& link : links)
+      link->notify(method, params);
     return;
   }
   if (method == "notifications/message") {
@@ -404,10 +419,11 @@ void UpstreamRegistry::onServerRequest(const std::string& upstream, const mcp::M
   // No call to relate it to (roots/list after a roots change, say): a lone client is it.
   auto links = sessionLinks();
   if (links.size() == 1 && !related) return links[0]->ask(request.method, request.params, relay);
-  respond(mcp::makeError(request.id, mcp::kInternalError,
-                         fmt::format("forge cannot tell which client '{}' from upstream '{}' is for "
-                                     "(several clients have calls in flight)",
-                                     request.method, upstream)));
+  respond(
+      mcp::makeError(request.id, mcp::kInternalError,
+                     fmt::format("forge cannot tell which client '{}' from upstream '{}' is for "
+                                 "(several clients have calls in flight)",
+                                 request.method, upstream)));
 }
 
 void UpstreamRegistry::onStateChange(const std::string& upstream, upstream::State state,

@@ -76,9 +76,11 @@ void SessionTable::endStreams() {
   std::vector<HttpSessionPtr> all;
   {
     std::lock_guard lock(mutex_);
-    for (auto& [id, session] : sessions_) all.push_back(session);
+    for (auto& [id, session] : sessions_)
+      all.push_back(session);
   }
-  for (auto& session : all) endStream(*session);
+  for (auto& session : all)
+    endStream(*session);
 }
 
 std::size_t SessionTable::size() const {
@@ -87,8 +89,9 @@ std::size_t SessionTable::size() const {
 }
 
 void SessionTable::startSweeping() {
-  const auto interval = std::clamp(options_.session_idle_timeout / 4,
-                                   std::chrono::milliseconds(100), std::chrono::milliseconds(60'000));
+  const auto interval =
+      std::clamp(options_.session_idle_timeout / 4, std::chrono::milliseconds(100),
+                 std::chrono::milliseconds(60'000));
   loop_.postAfter(interval, [weak = weak_from_this()] {
     if (auto self = weak.lock()) {
       self->sweep();

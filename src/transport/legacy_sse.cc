@@ -33,12 +33,14 @@ struct LegacySse::Impl : std::enable_shared_from_this<Impl> {
       return w && w->write(sseEvent(m));
     });
     writer->startStream(200, sseHeaders());
-    writer->write(fmt::format("event: endpoint\ndata: {}?sessionId={}\n\n", message_path, session->id));
+    writer->write(
+        fmt::format("event: endpoint\ndata: {}?sessionId={}\n\n", message_path, session->id));
     writer->onClose([table = std::weak_ptr<SessionTable>(sessions), id = session->id] {
       if (auto t = table.lock()) t->close(id);
     });
     keepAlive(weak_writer);
-    log::emit(log::Level::kInfo, request->request_id, "sse session opened", {{"session", session->id}});
+    log::emit(log::Level::kInfo, request->request_id, "sse session opened",
+              {{"session", session->id}});
   }
 
   void keepAlive(std::weak_ptr<net::ResponseWriter> weak_writer) {
@@ -64,8 +66,8 @@ struct LegacySse::Impl : std::enable_shared_from_this<Impl> {
     }
     auto parsed = mcp::parse(request->body);
     if (!parsed) {
-      return writer->send(net::Response::json(
-          400, mcp::serialize(mcp::makeError(nullptr, parsed.error()))));
+      return writer->send(
+          net::Response::json(400, mcp::serialize(mcp::makeError(nullptr, parsed.error()))));
     }
     const ExchangeSink sink = streamSink(session);
     for (const auto& m : parsed->messages) {
@@ -115,10 +117,11 @@ LegacySse::~LegacySse() { impl_->sessions->closeAll(); }
 
 void LegacySse::addRoutes(net::Router& router, const std::string& sse_path,
                           const std::string& message_path) {
-  router.add(net::Method::kGet, sse_path,
-             [impl = impl_, message_path](const net::RequestPtr& r, const net::ResponseWriterPtr& w) {
-               impl->open(r, w, message_path);
-             });
+  router.add(
+      net::Method::kGet, sse_path,
+      [impl = impl_, message_path](const net::RequestPtr& r, const net::ResponseWriterPtr& w) {
+        impl->open(r, w, message_path);
+      });
   router.add(net::Method::kPost, message_path,
              [impl = impl_](const net::RequestPtr& r, const net::ResponseWriterPtr& w) {
                impl->message(r, w);

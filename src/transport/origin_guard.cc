@@ -42,17 +42,18 @@ std::string hostName(std::string_view value) {
 core::Status checkOrigin(const net::Request& request, const OriginPolicy& policy) {
   const auto host = request.header("Host");
   if (!host || !hostAllowed(hostName(*host), policy)) {
-    return core::Error{core::Errc::kForbidden,
-                       fmt::format("Host '{}' is not allowed (see transport.allowed_hosts)",
-                                   host ? *host : "")};
+    return core::Error{
+        core::Errc::kForbidden,
+        fmt::format("Host '{}' is not allowed (see transport.allowed_hosts)", host ? *host : "")};
   }
   const auto origin = request.header("Origin");
   if (!origin) return core::Ok{};
   const bool listed = std::find(policy.allowed_origins.begin(), policy.allowed_origins.end(),
                                 *origin) != policy.allowed_origins.end();
   if (listed || hostAllowed(hostName(*origin), policy)) return core::Ok{};
-  return core::Error{core::Errc::kForbidden,
-                     fmt::format("Origin '{}' is not allowed (see transport.allowed_origins)", *origin)};
+  return core::Error{
+      core::Errc::kForbidden,
+      fmt::format("Origin '{}' is not allowed (see transport.allowed_origins)", *origin)};
 }
 
 } // namespace forge::transport

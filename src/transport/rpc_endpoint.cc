@@ -34,8 +34,8 @@ public:
     lock.unlock();
     if (session_) session_->close();
     if (answers_.empty()) return writer_->send(net::Response{202, {}, {}});
-    writer_->send(net::Response::json(
-        200, json::serialize(batch_ ? json::value(answers_) : answers_[0])));
+    writer_->send(
+        net::Response::json(200, json::serialize(batch_ ? json::value(answers_) : answers_[0])));
   }
 
 private:
@@ -49,11 +49,11 @@ private:
 
 // The initialize request a /rpc session is opened with.
 mcp::Message syntheticInitialize() {
-  return mcp::makeRequest(
-      0, "initialize",
-      json::object{{"protocolVersion", mcp::kLatestProtocolVersion},
-                   {"capabilities", json::object{}},
-                   {"clientInfo", json::object{{"name", "forge-rpc"}, {"version", core::kVersion}}}});
+  return mcp::makeRequest(0, "initialize",
+                          json::object{{"protocolVersion", mcp::kLatestProtocolVersion},
+                                       {"capabilities", json::object{}},
+                                       {"clientInfo", json::object{{"name", "forge-rpc"},
+                                                                   {"version", core::kVersion}}}});
 }
 
 } // namespace
@@ -73,11 +73,12 @@ void RpcEndpoint::handle(const net::RequestPtr& request, const net::ResponseWrit
   }
   auto parsed = mcp::parse(request->body);
   if (!parsed) {
-    return writer->send(net::Response::json(
-        400, mcp::serialize(mcp::makeError(nullptr, parsed.error()))));
+    return writer->send(
+        net::Response::json(400, mcp::serialize(mcp::makeError(nullptr, parsed.error()))));
   }
   std::size_t requests = 0;
-  for (const auto& m : parsed->messages) requests += m.isRequest() ? 1 : 0;
+  for (const auto& m : parsed->messages)
+    requests += m.isRequest() ? 1 : 0;
   if (requests == 0) return writer->send(net::Response{202, {}, {}});
 
   auto session = std::make_shared<SessionCore>(loop_, options_.ask_timeout);
@@ -91,7 +92,8 @@ void RpcEndpoint::handle(const net::RequestPtr& request, const net::ResponseWrit
   for (const auto& m : parsed->messages) {
     const bool explicit_initialize = m.isRequest() && m.method == "initialize";
     if (!session->initialized()) {
-      auto result = session->initialize(*app_, info, explicit_initialize ? m : syntheticInitialize(), link);
+      auto result =
+          session->initialize(*app_, info, explicit_initialize ? m : syntheticInitialize(), link);
       if (!result) {
         const auto error = mcp::makeError(m.id, result.error());
         if (m.isRequest()) sink.finish(&error);

@@ -41,7 +41,9 @@ void SinkExchange::ask(std::string method, json::value params, mcp::ReplyHandler
   sendAsk(*session_, sink_.send, std::move(method), std::move(params), std::move(on_reply));
 }
 
-void SinkExchange::reply(json::value result) { answer(mcp::makeResult(request_.id, std::move(result))); }
+void SinkExchange::reply(json::value result) {
+  answer(mcp::makeResult(request_.id, std::move(result)));
+}
 
 void SinkExchange::fail(int code, std::string message, json::value data) {
   answer(mcp::makeError(request_.id, code, std::move(message), std::move(data)));
@@ -82,7 +84,8 @@ void SinkExchange::cancel(const std::string& reason) {
     handlers.swap(cancel_handlers_);
   }
   session_->forget(mcp::idKey(request_.id));
-  for (auto& handler : handlers) handler(reason);
+  for (auto& handler : handlers)
+    handler(reason);
   sink_.finish(nullptr);
 }
 
@@ -158,8 +161,10 @@ void SessionCore::dispatch(const mcp::Message& message, const ExchangeSink& sink
     std::lock_guard lock(mutex_);
     app = app_session_;
     const auto it = exchanges_.find(key);
-    if (message.method == "initialize") refusal = "the session is already initialized";
-    else if (!app) refusal = "the session is not initialized";
+    if (message.method == "initialize")
+      refusal = "the session is already initialized";
+    else if (!app)
+      refusal = "the session is not initialized";
     else if (it != exchanges_.end() && !it->second.expired()) {
       refusal = "a request with this id is already in flight";
     }
@@ -263,7 +268,8 @@ void SessionCore::close() {
   for (auto& [key, handler] : asks) {
     handler(mcp::makeError(nullptr, mcp::kInternalError, "the session has ended"));
   }
-  for (auto& exchange : exchanges) exchange->cancel("the session has ended");
+  for (auto& exchange : exchanges)
+    exchange->cancel("the session has ended");
   if (app) app->close();
 }
 
@@ -320,12 +326,13 @@ void SinkLink::ask(std::string method, json::value params, mcp::ReplyHandler on_
     on_reply(mcp::makeError(nullptr, mcp::kInternalError, "the session has ended"));
     return;
   }
-  sendAsk(*session, [this](const mcp::Message& m) { return send(m); }, std::move(method),
-          std::move(params), std::move(on_reply));
+  sendAsk(
+      *session, [this](const mcp::Message& m) { return send(m); }, std::move(method),
+      std::move(params), std::move(on_reply));
 }
 
-void sendAsk(SessionCore& session, const MessageSink& sink, std::string method,
-             json::value params, mcp::ReplyHandler on_reply) {
+void sendAsk(SessionCore& session, const MessageSink& sink, std::string method, json::value params,
+             mcp::ReplyHandler on_reply) {
   const json::value id = session.registerAsk(std::move(on_reply));
   if (id == json::value(-1)) return; // session ended; the handler already ran
   if (!sink || !sink(mcp::makeRequest(id, std::move(method), std::move(params)))) {
@@ -342,7 +349,8 @@ std::string newSessionId() {
     filled += static_cast<std::size_t>(n);
   }
   std::string id;
-  for (unsigned char b : bytes) id += fmt::format("{:02x}", b);
+  for (unsigned char b : bytes)
+    id += fmt::format("{:02x}", b);
   return id;
 }
 

@@ -92,7 +92,8 @@ int serveStdio(net::EventLoop& loop, std::shared_ptr<mcp::Application> app, int 
     for (const auto& m : parsed->messages) {
       if (m.isRequest() && m.method == "initialize" && !session->initialized()) {
         auto result = session->initialize(*app, info, m, link);
-        send(result ? mcp::makeResult(m.id, std::move(*result)) : mcp::makeError(m.id, result.error()));
+        send(result ? mcp::makeResult(m.id, std::move(*result))
+                    : mcp::makeError(m.id, result.error()));
       } else {
         session->dispatch(m, sink);
       }

@@ -24,8 +24,10 @@ bool accepts(std::string_view accept, std::string_view type) {
     if (end == std::string_view::npos) end = accept.size();
     std::string_view item = accept.substr(start, end - start);
     item = item.substr(0, item.find(';'));
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    while (!item.empty() && item.front() == ' ')
+      item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ')
+      item.remove_suffix(1);
     if (item == type || item == "*/*" ||
         (item.size() == major.size() + 2 && item.starts_with(major) && item.ends_with("/*"))) {
       return true;
@@ -37,17 +39,20 @@ bool accepts(std::string_view accept, std::string_view type) {
 
 bool isJsonContentType(std::string_view value) {
   value = value.substr(0, value.find(';'));
-  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  while (!value.empty() && value.back() == ' ')
+    value.remove_suffix(1);
   return net::equalsIgnoreCase(value, "application/json");
 }
 
 // An HTTP error whose body is a JSON-RPC error (what MCP clients parse).
 net::Response jsonRpcHttpError(int status, int code, std::string message) {
-  return net::Response::json(status, mcp::serialize(mcp::makeError(nullptr, code, std::move(message))));
+  return net::Response::json(status,
+                             mcp::serialize(mcp::makeError(nullptr, code, std::move(message))));
 }
 
 net::Response jsonRpcHttpError(const core::Error& error) {
-  return jsonRpcHttpError(core::httpStatus(error.code), core::jsonRpcCode(error.code), error.message);
+  return jsonRpcHttpError(core::httpStatus(error.code), core::jsonRpcCode(error.code),
+                          error.message);
 }
 
 // The answer to one POST: the responses to its requests, as one JSON body, or as an SSE stream
@@ -130,7 +135,8 @@ struct StreamableHttp::Impl : std::enable_shared_from_this<Impl> {
   // Checks shared by every method: Origin/Host, then the version header.
   core::Status checkCommon(const net::Request& request) {
     if (auto status = checkOrigin(request, options.origin); !status) return status;
-    if (auto version = request.header(kVersionHeader); version && !mcp::isSupportedVersion(*version)) {
+    if (auto version = request.header(kVersionHeader);
+        version && !mcp::isSupportedVersion(*version)) {
       return core::Error{core::Errc::kBadRequest,
                          fmt::format("unsupported MCP-Protocol-Version '{}'", *version)};
     }
@@ -145,18 +151,18 @@ struct StreamableHttp::Impl : std::enable_shared_from_this<Impl> {
     }
     auto session = sessions->find(std::string(*id));
     if (!session) {
-      return core::Error{core::Errc::kNotFound,
-                         "unknown or ended session; initialize a new one"};
+      return core::Error{core::Errc::kNotFound, "unknown or ended session; initialize a new one"};
     }
     return session;
   }
 
   void post(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
-    if (auto status = checkCommon(*request); !status) return writer->send(jsonRpcHttpError(status.error()));
+    if (auto status = checkCommon(*request); !status)
+      return writer->send(jsonRpcHttpError(status.error()));
     const auto content_type = request->header("Content-Type");
     if (!content_type || !isJsonContentType(*content_type)) {
-      return writer->send(jsonRpcHttpError(415, mcp::kInvalidRequest,
-                                           "Content-Type must be application/json"));
+      return writer->send(
+          jsonRpcHttpError(415, mcp::kInvalidRequest, "Content-Type must be application/json"));
     }
     const auto accept = request->header("Accept").value_or("");
     if (!accepts(accept, "application/json") || !accepts(accept, "text/event-stream")) {
@@ -164,8 +170,9 @@ struct StreamableHttp::Impl : std::enable_shared_from_this<Impl> {
           406, mcp::kInvalidRequest, "Accept must list application/json and text/event-stream"));
     }
     auto parsed = mcp::parse(request->body);
-    if (!parsed) return writer->send(jsonRpcHttpError(400, core::jsonRpcCode(parsed.error().code),
-                                                      parsed.error().message));
+    if (!parsed)
+      return writer->send(
+          jsonRpcHttpError(400, core::jsonRpcCode(parsed.error().code), parsed.error().message));
     const auto& messages = parsed->messages;
     if (messages.size() == 1 && messages[0].isRequest() && messages[0].method == "initialize") {
       return initialize(request, messages[0], writer);
@@ -174,20 +181,23 @@ struct StreamableHttp::Impl : std::enable_shared_from_this<Impl> {
     if (!session) return writer->send(jsonRpcHttpError(session.error()));
     const auto& core = (*session)->core;
     if (parsed->batch && !mcp::allowsBatches(core->info().protocol_version)) {
-      return writer->send(jsonRpcHttpError(
-          400, mcp::kInvalidRequest,
-          fmt::format("JSON-RPC batches are not allowed in protocol version {}",
-                      core->info().protocol_version)));
+      return writer->send(
+          jsonRpcHttpError(400, mcp::kInvalidRequest,
+                           fmt::format("JSON-RPC batches are not allowed in protocol version {}",
+                                       core->info().protocol_version)));
     }
     std::size_t requests = 0;
-    for (const auto& m : messages) requests += m.isRequest() ? 1 : 0;
+    for (const auto& m : messages)
+      requests += m.isRequest() ? 1 : 0;
     if (requests == 0) {
-      for (const auto& m : messages) core->dispatch(m, {});
+      for (const auto& m : messages)
+        core->dispatch(m, {});
       return writer->send(net::Response{202, {}, {}});
     }
     auto stream = std::make_shared<PostStream>(writer, requests, parsed->batch);
     const ExchangeSink sink = stream->sink();
-    for (const auto& m : messages) core->dispatch(m, sink);
+    for (const auto& m : messages)
+      core->dispatch(m, sink);
   }
 
   void initialize(const net::RequestPtr& request, const mcp::Message& message,
@@ -203,24 +213,28 @@ struct StreamableHttp::Impl : std::enable_shared_from_this<Impl> {
     info.remote = request->remote_address;
     auto result = session->core->initialize(*app, info, message, session->link);
     if (!result) {
-      return writer->send(net::Response::json(200, mcp::serialize(mcp::makeError(message.id, result.error()))));
+      return writer->send(
+          net::Response::json(200, mcp::serialize(mcp::makeError(message.id, result.error()))));
     }
     if (auto status = sessions->insert(session); !status) {
       session->core->close();
       return writer->send(jsonRpcHttpError(status.error()));
     }
-    auto response = net::Response::json(200, mcp::serialize(mcp::makeResult(message.id, std::move(*result))));
+    auto response =
+        net::Response::json(200, mcp::serialize(mcp::makeResult(message.id, std::move(*result))));
     response.headers.set(std::string(kSessionHeader), session->id);
-    log::emit(log::Level::kInfo, request->request_id, "session opened",
-              {{"session", session->id}, {"protocol_version", session->core->info().protocol_version}});
+    log::emit(
+        log::Level::kInfo, request->request_id, "session opened",
+        {{"session", session->id}, {"protocol_version", session->core->info().protocol_version}});
     writer->send(std::move(response));
   }
 
   void get(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
-    if (auto status = checkCommon(*request); !status) return writer->send(jsonRpcHttpError(status.error()));
+    if (auto status = checkCommon(*request); !status)
+      return writer->send(jsonRpcHttpError(status.error()));
     if (!accepts(request->header("Accept").value_or(""), "text/event-stream")) {
-      return writer->send(jsonRpcHttpError(406, mcp::kInvalidRequest,
-                                           "Accept must list text/event-stream"));
+      return writer->send(
+          jsonRpcHttpError(406, mcp::kInvalidRequest, "Accept must list text/event-stream"));
     }
     auto found = sessionOf(*request);
     if (!found) return writer->send(jsonRpcHttpError(found.error()));
@@ -264,11 +278,13 @@ struct StreamableHttp::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void del(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
-    if (auto status = checkCommon(*request); !status) return writer->send(jsonRpcHttpError(status.error()));
+    if (auto status = checkCommon(*request); !status)
+      return writer->send(jsonRpcHttpError(status.error()));
     auto session = sessionOf(*request);
     if (!session) return writer->send(jsonRpcHttpError(session.error()));
     sessions->close((*session)->id);
-    log::emit(log::Level::kInfo, request->request_id, "session closed", {{"session", (*session)->id}});
+    log::emit(log::Level::kInfo, request->request_id, "session closed",
+              {{"session", (*session)->id}});
     writer->send(net::Response{204, {}, {}});
   }
 };
@@ -284,9 +300,12 @@ StreamableHttp::~StreamableHttp() { impl_->sessions->closeAll(); }
 void StreamableHttp::addRoutes(net::Router& router, const std::string& path) {
   auto handler = [impl = impl_](const net::RequestPtr& r, const net::ResponseWriterPtr& w) {
     switch (r->method) {
-    case net::Method::kPost: return impl->post(r, w);
-    case net::Method::kGet: return impl->get(r, w);
-    default: return impl->del(r, w);
+    case net::Method::kPost:
+      return impl->post(r, w);
+    case net::Method::kGet:
+      return impl->get(r, w);
+    default:
+      return impl->del(r, w);
     }
   };
   router.add({net::Method::kPost, net::Method::kGet, net::Method::kDelete}, path, handler);
@@ -294,9 +313,12 @@ void StreamableHttp::addRoutes(net::Router& router, const std::string& path) {
 
 void StreamableHttp::handle(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
   switch (request->method) {
-  case net::Method::kPost: return impl_->post(request, writer);
-  case net::Method::kGet: return impl_->get(request, writer);
-  case net::Method::kDelete: return impl_->del(request, writer);
+  case net::Method::kPost:
+    return impl_->post(request, writer);
+  case net::Method::kGet:
+    return impl_->get(request, writer);
+  case net::Method::kDelete:
+    return impl_->del(request, writer);
   default: {
     auto response = net::Response::error(core::Errc::kMethodNotAllowed, "use POST, GET or DELETE");
     response.headers.set("Allow", "POST, GET, DELETE");

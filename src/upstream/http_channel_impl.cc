@@ -97,8 +97,10 @@ bool startsWithIgnoreCase(std::string_view text, std::string_view prefix) {
 // The media type of a Content-Type value, lower-cased, without parameters.
 std::string mediaType(std::string_view value) {
   value = value.substr(0, value.find(';'));
-  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  while (!value.empty() && value.front() == ' ')
+    value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ')
+    value.remove_suffix(1);
   std::string out(value);
   std::transform(out.begin(), out.end(), out.begin(), lower);
   return out;
@@ -106,9 +108,8 @@ std::string mediaType(std::string_view value) {
 
 // Whether text may go into an HTTP request line or header without splitting it.
 bool isHeaderSafe(std::string_view text) {
-  return std::none_of(text.begin(), text.end(), [](char c) {
-    return c == '\r' || c == '\n' || c == '\0';
-  });
+  return std::none_of(text.begin(), text.end(),
+                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
 }
 
 bool hasSpaceOrControl(std::string_view text) {
@@ -119,8 +120,8 @@ bool hasSpaceOrControl(std::string_view text) {
 }
 
 struct Url {
-  std::string host;   // a name or an address; IPv6 without brackets
-  std::string port;   // "80" when the URL names none
+  std::string host; // a name or an address; IPv6 without brackets
+  std::string port; // "80" when the URL names none
   std::uint16_t port_number = 80;
   std::string target; // path and query; at least "/"
 
@@ -139,7 +140,8 @@ struct Url {
 // Parses http://host[:port][/path][?query]. https is refused for now (no TLS client yet).
 core::Result<Url> parseUrl(std::string_view text) {
   const auto invalid = [text](std::string_view why) {
-    return core::Error{core::Errc::kInvalidParams, fmt::format("invalid upstream URL '{}': {}", text, why)};
+    return core::Error{core::Errc::kInvalidParams,
+                       fmt::format("invalid upstream URL '{}': {}", text, why)};
   };
   if (startsWithIgnoreCase(text, "https://")) {
     return core::Error{core::Errc::kInvalidParams,
@@ -152,7 +154,8 @@ core::Result<Url> parseUrl(std::string_view text) {
   std::string_view target =
       authority_end == std::string_view::npos ? std::string_view{} : rest.substr(authority_end);
   target = target.substr(0, target.find('#'));
-  if (authority.find('@') != std::string_view::npos) return invalid("credentials are not supported");
+  if (authority.find('@') != std::string_view::npos)
+    return invalid("credentials are not supported");
 
   Url url;
   std::string_view port;
@@ -172,9 +175,8 @@ core::Result<Url> parseUrl(std::string_view text) {
   }
   if (url.host.empty() || hasSpaceOrControl(url.host)) return invalid("no host");
   if (!port.empty()) {
-    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) {
-          return c >= '0' && c <= '9';
-        })) {
+    if (port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
       return invalid("bad port");
     }
     const int number = std::stoi(std::string(port));
@@ -184,8 +186,8 @@ core::Result<Url> parseUrl(std::string_view text) {
   } else {
     url.port = "80";
   }
-  url.target = target.empty() || target.front() == '?' ? "/" + std::string(target)
-                                                       : std::string(target);
+  url.target =
+      target.empty() || target.front() == '?' ? "/" + std::string(target) : std::string(target);
   if (hasSpaceOrControl(url.target)) return invalid("spaces or control characters in the path");
   return url;
 }
@@ -193,8 +195,10 @@ core::Result<Url> parseUrl(std::string_view text) {
 // Resolves the `endpoint` event of a legacy server (a path, or an absolute URL) against the URL
 // of its event stream.
 core::Result<Url> resolveReference(const Url& base, std::string_view reference) {
-  while (!reference.empty() && reference.front() == ' ') reference.remove_prefix(1);
-  while (!reference.empty() && reference.back() == ' ') reference.remove_suffix(1);
+  while (!reference.empty() && reference.front() == ' ')
+    reference.remove_prefix(1);
+  while (!reference.empty() && reference.back() == ' ')
+    reference.remove_suffix(1);
   if (reference.empty()) return core::Error{core::Errc::kBadGateway, "empty endpoint"};
   if (startsWithIgnoreCase(reference, "http://") || startsWithIgnoreCase(reference, "https://")) {
     return parseUrl(reference);
@@ -284,7 +288,8 @@ private:
     if (line.front() == ':') return; // a comment: keep-alive
     const auto colon = line.find(':');
     const std::string_view field = line.substr(0, colon);
-    std::string_view value = colon == std::string_view::npos ? std::string_view{} : line.substr(colon + 1);
+    std::string_view value =
+        colon == std::string_view::npos ? std::string_view{} : line.substr(colon + 1);
     if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
     if (field == "event") {
       type_ = std::string(value);
@@ -333,7 +338,7 @@ public:
   }
 
   // Shuts the gate, waits for callbacks running on other threads, then runs `fn`: nothing runs
-  // after it. Does nothing if the gate is already shut.
+  // after it. Does nothing if the gate is already shut, or if close() shuts it meanwhile.
   template <class Fn>
   void runLast(Fn&& fn) {
     if (!enter(true)) return;
@@ -341,11 +346,13 @@ public:
     fn();
   }
 
-  // Shuts the gate and waits for callbacks running on other threads to return.
+  // close(): shuts the gate and waits for callbacks running on other threads to return. A
+  // runLast() still waiting for its turn gives up.
   void shut() {
     std::unique_lock lock(mutex_);
-    shut_ = true;
-    waitForOthers(lock);
+    shut_ = closed_ = true;
+    idle_.notify_all();
+    idle_.wait(lock, [&] { return othersDone(); });
   }
 
 private:
@@ -359,7 +366,8 @@ private:
     if (shut_) return false;
     if (last) {
       shut_ = true;
-      waitForOthers(lock);
+      idle_.wait(lock, [&] { return closed_ || othersDone(); });
+      if (closed_) return false;
     }
     running_.push_back(std::this_thread::get_id());
     return true;
@@ -373,17 +381,17 @@ private:
     idle_.notify_all();
   }
 
-  // The calling thread's own callbacks do not count: close() from inside a callback works.
-  void waitForOthers(std::unique_lock<std::mutex>& lock) {
+  // No callback runs on another thread. The calling thread's own do not count: close() from
+  // inside a callback works.
+  bool othersDone() const {
     const auto me = std::this_thread::get_id();
-    idle_.wait(lock, [&] {
-      return std::all_of(running_.begin(), running_.end(), [me](auto id) { return id == me; });
-    });
+    return std::all_of(running_.begin(), running_.end(), [me](auto id) { return id == me; });
   }
 
   std::mutex mutex_;
   std::condition_variable idle_;
-  bool shut_ = false;
+  bool shut_ = false;   // no new callback starts
+  bool closed_ = false; // close() was called
   std::vector<std::thread::id> running_;
 };
 
@@ -553,7 +561,8 @@ void Peer::send(const mcp::Message& message) {
     log::warn("upstream {}: {} messages wait to be sent; dropping one", name_, queue_.size());
     if (out.id) {
       asio::post(io_, [self = shared_from_this(), id = *out.id] {
-        self->deliver(mcp::makeError(id, kUpstreamErrorCode, "too many messages queued for upstream"), id);
+        self->deliver(
+            mcp::makeError(id, kUpstreamErrorCode, "too many messages queued for upstream"), id);
       });
     }
     return;
@@ -598,9 +607,11 @@ void Peer::dispatchLocked() {
     // Posted, not spawned here: co_spawn may start the coroutine at once when this thread runs
     // on the connection's strand already, and it must not start under mutex_.
     const Executor executor = conn ? conn->stream.get_executor() : Executor(asio::make_strand(io_));
-    asio::post(executor, [self = shared_from_this(), executor, conn, out = std::move(out)]() mutable {
-      asio::co_spawn(executor, self->runPost(self, std::move(conn), std::move(out)), onCoroutineEnd);
-    });
+    asio::post(executor,
+               [self = shared_from_this(), executor, conn, out = std::move(out)]() mutable {
+                 asio::co_spawn(executor, self->runPost(self, std::move(conn), std::move(out)),
+                                onCoroutineEnd);
+               });
   }
 }
 
@@ -628,7 +639,8 @@ void Peer::release(const ConnectionPtr& conn, bool reusable, const Outgoing& out
     std::lock_guard lock(mutex_);
     if (conn) {
       busy_.erase(conn);
-      reusable = reusable && !shut_ && conn->buffer.size() == 0 && idle_.size() < kMaxIdleConnections;
+      reusable =
+          reusable && !shut_ && conn->buffer.size() == 0 && idle_.size() < kMaxIdleConnections;
       if (reusable) idle_.push_back(conn);
     }
     if (out.id) --requests_in_flight_;
@@ -640,7 +652,8 @@ void Peer::release(const ConnectionPtr& conn, bool reusable, const Outgoing& out
     dispatchLocked();
   }
   if (conn && !reusable) conn->close();
-  if (start_get) asio::co_spawn(asio::make_strand(io_), getStream(shared_from_this()), onCoroutineEnd);
+  if (start_get)
+    asio::co_spawn(asio::make_strand(io_), getStream(shared_from_this()), onCoroutineEnd);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -735,8 +748,10 @@ asio::awaitable<bool> Peer::handleAnswer(Connection& conn, Parser& parser, Outgo
     // Nothing to deliver: 202, a legacy server's acknowledgement, or an unexpected type.
     const auto ec = co_await readBody(conn, parser, [](std::string_view) { return true; });
     if (out.id && flavor_ == Flavor::kStreamable && status != 202) {
-      failRequest(out, type.empty() ? fmt::format("upstream answered HTTP {} without a response", status)
-                                    : fmt::format("upstream answered with unexpected content type '{}'", type));
+      failRequest(out,
+                  type.empty()
+                      ? fmt::format("upstream answered HTTP {} without a response", status)
+                      : fmt::format("upstream answered with unexpected content type '{}'", type));
     }
     co_return !ec && parser.get().keep_alive();
   }
@@ -797,7 +812,8 @@ http::request<http::string_body> Peer::postRequest(Outgoing& out) {
     std::lock_guard lock(mutex_);
     out.carried_session = !out.initialize && !session_id_.empty();
     if (out.carried_session) request.set(kSessionHeader, session_id_);
-    if (!out.initialize && !protocol_version_.empty()) request.set(kVersionHeader, protocol_version_);
+    if (!out.initialize && !protocol_version_.empty())
+      request.set(kVersionHeader, protocol_version_);
   } else {
     out.carried_session = true; // the endpoint URL names the session
   }
@@ -870,7 +886,8 @@ asio::awaitable<GetOutcome> Peer::getOnce(Connection& conn, std::string& last_ev
   parser.header_limit(kMaxHeaderBytes);
   parser.body_limit(boost::none);
   conn.stream.expires_after(kStreamHeadTimeout);
-  auto [read_ec, read] = co_await http::async_read_header(conn.stream, conn.buffer, parser, kNoThrow);
+  auto [read_ec, read] =
+      co_await http::async_read_header(conn.stream, conn.buffer, parser, kNoThrow);
   if (read_ec) {
     log::debug("upstream {}: GET stream: {}", name_, networkError(read_ec));
     co_return GetOutcome::kRetry;
@@ -932,7 +949,8 @@ asio::awaitable<std::string> Peer::readEventStream(Connection& conn) {
   parser.header_limit(kMaxHeaderBytes);
   parser.body_limit(boost::none);
   conn.stream.expires_after(kStreamHeadTimeout);
-  auto [read_ec, read] = co_await http::async_read_header(conn.stream, conn.buffer, parser, kNoThrow);
+  auto [read_ec, read] =
+      co_await http::async_read_header(conn.stream, conn.buffer, parser, kNoThrow);
   if (read_ec) co_return networkError(read_ec);
   const int status = static_cast<int>(parser.get().result_int());
   if (status != 200) co_return fmt::format("upstream HTTP {}", status);
@@ -986,8 +1004,8 @@ bool Peer::acceptEndpoint(std::string_view data, std::string& failure) {
 // Ends the server's session (close()): best effort, each step bounded by kDeleteTimeout.
 asio::awaitable<void> Peer::deleteSession(std::shared_ptr<Peer> keep_alive, std::string session) {
   Connection conn(co_await asio::this_coro::executor);
-  if (const auto ec = co_await connect(conn, std::min<std::chrono::milliseconds>(
-                                                 spec_.connect_timeout, kDeleteTimeout))) {
+  if (const auto ec = co_await connect(
+          conn, std::min<std::chrono::milliseconds>(spec_.connect_timeout, kDeleteTimeout))) {
     co_return;
   }
   http::request<http::empty_body> request{http::verb::delete_, url_->target, 11};
@@ -1003,8 +1021,10 @@ asio::awaitable<void> Peer::deleteSession(std::shared_ptr<Peer> keep_alive, std:
   if (!write_ec) {
     Parser parser;
     conn.stream.expires_after(kDeleteTimeout);
-    auto [read_ec, read] = co_await http::async_read_header(conn.stream, conn.buffer, parser, kNoThrow);
-    if (!read_ec) log::debug("upstream {}: DELETE session: HTTP {}", name_, parser.get().result_int());
+    auto [read_ec, read] =
+        co_await http::async_read_header(conn.stream, conn.buffer, parser, kNoThrow);
+    if (!read_ec)
+      log::debug("upstream {}: DELETE session: HTTP {}", name_, parser.get().result_int());
   }
   conn.close();
   (void)keep_alive;
@@ -1143,9 +1163,9 @@ void Peer::failRequest(Outgoing& out, const std::string& reason) {
 
 void Peer::rememberSession(std::string_view session) {
   if (session.empty()) return;
-  const bool visible = session.size() <= 1024 && std::all_of(session.begin(), session.end(), [](char c) {
-                         return c >= 0x21 && c <= 0x7e;
-                       });
+  const bool visible =
+      session.size() <= 1024 &&
+      std::all_of(session.begin(), session.end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
   if (!visible) {
     log::warn("upstream {}: ignoring an Mcp-Session-Id with invisible characters", name_);
     return;
@@ -1226,7 +1246,8 @@ ChannelPtr makeStreamableHttpChannel(net::EventLoop& loop, HttpSpec spec) {
 }
 
 ChannelPtr makeSseChannel(net::EventLoop& loop, HttpSpec spec) {
-  return std::make_shared<HttpChannel>(std::make_shared<Peer>(loop, std::move(spec), Flavor::kLegacy));
+  return std::make_shared<HttpChannel>(
+      std::make_shared<Peer>(loop, std::move(spec), Flavor::kLegacy));
 }
 
 } // namespace forge::upstream

@@ -119,11 +119,14 @@ private:
       const auto name = entry.substr(0, entry.find('='));
       if (!spec_.env.count(std::string(name))) env.emplace_back(entry);
     }
-    for (const auto& [k, v] : spec_.env) env.push_back(k + "=" + v);
+    for (const auto& [k, v] : spec_.env)
+      env.push_back(k + "=" + v);
     std::vector<char*> argp, envp;
-    for (auto& a : argv) argp.push_back(a.data());
+    for (auto& a : argv)
+      argp.push_back(a.data());
     argp.push_back(nullptr);
-    for (auto& e : env) envp.push_back(e.data());
+    for (auto& e : env)
+      envp.push_back(e.data());
     envp.push_back(nullptr);
     const pid_t parent = ::getpid();
 
@@ -193,8 +196,7 @@ private:
   void reap() {
     ::close(stdout_);
     int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {}
     exited_ = true;
     {
       std::lock_guard lock(write_mutex_);
@@ -230,7 +232,8 @@ private:
         batch.swap(write_queue_);
       }
       std::string joined;
-      for (auto& line : batch) joined += line;
+      for (auto& line : batch)
+        joined += line;
       if (!writeAll(joined)) break;
     }
     ::close(stdin_);
@@ -249,7 +252,8 @@ private:
   // Waits for the child to leave after stdin closed; then SIGTERM, then SIGKILL (its group).
   void escalate() {
     for (int signal_number : {SIGTERM, SIGKILL}) {
-      for (int i = 0; i < 40 && !exited_; ++i) std::this_thread::sleep_for(50ms);
+      for (int i = 0; i < 40 && !exited_; ++i)
+        std::this_thread::sleep_for(50ms);
       if (exited_) return;
       ::kill(-pid_, signal_number);
     }

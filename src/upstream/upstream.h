@@ -51,7 +51,8 @@ public:
                                const std::optional<mcp::json::value>& related,
                                std::function<void(mcp::Message response)> respond) = 0;
   // The upstream (re)initialized or went down.
-  virtual void onStateChange(const std::string& upstream, State state, const std::string& detail) = 0;
+  virtual void onStateChange(const std::string& upstream, State state,
+                             const std::string& detail) = 0;
 };
 
 // An answer to a call: a result or an error message (also for timeouts and crashes).
@@ -74,8 +75,9 @@ public:
   // Sends a request. Returns the id it carries upstream (for cancel() and for matching related
   // messages). `on_answer` runs exactly once. `on_id`, when given, runs with that id before the
   // request can reach the upstream, so that messages related to it can already be matched.
-  virtual mcp::json::value call(std::string method, mcp::json::value params, CallHandler on_answer,
-                                std::function<void(const mcp::json::value& id)> on_id = nullptr) = 0;
+  virtual mcp::json::value
+  call(std::string method, mcp::json::value params, CallHandler on_answer,
+       std::function<void(const mcp::json::value& id)> on_id = nullptr) = 0;
   // Cancels a call: notifications/cancelled upstream, and the caller is answered with an error.
   virtual void cancel(const mcp::json::value& upstream_id, const std::string& reason) = 0;
   virtual void notify(std::string method, mcp::json::value params) = 0;

@@ -92,14 +92,15 @@ public:
     }
     if (stopped_for_good_) {
       lock.unlock();
-      on_answer(errorAnswer(id, mcp::kUpstreamError, fmt::format("upstream '{}' is stopped", config_.name)));
+      on_answer(errorAnswer(id, mcp::kUpstreamError,
+                            fmt::format("upstream '{}' is stopped", config_.name)));
       return id;
     }
     if (queue_.size() >= config_.max_queue) {
       lock.unlock();
       on_answer(errorAnswer(id, mcp::kUpstreamError,
-                            fmt::format("upstream '{}' is overloaded ({} calls waiting)", config_.name,
-                                        config_.max_queue)));
+                            fmt::format("upstream '{}' is overloaded ({} calls waiting)",
+                                        config_.name, config_.max_queue)));
       return id;
     }
     queue_.push_back(Waiting{id, mcp::makeRequest(id, std::move(method), std::move(params)),
@@ -168,10 +169,11 @@ private:
     {
       std::lock_guard lock(mutex_);
       if (generation != generation_) return;
-      pending_[mcp::idKey(id)] = Pending{[weak = weak_from_this(), generation](const mcp::Message& m) {
-                                           if (auto self = weak.lock()) self->onInitialized(generation, m);
-                                         },
-                                         "initialize"};
+      pending_[mcp::idKey(id)] =
+          Pending{[weak = weak_from_this(), generation](const mcp::Message& m) {
+                    if (auto self = weak.lock()) self->onInitialized(generation, m);
+                  },
+                  "initialize"};
     }
     loop_.postAfter(config_.init_timeout, [weak = weak_from_this(), id, generation] {
       auto self = weak.lock();
@@ -182,17 +184,19 @@ private:
     });
     channel->send(mcp::makeRequest(
         id, "initialize",
-        json::object{{"protocolVersion", mcp::kLatestProtocolVersion},
-                     {"capabilities", json::object{{"roots", json::object{{"listChanged", true}}},
-                                                   {"sampling", json::object{}},
-                                                   {"elicitation", json::object{}}}},
-                     {"clientInfo", json::object{{"name", "forge-gateway"}, {"version", core::kVersion}}}}));
+        json::object{
+            {"protocolVersion", mcp::kLatestProtocolVersion},
+            {"capabilities", json::object{{"roots", json::object{{"listChanged", true}}},
+                                          {"sampling", json::object{}},
+                                          {"elicitation", json::object{}}}},
+            {"clientInfo", json::object{{"name", "forge-gateway"}, {"version", core::kVersion}}}}));
   }
 
   void onInitialized(std::uint64_t generation, const mcp::Message& answer) {
     if (answer.kind != mcp::Kind::kResult || !answer.result.is_object()) {
-      const std::string why = answer.kind == mcp::Kind::kError ? mcp::toError(answer).message
-                                                                : "initialize answered without a result";
+      const std::string why = answer.kind == mcp::Kind::kError
+                                  ? mcp::toError(answer).message
+                                  : "initialize answered without a result";
       log::warn("upstream {}: initialize failed: {}", config_.name, why);
       onClosed(generation, "initialize failed: " + why);
       return;
@@ -248,7 +252,8 @@ private:
 
   // ---- messages --------------------------------------------------------------------------------
 
-  void onMessage(std::uint64_t generation, mcp::Message message, std::optional<json::value> related) {
+  void onMessage(std::uint64_t generation, mcp::Message message,
+                 std::optional<json::value> related) {
     {
       std::lock_guard lock(mutex_);
       if (generation != generation_) return;
@@ -303,8 +308,8 @@ private:
       self->notify("notifications/cancelled",
                    json::object{{"requestId", id}, {"reason", "deadline exceeded"}});
       handler(errorAnswer(id, mcp::kRequestTimeout,
-                          fmt::format("upstream '{}' did not answer within {} ms", self->config_.name,
-                                      self->config_.call_timeout.count())));
+                          fmt::format("upstream '{}' did not answer within {} ms",
+                                      self->config_.name, self->config_.call_timeout.count())));
       self->pump();
     });
   }
@@ -330,7 +335,8 @@ private:
   // Moves waiting calls in flight while the upstream is ready and below its concurrency limit.
   std::vector<mcp::Message> drainLocked() {
     std::vector<mcp::Message> ready;
-    while (state_ == State::kReady && !queue_.empty() && pending_.size() < config_.max_concurrency) {
+    while (state_ == State::kReady && !queue_.empty() &&
+           pending_.size() < config_.max_concurrency) {
       Waiting w = std::move(queue_.front());
       queue_.pop_front();
       pending_[mcp::idKey(w.id)] = Pending{std::move(w.handler), w.request.method};
@@ -347,7 +353,8 @@ private:
       channel = channel_;
     }
     if (!channel) return;
-    for (const auto& r : requests) channel->send(r);
+    for (const auto& r : requests)
+      channel->send(r);
   }
 
   void pump() {
@@ -362,20 +369,23 @@ private:
   // In-flight calls fail when their connection dies; waiting ones wait for the next connection.
   std::vector<CallHandler> takeInFlightLocked() {
     std::vector<CallHandler> out;
-    for (auto& [key, p] : pending_) out.push_back(std::move(p.handler));
+    for (auto& [key, p] : pending_)
+      out.push_back(std::move(p.handler));
     pending_.clear();
     return out;
   }
 
   std::vector<CallHandler> takeAllLocked() {
     auto out = takeInFlightLocked();
-    for (auto& w : queue_) out.push_back(std::move(w.handler));
+    for (auto& w : queue_)
+      out.push_back(std::move(w.handler));
     queue_.clear();
     return out;
   }
 
   static void failAll(std::vector<CallHandler>& handlers, const std::string& why) {
-    for (auto& h : handlers) h(errorAnswer(nullptr, mcp::kUpstreamError, why));
+    for (auto& h : handlers)
+      h(errorAnswer(nullptr, mcp::kUpstreamError, why));
   }
 
   net::EventLoop& loop_;
@@ -399,17 +409,22 @@ private:
 
 const char* stateName(State state) {
   switch (state) {
-  case State::kStarting: return "starting";
-  case State::kReady: return "ready";
-  case State::kRestarting: return "restarting";
-  case State::kStopped: return "stopped";
+  case State::kStarting:
+    return "starting";
+  case State::kReady:
+    return "ready";
+  case State::kRestarting:
+    return "restarting";
+  case State::kStopped:
+    return "stopped";
   }
   return "unknown";
 }
 
 ChannelPtr makeChannel(net::EventLoop& loop, const UpstreamConfig& config) {
   if (config.transport == "stdio") {
-    return makeStdioChannel(loop, StdioSpec{config.command, config.args, config.env, config.cwd, config.name});
+    return makeStdioChannel(
+        loop, StdioSpec{config.command, config.args, config.env, config.cwd, config.name});
   }
   HttpSpec spec{config.url, config.headers, std::chrono::milliseconds(10'000), config.name};
   if (config.transport == "sse") return makeSseChannel(loop, std::move(spec));

@@ -36,10 +36,10 @@ protected:
     net::HttpServerOptions http;
     http.port = 0;
     http.access_log = false;
-    server_ = net::makeHttpServer(loop_, http, [this](const net::RequestPtr& r,
-                                                      const net::ResponseWriterPtr& w) {
-      router_.dispatch(r, w);
-    });
+    server_ = net::makeHttpServer(
+        loop_, http, [this](const net::RequestPtr& r, const net::ResponseWriterPtr& w) {
+          router_.dispatch(r, w);
+        });
     ASSERT_TRUE(server_->listen().ok());
     port_ = server_->port();
     thread_ = std::thread([this] { loop_.run(); });
@@ -64,8 +64,9 @@ protected:
 
   // Initializes a session and returns its id.
   std::string initialize(const std::string& version = "2025-11-25") {
-    auto reply = post(R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":")" +
-                      version + R"(","capabilities":{},"clientInfo":{"name":"t","version":"1"}}})");
+    auto reply =
+        post(R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":")" +
+             version + R"(","capabilities":{},"clientInfo":{"name":"t","version":"1"}}})");
     EXPECT_TRUE(reply);
     EXPECT_EQ(reply->status, 200);
     return reply->header("mcp-session-id");
@@ -87,7 +88,8 @@ protected:
 };
 
 TEST_F(TransportTest, InitializeCreatesASessionAndNegotiatesTheVersion) {
-  auto reply = post(R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{}}})");
+  auto reply = post(
+      R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{}}})");
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply->status, 200);
   EXPECT_EQ(reply->header("content-type"), "application/json");
@@ -98,7 +100,8 @@ TEST_F(TransportTest, InitializeCreatesASessionAndNegotiatesTheVersion) {
   EXPECT_EQ(result.at("serverInfo").at("name"), "scripted");
   EXPECT_EQ(streamable_->sessionCount(), 1u);
 
-  auto unknown = post(R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"1999-01-01"}})");
+  auto unknown = post(
+      R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"1999-01-01"}})");
   EXPECT_EQ(json::parse(unknown->body).at("result").at("protocolVersion"), "2025-11-25");
 }
 
@@ -169,8 +172,9 @@ TEST_F(TransportTest, CancellationReachesTheApplication) {
             std::string(kAccept) + "\r\nMcp-Session-Id: " + session +
             "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
   std::this_thread::sleep_for(100ms);
-  auto cancel = post(R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"w1","reason":"user"}})",
-                     session);
+  auto cancel = post(
+      R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"w1","reason":"user"}})",
+      session);
   EXPECT_EQ(cancel->status, 202);
   auto reply = call.readReply(2s);
   ASSERT_TRUE(reply);
@@ -183,8 +187,9 @@ TEST_F(TransportTest, GetStreamCarriesUnrelatedMessagesAndIsSingle) {
   const auto session = initialize();
   test::RawConnection stream;
   ASSERT_TRUE(stream.connect(port_));
-  stream.send("GET /mcp HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\nMcp-Session-Id: " +
-              session + "\r\n\r\n");
+  stream.send(
+      "GET /mcp HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\nMcp-Session-Id: " +
+      session + "\r\n\r\n");
   auto head = stream.readHead();
   ASSERT_TRUE(head);
   EXPECT_EQ(head->status, 200);
@@ -215,14 +220,23 @@ TEST_F(TransportTest, HttpErrorsFollowTheSpecification) {
   // Unsupported protocol version header: 400.
   auto h = headers(session);
   h["MCP-Protocol-Version"] = "2020-01-01";
-  EXPECT_EQ(test::httpRequest(port_, "POST", "/mcp", R"({"jsonrpc":"2.0","id":1,"method":"echo"})", h)->status, 400);
+  EXPECT_EQ(
+      test::httpRequest(port_, "POST", "/mcp", R"({"jsonrpc":"2.0","id":1,"method":"echo"})", h)
+          ->status,
+      400);
   // Any supported version is accepted, not only the negotiated one.
   h["MCP-Protocol-Version"] = "2025-03-26";
-  EXPECT_EQ(test::httpRequest(port_, "POST", "/mcp", R"({"jsonrpc":"2.0","id":1,"method":"echo"})", h)->status, 200);
+  EXPECT_EQ(
+      test::httpRequest(port_, "POST", "/mcp", R"({"jsonrpc":"2.0","id":1,"method":"echo"})", h)
+          ->status,
+      200);
   // Accept without text/event-stream: 406. Not JSON: 415.
   h = headers(session);
   h["Accept"] = "application/json";
-  EXPECT_EQ(test::httpRequest(port_, "POST", "/mcp", R"({"jsonrpc":"2.0","id":1,"method":"echo"})", h)->status, 406);
+  EXPECT_EQ(
+      test::httpRequest(port_, "POST", "/mcp", R"({"jsonrpc":"2.0","id":1,"method":"echo"})", h)
+          ->status,
+      406);
   h = headers(session);
   h["Content-Type"] = "text/plain";
   EXPECT_EQ(test::httpRequest(port_, "POST", "/mcp", "x", h)->status, 415);
@@ -247,7 +261,8 @@ TEST_F(TransportTest, BatchesWorkIn20250326) {
   const auto session = initialize("2025-03-26");
   auto reply = post(R"([{"jsonrpc":"2.0","id":1,"method":"echo","params":{"a":1}},
                         {"jsonrpc":"2.0","method":"notifications/initialized"},
-                        {"jsonrpc":"2.0","id":2,"method":"echo","params":{"a":2}}])", session);
+                        {"jsonrpc":"2.0","id":2,"method":"echo","params":{"a":2}}])",
+                    session);
   ASSERT_TRUE(reply);
   const auto answers = json::parse(reply->body).as_array();
   ASSERT_EQ(answers.size(), 2u);
@@ -256,25 +271,30 @@ TEST_F(TransportTest, BatchesWorkIn20250326) {
 TEST_F(TransportTest, ForeignHostOrOriginIsForbidden) {
   auto h = headers();
   h["Origin"] = "http://evil.example.com";
-  const std::string init = R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25"}})";
+  const std::string init =
+      R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25"}})";
   auto reply = test::httpRequest(port_, "POST", "/mcp", init, h);
   EXPECT_EQ(reply->status, 403);
   test::RawConnection c;
   ASSERT_TRUE(c.connect(port_));
-  c.send("POST /mcp HTTP/1.1\r\nHost: evil.example.com\r\nContent-Type: application/json\r\nAccept: " +
-         std::string(kAccept) + "\r\nContent-Length: " + std::to_string(init.size()) + "\r\n\r\n" + init);
+  c.send(
+      "POST /mcp HTTP/1.1\r\nHost: evil.example.com\r\nContent-Type: application/json\r\nAccept: " +
+      std::string(kAccept) + "\r\nContent-Length: " + std::to_string(init.size()) + "\r\n\r\n" +
+      init);
   EXPECT_EQ(c.readReply()->status, 403);
   h["Origin"] = "http://localhost:" + std::to_string(port_);
   EXPECT_EQ(test::httpRequest(port_, "POST", "/mcp", init, h)->status, 200);
 }
 
 TEST_F(TransportTest, RpcEndpointNeedsNoSession) {
-  auto reply = test::httpRequest(port_, "POST", "/rpc", R"({"jsonrpc":"2.0","id":3,"method":"echo","params":{"v":"x"}})",
+  auto reply = test::httpRequest(port_, "POST", "/rpc",
+                                 R"({"jsonrpc":"2.0","id":3,"method":"echo","params":{"v":"x"}})",
                                  {{"Content-Type", "application/json"}});
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply->status, 200);
   EXPECT_EQ(json::parse(reply->body).at("result").at("v"), "x");
-  reply = test::httpRequest(port_, "POST", "/rpc", R"({"jsonrpc":"2.0","id":4,"method":"ask"})", {});
+  reply =
+      test::httpRequest(port_, "POST", "/rpc", R"({"jsonrpc":"2.0","id":4,"method":"ask"})", {});
   EXPECT_NE(reply->body.find("no open stream"), std::string::npos) << reply->body;
   reply = test::httpRequest(port_, "POST", "/rpc", "[", {});
   EXPECT_EQ(reply->status, 400);
@@ -290,11 +310,13 @@ TEST_F(TransportTest, LegacySseCarriesAnswersOnTheEventStream) {
   const auto at = endpoint.find("data: /message?sessionId=");
   ASSERT_NE(at, std::string::npos) << endpoint;
   const std::string path = endpoint.substr(at + 6, endpoint.find('\n', at) - at - 6);
-  auto reply = test::httpRequest(port_, "POST", path,
-                                 R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2024-11-05"}})",
-                                 {{"Content-Type", "application/json"}});
+  auto reply = test::httpRequest(
+      port_, "POST", path,
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2024-11-05"}})",
+      {{"Content-Type", "application/json"}});
   EXPECT_EQ(reply->status, 202);
-  reply = test::httpRequest(port_, "POST", path, R"({"jsonrpc":"2.0","id":2,"method":"echo","params":{"k":7}})",
+  reply = test::httpRequest(port_, "POST", path,
+                            R"({"jsonrpc":"2.0","id":2,"method":"echo","params":{"k":7}})",
                             {{"Content-Type", "application/json"}});
   EXPECT_EQ(reply->status, 202);
   const std::string events = stream.readSome(300ms);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <thread>
@@ -36,17 +37,16 @@ public:
   };
 
   ChannelCallbacks callbacks() {
-    return ChannelCallbacks{
-        [this](mcp::Message message, std::optional<json::value> related) {
-          std::lock_guard lock(mutex_);
-          received_.push_back(Received{std::move(message), std::move(related)});
-          changed_.notify_all();
-        },
-        [this](std::string reason) {
-          std::lock_guard lock(mutex_);
-          closed_.push_back(std::move(reason));
-          changed_.notify_all();
-        }};
+    return ChannelCallbacks{[this](mcp::Message message, std::optional<json::value> related) {
+                              std::lock_guard lock(mutex_);
+                              received_.push_back(Received{std::move(message), std::move(related)});
+                              changed_.notify_all();
+                            },
+                            [this](std::string reason) {
+                              std::lock_guard lock(mutex_);
+                              closed_.push_back(std::move(reason));
+                              changed_.notify_all();
+                            }};
   }
 
   // The index of the first message matching `match`, waiting up to `limit` for it.
@@ -68,8 +68,8 @@ public:
 
   // The response (result or error) with this id.
   std::optional<Received> response(const json::value& id, std::chrono::milliseconds limit = 5s) {
-    auto at = waitFor([&](const Received& r) { return r.message.isResponse() && r.message.id == id; },
-                      limit);
+    auto at = waitFor(
+        [&](const Received& r) { return r.message.isResponse() && r.message.id == id; }, limit);
     if (!at) return std::nullopt;
     return at_(*at);
   }
@@ -113,6 +113,7 @@ struct Seen {
   net::Method method;
   std::string path;
   std::map<std::string, std::string> headers; // names lower-cased
+  std::string body;
   std::string header(const std::string& name) const {
     auto it = headers.find(name);
     return it == headers.end() ? std::string() : it->second;
@@ -120,10 +121,11 @@ struct Seen {
 };
 
 mcp::Message initializeRequest(json::value id, const std::string& version = "2025-11-25") {
-  return mcp::makeRequest(std::move(id), "initialize",
-                          json::object{{"protocolVersion", version},
-                                       {"capabilities", json::object{}},
-                                       {"clientInfo", json::object{{"name", "t"}, {"version", "1"}}}});
+  return mcp::makeRequest(
+      std::move(id), "initialize",
+      json::object{{"protocolVersion", version},
+                   {"capabilities", json::object{}},
+                   {"clientInfo", json::object{{"name", "t"}, {"version", "1"}}}});
 }
 
 // A port on 127.0.0.1 where nothing listens (bound, then released).
@@ -155,18 +157,20 @@ protected:
     net::HttpServerOptions http;
     http.port = 0;
     http.access_log = false;
-    server_ = net::makeHttpServer(loop_, http, [this](const net::RequestPtr& r,
-                                                      const net::ResponseWriterPtr& w) {
-      record(*r);
-      router_.dispatch(r, w);
-    });
+    http.idle_timeout = 300ms; // so that a test can find a pooled connection closed
+    server_ = net::makeHttpServer(
+        loop_, http, [this](const net::RequestPtr& r, const net::ResponseWriterPtr& w) {
+          record(*r);
+          router_.dispatch(r, w);
+        });
     ASSERT_TRUE(server_->listen().ok());
     port_ = server_->port();
     thread_ = std::thread([this] { loop_.run(); });
   }
 
   void TearDown() override {
-    for (auto& channel : channels_) channel->close();
+    for (auto& channel : channels_)
+      channel->close();
     streamable_->closeAll();
     sse_->closeAll();
     loop_.stop();
@@ -175,31 +179,39 @@ protected:
 
   void addHandMadeRoutes() {
     // An HTTP error with a JSON-RPC error body.
-    router_.add(net::Method::kPost, "/boom", [](const net::RequestPtr&, const net::ResponseWriterPtr& w) {
-      w->send(net::Response::json(
-          500, R"({"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"kaput"}})"));
-    });
+    router_.add(
+        net::Method::kPost, "/boom", [](const net::RequestPtr&, const net::ResponseWriterPtr& w) {
+          w->send(net::Response::json(
+              500, R"({"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"kaput"}})"));
+        });
     // A batch answer: a notification, then the response.
-    router_.add(net::Method::kPost, "/batch", [](const net::RequestPtr& r, const net::ResponseWriterPtr& w) {
-      const auto id = json::serialize(json::parse(r->body).at("id"));
-      w->send(net::Response::json(
-          200, R"([{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info"}},)"
-               R"({"jsonrpc":"2.0","id":)" + id + R"(,"result":{"batch":true}}])"));
-    });
+    router_.add(
+        net::Method::kPost, "/batch",
+        [](const net::RequestPtr& r, const net::ResponseWriterPtr& w) {
+          const auto id = json::serialize(json::parse(r->body).at("id"));
+          w->send(net::Response::json(
+              200,
+              R"([{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info"}},)"
+              R"({"jsonrpc":"2.0","id":)" +
+                  id + R"(,"result":{"batch":true}}])"));
+        });
     // An event stream with awkward framing, written in pieces: a priming event, a comment, CRLF
     // and a CR/LF pair split between writes, a two-line data field, an event of another type,
     // and the response.
-    router_.add(net::Method::kPost, "/raw", [this](const net::RequestPtr& r, const net::ResponseWriterPtr& w) {
-      const auto id = json::serialize(json::parse(r->body).at("id"));
-      net::Headers headers;
-      headers.set("Content-Type", "text/event-stream");
-      w->startStream(200, headers);
-      writeSlowly(w, {"id: prime-1\ndata:\n\n", ": a comment\r\n\r\n",
-                      "event: message\r\ndata: {\"jsonrpc\":\"2.0\",\r",
-                      "\ndata: \"method\":\"notifications/progress\",\"params\":{\"progress\":1}}\r",
-                      "\n\r\n", "event: ping\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"ignored\"}\n\n",
-                      "data: {\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":{\"raw\":true}}\n\n"});
-    });
+    router_.add(
+        net::Method::kPost, "/raw",
+        [this](const net::RequestPtr& r, const net::ResponseWriterPtr& w) {
+          const auto id = json::serialize(json::parse(r->body).at("id"));
+          net::Headers headers;
+          headers.set("Content-Type", "text/event-stream");
+          w->startStream(200, headers);
+          writeSlowly(
+              w, {"id: prime-1\ndata:\n\n", ": a comment\r\n\r\n",
+                  "event: message\r\ndata: {\"jsonrpc\":\"2.0\",\r",
+                  "\ndata: \"method\":\"notifications/progress\",\"params\":{\"progress\":1}}\r",
+                  "\n\r\n", "event: ping\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"ignored\"}\n\n",
+                  "data: {\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":{\"raw\":true}}\n\n"});
+        });
     // A server without sessions and without a GET stream.
     router_.add({net::Method::kPost, net::Method::kGet}, "/plain",
                 [](const net::RequestPtr& r, const net::ResponseWriterPtr& w) {
@@ -225,10 +237,11 @@ protected:
   }
 
   void record(const net::Request& request) {
-    Seen seen{request.method, request.path, {}};
+    Seen seen{request.method, request.path, {}, request.body};
     for (const auto& [name, value] : request.headers) {
       std::string lower = name;
-      for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      for (auto& c : lower)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       seen.headers[lower] = value;
     }
     std::lock_guard lock(seen_mutex_);
@@ -259,7 +272,8 @@ protected:
 
   ChannelPtr streamable(Inbox& inbox, const std::string& path = "/mcp",
                         std::map<std::string, std::string> headers = {}) {
-    auto channel = makeStreamableHttpChannel(loop_, HttpSpec{url(path), std::move(headers), 2s, "test"});
+    auto channel =
+        makeStreamableHttpChannel(loop_, HttpSpec{url(path), std::move(headers), 2s, "test"});
     channels_.push_back(channel);
     channel->open(inbox.callbacks());
     return channel;
@@ -278,9 +292,34 @@ protected:
     return answer->message.result;
   }
 
+  // Waits until the server has been handed a call of `method` (its handler runs right after the
+  // record, on the same thread).
+  bool waitForCall(const std::string& method) {
+    const std::string needle = "\"method\":\"" + method + "\"";
+    if (!waitForSeen([&](const Seen& s) { return s.body.find(needle) != std::string::npos; })) {
+      return false;
+    }
+    std::this_thread::sleep_for(50ms);
+    return true;
+  }
+
+  // Waits until the scripted app has seen a `wait` call end, and returns why.
+  std::string waitForCancelReason(std::chrono::milliseconds limit = 3s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      {
+        std::lock_guard lock(app_->state->mutex);
+        if (!app_->state->cancel_reason.empty()) return app_->state->cancel_reason;
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+    return {};
+  }
+
   // Waits until the channel's GET stream is registered with the server.
   bool waitForGetStream() {
-    if (!waitForSeen([](const Seen& s) { return s.method == net::Method::kGet && s.path == "/mcp"; })) {
+    if (!waitForSeen(
+            [](const Seen& s) { return s.method == net::Method::kGet && s.path == "/mcp"; })) {
       return false;
     }
     std::this_thread::sleep_for(50ms); // the handler registers the stream right after the record
@@ -368,8 +407,8 @@ TEST_F(HttpChannelTest, ServerToClientRequestsCanBeAnswered) {
   EXPECT_TRUE(ask->message.isRequest());
   EXPECT_EQ(ask->related, json::value(5));
   channel->send(mcp::makeResult(
-      ask->message.id,
-      json::object{{"role", "assistant"}, {"content", json::object{{"type", "text"}, {"text", "yo"}}}}));
+      ask->message.id, json::object{{"role", "assistant"},
+                                    {"content", json::object{{"type", "text"}, {"text", "yo"}}}}));
   auto answer = inbox.response(5);
   ASSERT_TRUE(answer);
   ASSERT_EQ(answer->message.kind, mcp::Kind::kResult) << mcp::serialize(answer->message);
@@ -381,11 +420,17 @@ TEST_F(HttpChannelTest, ASlowCallDoesNotHoldBackAFastOne) {
   auto channel = streamable(inbox);
   handshake(*channel, inbox);
   channel->send(mcp::makeRequest("slow", "wait"));
+  ASSERT_TRUE(waitForCall("wait"));
   channel->send(mcp::makeRequest("fast", "echo", json::object{{"v", 2}}));
   auto answer = inbox.response("fast");
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->message.result.at("v"), 2);
   EXPECT_FALSE(inbox.response("slow", 50ms));
+  // Cancelling ends the slow call's POST with 202: nothing is delivered for it.
+  channel->send(mcp::makeNotification("notifications/cancelled",
+                                      json::object{{"requestId", "slow"}, {"reason", "user"}}));
+  EXPECT_EQ(waitForCancelReason(), "user");
+  EXPECT_FALSE(inbox.response("slow", 100ms));
 }
 
 TEST_F(HttpChannelTest, TheGetStreamCarriesUnrelatedMessages) {
@@ -444,7 +489,8 @@ TEST_F(HttpChannelTest, ADeadUrlAnswersRequestsWithOneError) {
   EXPECT_EQ(answer->message.error.at("code"), -32000);
   EXPECT_EQ(answer->related, json::value(1));
   const std::string message(answer->message.error.at("message").as_string());
-  EXPECT_EQ(message, "cannot connect to 127.0.0.1:" + std::to_string(port) + ": Connection refused");
+  EXPECT_EQ(message,
+            "cannot connect to 127.0.0.1:" + std::to_string(port) + ": Connection refused");
   std::this_thread::sleep_for(100ms);
   EXPECT_EQ(inbox.all().size(), 1u);
 }
@@ -485,7 +531,8 @@ TEST_F(HttpChannelTest, WithoutAGetStreamTheChannelStopsAsking) {
   ASSERT_TRUE(inbox.response(1));
   std::this_thread::sleep_for(800ms); // longer than the first back-off
   std::size_t gets = 0;
-  for (const auto& s : seen()) gets += s.method == net::Method::kGet ? 1 : 0;
+  for (const auto& s : seen())
+    gets += s.method == net::Method::kGet ? 1 : 0;
   EXPECT_EQ(gets, 1u);
   EXPECT_EQ(inbox.closedCount(), 0u);
 }
@@ -496,7 +543,7 @@ TEST_F(HttpChannelTest, CloseDeletesTheSessionAndSilencesCallbacks) {
   handshake(*channel, inbox);
   ASSERT_TRUE(waitForGetStream());
   channel->send(mcp::makeRequest("w", "wait"));
-  ASSERT_TRUE(waitForSeen([](const Seen& s) { return s.method == net::Method::kPost && s.path == "/mcp"; }));
+  ASSERT_TRUE(waitForCall("wait"));
   const std::size_t before = inbox.all().size();
   channel->close();
   channel->send(mcp::makeRequest(9, "echo"));
@@ -508,14 +555,53 @@ TEST_F(HttpChannelTest, CloseDeletesTheSessionAndSilencesCallbacks) {
     std::this_thread::sleep_for(5ms);
   }
   EXPECT_EQ(streamable_->sessionCount(), 0u);
+  EXPECT_EQ(waitForCancelReason(), "the session has ended");
   std::this_thread::sleep_for(100ms);
   EXPECT_EQ(inbox.all().size(), before);
   EXPECT_EQ(inbox.closedCount(), 0u);
 }
 
+TEST_F(HttpChannelTest, PooledConnectionsAreReusedAndReplacedWhenStale) {
+  Inbox& inbox = inbox_;
+  auto channel = streamable(inbox);
+  handshake(*channel, inbox);
+  ASSERT_TRUE(waitForGetStream());
+  for (int i = 1; i <= 5; ++i) {
+    channel->send(mcp::makeRequest(i, "echo"));
+    ASSERT_TRUE(inbox.response(i));
+  }
+  EXPECT_LE(server_->connections(), 3u) << "the GET stream and at most two POST connections";
+  std::this_thread::sleep_for(500ms); // the server has closed the idle ones meanwhile
+  channel->send(mcp::makeRequest(6, "echo", json::object{{"again", true}}));
+  auto answer = inbox.response(6);
+  ASSERT_TRUE(answer);
+  ASSERT_EQ(answer->message.kind, mcp::Kind::kResult) << mcp::serialize(answer->message);
+  EXPECT_EQ(answer->message.result.at("again"), true);
+}
+
+TEST_F(HttpChannelTest, ACallbackMayCloseTheChannel) {
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  auto channel = makeStreamableHttpChannel(loop_, HttpSpec{url("/raw"), {}, 2s, "self"});
+  channels_.push_back(channel);
+  std::weak_ptr<Channel> weak = channel;
+  channel->open(ChannelCallbacks{[calls, weak](mcp::Message, std::optional<json::value>) {
+                                   ++*calls;
+                                   if (auto c = weak.lock()) c->close();
+                                 },
+                                 [calls](std::string) { ++*calls; }});
+  channel->send(mcp::makeRequest(1, "anything")); // a progress notification, then the answer
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (*calls == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(*calls, 1);
+}
+
 TEST_F(HttpChannelTest, HttpsIsRefusedClearly) {
   Inbox& inbox = inbox_;
-  auto channel = makeStreamableHttpChannel(loop_, HttpSpec{"https://127.0.0.1:1/mcp", {}, 2s, "tls"});
+  auto channel =
+      makeStreamableHttpChannel(loop_, HttpSpec{"https://127.0.0.1:1/mcp", {}, 2s, "tls"});
   channels_.push_back(channel);
   channel->open(inbox.callbacks());
   auto reason = inbox.closed();

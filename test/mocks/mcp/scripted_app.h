@@ -36,13 +36,16 @@ public:
         exchange->reply(exchange->request().params.is_null() ? mcp::json::value(mcp::json::object{})
                                                              : exchange->request().params);
       } else if (method == "notify_then_reply") {
-        exchange->notify("notifications/message", mcp::json::object{{"level", "info"}, {"data", "hi"}});
+        exchange->notify("notifications/message",
+                         mcp::json::object{{"level", "info"}, {"data", "hi"}});
         exchange->reply(mcp::json::object{{"done", true}});
       } else if (method == "ask") {
         exchange->ask("sampling/createMessage", mcp::json::object{{"maxTokens", 5}},
                       [exchange](const mcp::Message& answer) {
-                        if (answer.kind == mcp::Kind::kResult) exchange->reply(answer.result);
-                        else exchange->fail(mcp::toError(answer));
+                        if (answer.kind == mcp::Kind::kResult)
+                          exchange->reply(answer.result);
+                        else
+                          exchange->fail(mcp::toError(answer));
                       });
       } else if (method == "wait") {
         exchange->onCancel([state = state_, exchange](std::string reason) {
@@ -73,9 +76,9 @@ public:
   core::Result<Opened> open(const mcp::SessionInfo&, const mcp::json::object&,
                             mcp::ClientLinkPtr link) override {
     ++state->opened;
-    return Opened{mcp::json::object{{"capabilities", mcp::json::object{}},
-                                    {"serverInfo", mcp::json::object{{"name", "scripted"},
-                                                                     {"version", "1"}}}},
+    return Opened{mcp::json::object{
+                      {"capabilities", mcp::json::object{}},
+                      {"serverInfo", mcp::json::object{{"name", "scripted"}, {"version", "1"}}}},
                   std::make_shared<ScriptedSession>(state, std::move(link))};
   }
 
