@@ -397,6 +397,7 @@ void UpstreamRegistry::onNotification(const std::string& upstream, const mcp::Me
       link->notify(method, params);
     return;
   }
+  if (method == "notifications/cancelled") return withdrawRelay(upstream, params);
   if (method == "notifications/message") {
     if (auto call = callFor(upstream, related)) {
       if (auto exchange = call->exchange.lock()) return exchange->notify(method, params);
@@ -410,20 +411,58 @@ void UpstreamRegistry::onNotification(const std::string& upstream, const mcp::Me
 void UpstreamRegistry::onServerRequest(const std::string& upstream, const mcp::Message& request,
                                        const std::optional<json::value>& related,
                                        std::function<void(mcp::Message)> respond) {
-  auto relay = [respond](const mcp::Message& answer) { respond(answer); };
-  if (auto call = callFor(upstream, related)) {
-    if (auto exchange = call->exchange.lock()) {
-      return exchange->ask(request.method, request.params, relay);
-    }
+  mcp::ClientLinkPtr target;
+  if (auto call = callFor(upstream, related)) target = call->exchange.lock();
+  if (!target && !related) {
+    // No call to relate it to (roots/list after a roots change, say): a lone client is it.
+    auto links = sessionLinks();
+    if (links.size() == 1) target = links[0];
   }
-  // No call to relate it to (roots/list after a roots change, say): a lone client is it.
-  auto links = sessionLinks();
-  if (links.size() == 1 && !related) return links[0]->ask(request.method, request.params, relay);
-  respond(
-      mcp::makeError(request.id, mcp::kInternalError,
-                     fmt::format("forge cannot tell which client '{}' from upstream '{}' is for "
-                                 "(several clients have calls in flight)",
-                                 request.method, upstream)));
+  if (!target) {
+    return respond(
+        mcp::makeError(request.id, mcp::kInternalError,
+                       fmt::format("forge cannot tell which client '{}' from upstream '{}' is for "
+                                   "(several clients have calls in flight)",
+                                   request.method, upstream)));
+  }
+  // Remember the relay so that the upstream can withdraw it (notifications/cancelled).
+  const std::string key = callKey(upstream, request.id);
+  auto relay = std::make_shared<Relay>();
+  relay->target = target;
+  {
+    std::lock_guard lock(mutex_);
+    relays_[key] = relay;
+  }
+  auto finish = [this, self = shared_from_this(), key, relay, respond](const mcp::Message& answer) {
+    {
+      std::lock_guard lock(mutex_);
+      relays_.erase(key);
+    }
+    if (!relay->cancelled) respond(answer);
+  };
+  const json::value client_id = target->ask(request.method, request.params, finish);
+  std::lock_guard lock(mutex_);
+  relay->client_id = client_id;
+}
+
+void UpstreamRegistry::withdrawRelay(const std::string& upstream, const json::object& params) {
+  const auto* id = params.if_contains("requestId");
+  if (!id) return;
+  std::shared_ptr<Relay> relay;
+  json::value client_id;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = relays_.find(callKey(upstream, *id));
+    if (it == relays_.end()) return;
+    relay = it->second;
+    relay->cancelled = true;
+    client_id = relay->client_id;
+  }
+  const auto* reason = params.if_contains("reason");
+  if (auto target = relay->target.lock()) {
+    target->cancelAsk(client_id, reason && reason->is_string() ? std::string(reason->get_string())
+                                                               : "cancelled by the server");
+  }
 }
 
 void UpstreamRegistry::onStateChange(const std::string& upstream, upstream::State state,

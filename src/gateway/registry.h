@@ -10,6 +10,7 @@
 #include "net/event_loop.h"
 #include "upstream/upstream.h"
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -98,6 +99,15 @@ private:
     std::weak_ptr<mcp::Exchange> exchange;
     json::value original_token;
   };
+  // A server-to-client request relayed to a client, until the client answers.
+  struct Relay {
+    std::weak_ptr<mcp::ClientLink> target;
+    json::value client_id;
+    std::atomic<bool> cancelled{false};
+  };
+
+  // The upstream withdrew a request it had made (notifications/cancelled): tell the client.
+  void withdrawRelay(const std::string& upstream, const json::object& params);
 
   void fetchAll(ListKind kind, const upstream::UpstreamPtr& up, std::string cursor,
                 std::shared_ptr<std::vector<json::object>> acc, int pages,
@@ -115,6 +125,7 @@ private:
   std::map<std::pair<std::string, ListKind>, CacheEntry> cache_;
   std::map<std::string, std::shared_ptr<ForwardedCall>> calls_; // upstream + "/" + id key
   std::map<std::string, Progress> progress_;                    // gateway progress token
+  std::map<std::string, std::shared_ptr<Relay>> relays_;        // upstream + "/" + its id key
   std::map<std::string, std::weak_ptr<mcp::ClientLink>> sessions_;
   std::map<std::string, std::set<std::string>> subscriptions_; // uri -> session ids
   std::uint64_t next_token_ = 1;

@@ -32,8 +32,15 @@ public:
   virtual ~ClientLink() = default;
   virtual void notify(std::string method, json::value params) = 0;
   // Sends a request to the client; `on_reply` runs exactly once: with the client's response,
-  // or with an error response when the client is gone or the session ends.
-  virtual void ask(std::string method, json::value params, ReplyHandler on_reply) = 0;
+  // or with an error response when the client is gone or the session ends. Returns the id the
+  // request carries toward the client (null when it could not be sent).
+  virtual json::value ask(std::string method, json::value params, ReplyHandler on_reply) = 0;
+  // Withdraws a request made with ask(): the client is told (notifications/cancelled) and the
+  // request's ReplyHandler runs with an error. Links that cannot withdraw ignore it.
+  virtual void cancelAsk(const json::value& id, const std::string& reason) {
+    (void)id;
+    (void)reason;
+  }
 };
 using ClientLinkPtr = std::shared_ptr<ClientLink>;
 

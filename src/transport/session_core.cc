@@ -37,8 +37,12 @@ void SinkExchange::notify(std::string method, json::value params) {
   sink_.send(mcp::makeNotification(std::move(method), std::move(params)));
 }
 
-void SinkExchange::ask(std::string method, json::value params, mcp::ReplyHandler on_reply) {
-  sendAsk(*session_, sink_.send, std::move(method), std::move(params), std::move(on_reply));
+json::value SinkExchange::ask(std::string method, json::value params, mcp::ReplyHandler on_reply) {
+  return sendAsk(*session_, sink_.send, std::move(method), std::move(params), std::move(on_reply));
+}
+
+void SinkExchange::cancelAsk(const json::value& id, const std::string& reason) {
+  withdrawAsk(*session_, sink_.send, id, reason);
 }
 
 void SinkExchange::reply(json::value result) {
@@ -320,24 +324,43 @@ void SinkLink::notify(std::string method, json::value params) {
   send(mcp::makeNotification(std::move(method), std::move(params)));
 }
 
-void SinkLink::ask(std::string method, json::value params, mcp::ReplyHandler on_reply) {
+json::value SinkLink::ask(std::string method, json::value params, mcp::ReplyHandler on_reply) {
   auto session = session_.lock();
   if (!session) {
     on_reply(mcp::makeError(nullptr, mcp::kInternalError, "the session has ended"));
-    return;
+    return nullptr;
   }
-  sendAsk(
+  return sendAsk(
       *session, [this](const mcp::Message& m) { return send(m); }, std::move(method),
       std::move(params), std::move(on_reply));
 }
 
-void sendAsk(SessionCore& session, const MessageSink& sink, std::string method, json::value params,
-             mcp::ReplyHandler on_reply) {
+void SinkLink::cancelAsk(const json::value& id, const std::string& reason) {
+  if (auto session = session_.lock()) {
+    withdrawAsk(
+        *session, [this](const mcp::Message& m) { return send(m); }, id, reason);
+  }
+}
+
+json::value sendAsk(SessionCore& session, const MessageSink& sink, std::string method,
+                    json::value params, mcp::ReplyHandler on_reply) {
   const json::value id = session.registerAsk(std::move(on_reply));
-  if (id == json::value(-1)) return; // session ended; the handler already ran
+  if (id == json::value(-1)) return nullptr; // session ended; the handler already ran
   if (!sink || !sink(mcp::makeRequest(id, std::move(method), std::move(params)))) {
     session.failAsk(id, "there is no open stream to the client");
+    return nullptr;
   }
+  return id;
+}
+
+void withdrawAsk(SessionCore& session, const MessageSink& sink, const json::value& id,
+                 const std::string& reason) {
+  if (id.is_null()) return;
+  if (sink) {
+    sink(mcp::makeNotification("notifications/cancelled",
+                               json::object{{"requestId", id}, {"reason", reason}}));
+  }
+  session.failAsk(id, reason);
 }
 
 std::string newSessionId() {

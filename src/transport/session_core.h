@@ -40,7 +40,9 @@ public:
 
   // mcp::ClientLink
   void notify(std::string method, mcp::json::value params) override;
-  void ask(std::string method, mcp::json::value params, mcp::ReplyHandler on_reply) override;
+  mcp::json::value ask(std::string method, mcp::json::value params,
+                       mcp::ReplyHandler on_reply) override;
+  void cancelAsk(const mcp::json::value& id, const std::string& reason) override;
   // mcp::Exchange
   const mcp::Message& request() const override { return request_; }
   void reply(mcp::json::value result) override;
@@ -122,7 +124,9 @@ public:
 
   // mcp::ClientLink
   void notify(std::string method, mcp::json::value params) override;
-  void ask(std::string method, mcp::json::value params, mcp::ReplyHandler on_reply) override;
+  mcp::json::value ask(std::string method, mcp::json::value params,
+                       mcp::ReplyHandler on_reply) override;
+  void cancelAsk(const mcp::json::value& id, const std::string& reason) override;
 
 private:
   bool send(const mcp::Message& message);
@@ -133,9 +137,12 @@ private:
 };
 
 // Sends a server-to-client request through `sink`, registering it with `session` (shared by
-// SinkExchange and SinkLink).
-void sendAsk(SessionCore& session, const MessageSink& sink, std::string method,
-             mcp::json::value params, mcp::ReplyHandler on_reply);
+// SinkExchange and SinkLink). Returns the id, or null when it could not be sent.
+mcp::json::value sendAsk(SessionCore& session, const MessageSink& sink, std::string method,
+                         mcp::json::value params, mcp::ReplyHandler on_reply);
+// Withdraws an ask: notifications/cancelled through `sink`, and its handler fails.
+void withdrawAsk(SessionCore& session, const MessageSink& sink, const mcp::json::value& id,
+                 const std::string& reason);
 
 // A cryptographically random session id (32 hex characters).
 std::string newSessionId();
