@@ -44,8 +44,8 @@ class GatewaySession final : public mcp::Session,
 public:
   GatewaySession(std::shared_ptr<UpstreamRegistry> registry, const GatewayAppOptions& options,
                  mcp::SessionInfo info, mcp::ClientLinkPtr link)
-      : registry_(std::move(registry)), options_(options), info_(std::move(info)),
-        link_(std::move(link)) {}
+      : registry_(std::move(registry)), options_(options),
+        info_(std::move(info)), caller_{info_.id, std::move(link), info_.transport != "rpc"} {}
 
   // mcp::Session
   void handle(const mcp::ExchangePtr& exchange) override {
@@ -199,7 +199,7 @@ private:
     json::object params = exchange->request().paramsObject();
     params["name"] = original;
     registry_->forward(upstream, exchange, kind == ListKind::kTools ? "tools/call" : "prompts/get",
-                       std::move(params), link_);
+                       std::move(params), caller_);
   }
 
   // ---- calls by URI --------------------------------------------------------------------------
@@ -247,7 +247,7 @@ private:
     const std::string& method = exchange->request().method;
     if (method == "resources/subscribe") registry_->subscribe(info_.id, uri);
     if (method == "resources/unsubscribe") registry_->unsubscribe(info_.id, uri);
-    registry_->forward(upstream, exchange, method, exchange->request().params, link_);
+    registry_->forward(upstream, exchange, method, exchange->request().params, caller_);
   }
 
   // ---- completion and logging ------------------------------------------------------------------
@@ -265,7 +265,7 @@ private:
       json::object renamed = params;
       renamed["ref"].get_object()["name"] = target->second;
       return registry_->forward(target->first, exchange, "completion/complete", std::move(renamed),
-                                link_);
+                                caller_);
     }
     const std::string uri = stringField(ref->get_object(), "uri");
     registry_->lookup(ListKind::kResourceTemplates, upstreams(), "uriTemplate", uri,
@@ -277,7 +277,7 @@ private:
                         }
                         self->registry_->forward(found ? found->first : all[0], exchange,
                                                  "completion/complete", exchange->request().params,
-                                                 self->link_);
+                                                 self->caller_);
                       });
   }
 
@@ -298,7 +298,7 @@ private:
   std::shared_ptr<UpstreamRegistry> registry_;
   const GatewayAppOptions options_;
   const mcp::SessionInfo info_;
-  mcp::ClientLinkPtr link_;
+  const Caller caller_;
 };
 
 class GatewayApp final : public mcp::Application {

@@ -74,6 +74,8 @@ void UpstreamRegistry::stopAll() {
   {
     std::lock_guard lock(mutex_);
     all = upstreams_;
+    all.insert(client_upstreams_.begin(), client_upstreams_.end());
+    client_upstreams_.clear();
   }
   for (auto& [name, up] : all)
     up->stop();
@@ -224,7 +226,9 @@ void UpstreamRegistry::fetchAll(ListKind kind, const upstream::UpstreamPtr& up, 
       });
 }
 
-void UpstreamRegistry::invalidate(const std::string& upstream, std::optional<ListKind> kind) {
+void UpstreamRegistry::invalidate(const std::string& instance, std::optional<ListKind> kind) {
+  // Lists are cached under the upstream's name; per-client instances are "<name>#<session>".
+  const std::string upstream = instance.substr(0, instance.find('#'));
   std::lock_guard lock(mutex_);
   for (auto& [key, entry] : cache_) {
     if (key.first == upstream && (!kind || key.second == *kind)) entry.valid = false;
@@ -235,11 +239,29 @@ void UpstreamRegistry::invalidate(const std::string& upstream, std::optional<Lis
 // Forwarding
 // ---------------------------------------------------------------------------------------------
 
+upstream::UpstreamPtr UpstreamRegistry::instanceFor(const std::string& name, const Caller& caller) {
+  auto shared = find(name);
+  if (!shared || !shared->config().per_client_sessions || !caller.may_own_upstream_sessions ||
+      caller.session_id.empty()) {
+    return shared;
+  }
+  const std::string key = name + "#" + caller.session_id;
+  upstream::UpstreamPtr instance;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = client_upstreams_.find(key); it != client_upstreams_.end()) return it->second;
+    auto config = shared->config();
+    config.name = key;
+    instance = upstream::makeUpstream(loop_, std::move(config), *this);
+    client_upstreams_[key] = instance;
+  }
+  instance->start();
+  return instance;
+}
+
 void UpstreamRegistry::forward(const std::string& upstream_name, const mcp::ExchangePtr& exchange,
-                               std::string method, json::value params,
-                               mcp::ClientLinkPtr session_link,
-                               std::function<json::value(json::value)> transform) {
-  auto up = find(upstream_name);
+                               std::string method, json::value params, const Caller& caller) {
+  auto up = instanceFor(upstream_name, caller);
   if (!up) {
     return exchange->fail(mcp::kInvalidParams, fmt::format("unknown upstream '{}'", upstream_name));
   }
@@ -251,20 +273,19 @@ void UpstreamRegistry::forward(const std::string& upstream_name, const mcp::Exch
     params.get_object()["_meta"].get_object()["progressToken"] = token;
   }
   auto call = std::make_shared<ForwardedCall>();
-  call->upstream = upstream_name;
+  call->upstream = up->config().name;
   call->exchange = exchange;
-  call->session_link = session_link;
+  call->session_link = caller.link;
   const json::value id = up->call(
       std::move(method), std::move(params),
-      [this, self = shared_from_this(), exchange, call, token,
-       transform = std::move(transform)](const mcp::Message& answer) {
+      [this, self = shared_from_this(), exchange, call, token](const mcp::Message& answer) {
         {
           std::lock_guard lock(mutex_);
           calls_.erase(callKey(call->upstream, call->upstream_id));
           if (!token.empty()) progress_.erase(token);
         }
         if (answer.kind == mcp::Kind::kResult) {
-          exchange->reply(transform ? transform(answer.result) : answer.result);
+          exchange->reply(answer.result);
         } else {
           const auto& error = answer.error;
           const auto* code = error.if_contains("code");
@@ -292,18 +313,26 @@ UpstreamRegistry::callFor(const std::string& upstream, const std::optional<json:
     auto it = calls_.find(callKey(upstream, *related));
     return it == calls_.end() ? nullptr : it->second;
   }
-  std::shared_ptr<ForwardedCall> only;
+  // Nothing in the message says which call it belongs to (stdio). Any call of the right client
+  // will do: ambiguous only when calls of different clients are in flight.
+  std::shared_ptr<ForwardedCall> first;
   const std::string prefix = upstream + "/";
-  for (auto& [key, call] : calls_) {
-    if (key.rfind(prefix, 0) != 0) continue;
-    if (only) {
-      log::debug("upstream {}: calls {} and {} in flight; cannot relate a message", upstream,
-                 mcp::idKey(only->upstream_id), mcp::idKey(call->upstream_id));
-      return nullptr; // several calls in flight: ambiguous
+  for (auto it = calls_.lower_bound(prefix); it != calls_.end() && it->first.starts_with(prefix);
+       ++it) {
+    const auto& call = it->second;
+    if (!first) {
+      first = call;
+      continue;
     }
-    only = call;
+    const bool same_client = !first->session_link.owner_before(call->session_link) &&
+                             !call->session_link.owner_before(first->session_link);
+    if (!same_client) {
+      log::debug("upstream {}: calls of several clients in flight; cannot relate a message",
+                 upstream);
+      return nullptr;
+    }
   }
-  return only;
+  return first;
 }
 
 std::vector<mcp::ClientLinkPtr> UpstreamRegistry::sessionLinks() {
@@ -467,7 +496,7 @@ void UpstreamRegistry::withdrawRelay(const std::string& upstream, const json::ob
 
 void UpstreamRegistry::onStateChange(const std::string& upstream, upstream::State state,
                                      const std::string& detail) {
-  invalidate(upstream, std::nullopt);
+  if (upstream.find('#') == std::string::npos) invalidate(upstream, std::nullopt);
   log::debug("upstream {}: {} ({})", upstream, upstream::stateName(state), detail);
 }
 

@@ -36,6 +36,14 @@ struct UpstreamList {
   std::optional<std::string> error;
 };
 
+// The client session a request comes from.
+struct Caller {
+  std::string session_id;
+  mcp::ClientLinkPtr link;
+  // False for one-shot sessions (/rpc): they always use an upstream's shared session.
+  bool may_own_upstream_sessions = true;
+};
+
 // A call forwarded to an upstream on behalf of a client exchange.
 struct ForwardedCall {
   std::string upstream;
@@ -69,11 +77,10 @@ public:
 
   // Forwards a client request to an upstream. Rewrites the progress token so that clients
   // cannot collide, routes related messages back to `exchange`, relays cancellation both ways,
-  // and answers the exchange (result, or error naming the upstream) exactly once.
-  // `transform` may rewrite a successful result before it is sent.
+  // and answers the exchange (result, or error naming the upstream) exactly once. Upstreams in
+  // per-client mode get a session (a process, for stdio) of their own for each caller.
   void forward(const std::string& upstream_name, const mcp::ExchangePtr& exchange,
-               std::string method, json::value params, mcp::ClientLinkPtr session_link,
-               std::function<json::value(json::value)> transform = nullptr);
+               std::string method, json::value params, const Caller& caller);
 
   // Client sessions that want unrelated messages (list_changed, resource updates).
   void addSession(const std::string& id, mcp::ClientLinkPtr link);
@@ -121,7 +128,11 @@ private:
 
   net::EventLoop& loop_;
   mutable std::mutex mutex_;
+  // The upstream instance that serves `caller` (its own in per-client mode).
+  upstream::UpstreamPtr instanceFor(const std::string& name, const Caller& caller);
+
   std::map<std::string, upstream::UpstreamPtr> upstreams_;
+  std::map<std::string, upstream::UpstreamPtr> client_upstreams_; // "<name>#<session id>"
   std::map<std::pair<std::string, ListKind>, CacheEntry> cache_;
   std::map<std::string, std::shared_ptr<ForwardedCall>> calls_; // upstream + "/" + id key
   std::map<std::string, Progress> progress_;                    // gateway progress token

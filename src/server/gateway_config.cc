@@ -148,6 +148,11 @@ config::Schema gatewaySchema() {
            {.key = "url", .type = Type::kString, .help = "HTTP transports: the endpoint URL"},
            {.key = "headers", .type = Type::kStringMap},
            {.key = "enabled", .type = Type::kBool, .default_value = "true"},
+           {.key = "session_mode",
+            .type = Type::kEnum,
+            .default_value = "shared",
+            .help = "shared: one upstream session for every client; per-client: one each",
+            .choices = {"shared", "per-client"}},
            {.key = "call_timeout", .type = Type::kDuration, .default_value = "60s"},
            {.key = "max_concurrency",
             .type = Type::kInt,
@@ -183,6 +188,7 @@ std::vector<upstream::UpstreamConfig> upstreamConfigs(const config::Config& conf
       u.headers[k] = v;
     u.call_timeout = item.duration("call_timeout");
     u.max_concurrency = static_cast<std::size_t>(item.integer("max_concurrency"));
+    u.per_client_sessions = item.string("session_mode") == "per-client";
     if (!std::regex_match(u.name, kName) || u.name.find(separator) != std::string::npos) {
       problems.push_back(
           fmt::format("{}: name '{}' must be 1-48 letters, digits and '-'", where, u.name));

@@ -34,6 +34,9 @@ struct UpstreamConfig {
   std::size_t max_queue = 1024;     // beyond: refused at once
   std::chrono::milliseconds restart_initial{250};
   std::chrono::milliseconds restart_max{30'000};
+  // Each client session gets an upstream session of its own (for stdio: its own process), so
+  // that server-to-client requests can never be attributed to the wrong client.
+  bool per_client_sessions = false;
 };
 
 enum class State { kStarting, kReady, kRestarting, kStopped };
