@@ -15,8 +15,10 @@ std::vector<std::string> splitCommand(std::string_view line) {
       word += line[++i];
       in_word = true;
     } else if (quote) {
-      if (c == quote) quote = 0;
-      else word += c;
+      if (c == quote)
+        quote = 0;
+      else
+        word += c;
     } else if (c == '"' || c == '\'') {
       quote = c;
       in_word = true;

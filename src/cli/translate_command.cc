@@ -28,15 +28,17 @@ public:
     app.add_option("--host", host_, "Listen address")->capture_default_str();
     app.add_option("--allowed-host", allowed_hosts_, "Extra Host names to accept (repeatable)");
     app.add_option("--log-level", level_, "trace|debug|info|warn|error")->capture_default_str();
-    app.footer("Endpoints: http://HOST:PORT/mcp (Streamable HTTP), /sse + /message (HTTP+SSE).\n"
-               "Example:\n"
-               "  forge translate --stdio \"npx -y @modelcontextprotocol/server-everything\" --port 3101");
+    app.footer(
+        "Endpoints: http://HOST:PORT/mcp (Streamable HTTP), /sse + /message (HTTP+SSE).\n"
+        "Example:\n"
+        "  forge translate --stdio \"npx -y @modelcontextprotocol/server-everything\" --port 3101");
   }
 
   int run() override {
     auto argv = splitCommand(command_);
     if (argv.empty()) {
-      std::fprintf(stderr, "forge translate: --stdio needs a command, e.g. --stdio \"node server.js\"\n");
+      std::fprintf(stderr,
+                   "forge translate: --stdio needs a command, e.g. --stdio \"node server.js\"\n");
       return kExitUsage;
     }
     const auto level = log::parseLevel(level_);
@@ -70,10 +72,10 @@ public:
     http.host = host_;
     http.port = port_;
     http.access_log = false;
-    auto server_ = net::makeHttpServer(loop, http, [&router](const net::RequestPtr& r,
-                                                             const net::ResponseWriterPtr& w) {
-      router.dispatch(r, w);
-    });
+    auto server_ = net::makeHttpServer(
+        loop, http, [&router](const net::RequestPtr& r, const net::ResponseWriterPtr& w) {
+          router.dispatch(r, w);
+        });
     if (auto status = server_->listen(); !status) {
       log::error("cannot start: {}", status.error().message);
       return kExitFailure;

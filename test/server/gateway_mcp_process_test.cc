@@ -22,14 +22,14 @@ protected:
            fmt::format("forge-gwmcp-{}-{}", ::getpid(),
                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::create_directories(dir_);
-    std::ofstream(dir_ / "forge.yaml") << fmt::format(
-        "upstreams:\n  - name: fixture\n    command: {}\n    args: [\"--stdio\"]\n    max_concurrency: 1\n",
-        FORGE_FIXTURE_BINARY);
+    std::ofstream(dir_ / "forge.yaml")
+        << fmt::format("upstreams:\n  - name: fixture\n    command: {}\n    args: [\"--stdio\"]\n  "
+                       "  max_concurrency: 1\n",
+                       FORGE_FIXTURE_BINARY);
     port_ = freePort();
-    gateway_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{FORGE_BINARY, "gateway", "--config", (dir_ / "forge.yaml").string(),
-                                 "--server-port", std::to_string(port_), "--data-dir",
-                                 (dir_ / "data").string()});
+    gateway_ = std::make_unique<ChildProcess>(std::vector<std::string>{
+        FORGE_BINARY, "gateway", "--config", (dir_ / "forge.yaml").string(), "--server-port",
+        std::to_string(port_), "--data-dir", (dir_ / "data").string()});
     ASSERT_TRUE(gateway_->waitForLine("upstream fixture: ready", 10s)) << gateway_->err();
   }
   void TearDown() override {
@@ -38,8 +38,9 @@ protected:
   }
 
   static std::string post(const std::string& body, const std::string& session) {
-    std::string request = "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                          "Accept: application/json, text/event-stream\r\n";
+    std::string request =
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Accept: application/json, text/event-stream\r\n";
     if (!session.empty()) request += "Mcp-Session-Id: " + session + "\r\n";
     request += fmt::format("Content-Length: {}\r\n\r\n{}", body.size(), body);
     return request;
@@ -64,15 +65,16 @@ TEST_F(GatewayMcpTest, UpstreamWithdrawsItsRequestAndTheClientIsTold) {
   RawConnection call;
   ASSERT_TRUE(call.connect(port_));
   call.send(post(
-                 R"({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"fixture__withdrawn_sampling","arguments":{"ms":300}}})",
-                 session));
+      R"({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"fixture__withdrawn_sampling","arguments":{"ms":300}}})",
+      session));
   auto head = call.readHead(5s);
   ASSERT_TRUE(head);
   EXPECT_EQ(head->header("content-type"), "text/event-stream");
   // The client never answers the sampling request: the fixture withdraws it.
   std::string events;
   const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (events.find("withdrawn") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+  while (events.find("withdrawn") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
     events += call.readSome(200ms);
   }
   const auto ask = events.find("sampling/createMessage");
@@ -85,7 +87,8 @@ TEST_F(GatewayMcpTest, UpstreamWithdrawsItsRequestAndTheClientIsTold) {
   EXPECT_LT(cancelled, result);
   // The cancellation names the id the client saw on the request.
   const auto id_at = events.rfind("\"id\":", ask);
-  const std::string client_id = events.substr(id_at + 5, events.find_first_of(",}", id_at) - id_at - 5);
+  const std::string client_id =
+      events.substr(id_at + 5, events.find_first_of(",}", id_at) - id_at - 5);
   EXPECT_NE(events.find("\"requestId\":" + client_id, cancelled), std::string::npos) << events;
 }
 
@@ -94,8 +97,8 @@ TEST_F(GatewayMcpTest, ClientCancellationReachesTheUpstream) {
   RawConnection call;
   ASSERT_TRUE(call.connect(port_));
   call.send(post(
-                 R"({"jsonrpc":"2.0","id":"c1","method":"tools/call","params":{"name":"fixture__slow","arguments":{"ms":30000}}})",
-                 session));
+      R"({"jsonrpc":"2.0","id":"c1","method":"tools/call","params":{"name":"fixture__slow","arguments":{"ms":30000}}})",
+      session));
   std::this_thread::sleep_for(200ms);
   auto cancel = httpRequest(
       port_, "POST", "/mcp",
@@ -109,9 +112,10 @@ TEST_F(GatewayMcpTest, ClientCancellationReachesTheUpstream) {
   auto ended = call.readReply(3s);
   ASSERT_TRUE(ended);
   EXPECT_EQ(ended->status, 202);
-  auto next = httpRequest(port_, "POST", "/rpc",
-                          R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"fixture__add","arguments":{"a":1,"b":2}}})",
-                          {{"Content-Type", "application/json"}});
+  auto next = httpRequest(
+      port_, "POST", "/rpc",
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"fixture__add","arguments":{"a":1,"b":2}}})",
+      {{"Content-Type", "application/json"}});
   ASSERT_TRUE(next);
   EXPECT_NE(next->body.find("\"text\":\"3\""), std::string::npos) << next->body;
 }
@@ -128,7 +132,8 @@ TEST_F(GatewayMcpTest, BadInputGetsClearErrors) {
   EXPECT_EQ(boost::json::parse(reply->body).at("error").at("code"), -32600);
   reply = rpc(R"({"jsonrpc":"2.0","id":1,"method":"tools/frobnicate"})");
   EXPECT_EQ(boost::json::parse(reply->body).at("error").at("code"), -32601);
-  reply = rpc(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"fixture__nope","arguments":{}}})");
+  reply = rpc(
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"fixture__nope","arguments":{}}})");
   const auto error = boost::json::parse(reply->body).at("error");
   EXPECT_EQ(error.at("code"), -32602);
   EXPECT_NE(std::string(error.at("message").as_string()).find("fixture__nope"), std::string::npos);
@@ -138,8 +143,8 @@ TEST_F(GatewayMcpTest, BadInputGetsClearErrors) {
   RawConnection big;
   ASSERT_TRUE(big.connect(port_));
   big.send("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-           "Accept: application/json, text/event-stream\r\nMcp-Session-Id: " + session +
-           "\r\nContent-Length: 5242880\r\n\r\n");
+           "Accept: application/json, text/event-stream\r\nMcp-Session-Id: " +
+           session + "\r\nContent-Length: 5242880\r\n\r\n");
   reply = big.readReply(5s);
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply->status, 413);
