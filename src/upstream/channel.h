@@ -57,6 +57,11 @@ struct HttpSpec {
 };
 
 ChannelPtr makeStdioChannel(net::EventLoop& loop, StdioSpec spec);
+// HTTP channels (http_channel_impl.cc; http:// only, https is reported through on_closed):
+// every request sent gets an answer, a synthetic JSON-RPC error (-32000) when HTTP or the network
+// fails; on_closed("session expired") when the server no longer knows the session (404);
+// on_closed is the last callback. close() waits for callbacks running on other threads, so do
+// not call it while holding a lock that the callbacks take.
 ChannelPtr makeStreamableHttpChannel(net::EventLoop& loop, HttpSpec spec);
 ChannelPtr makeSseChannel(net::EventLoop& loop, HttpSpec spec);
 

@@ -472,7 +472,8 @@ private:
   // One POST.
   asio::awaitable<void> runPost(std::shared_ptr<Peer> keep_alive, ConnectionPtr conn, Outgoing out);
   asio::awaitable<bool> post(ConnectionPtr& conn, Outgoing& out);
-  asio::awaitable<bool> handleAnswer(Connection& conn, Parser& parser, Outgoing& out);
+  asio::awaitable<bool> handleAnswer(ConnectionPtr& conn_ptr, Parser& parser, Outgoing& out);
+  void park(ConnectionPtr& conn);
   http::request<http::string_body> postRequest(Outgoing& out);
 
   // Long-lived streams.
@@ -615,6 +616,17 @@ void Peer::dispatchLocked() {
   }
 }
 
+// Puts a connection whose answer has been read completely back into the pool before that answer
+// is delivered, so that a caller who sends the next request from the callback finds it idle. A
+// new exchange on it runs on its strand, after the current handler. Nulls `conn` when parked.
+void Peer::park(ConnectionPtr& conn) {
+  std::lock_guard lock(mutex_);
+  if (shut_ || conn->buffer.size() != 0 || idle_.size() >= kMaxIdleConnections) return;
+  busy_.erase(conn);
+  idle_.push_back(std::move(conn));
+  conn.reset();
+}
+
 // Registers a new connection so that shutdown() closes it; false once shut down.
 bool Peer::track(const ConnectionPtr& conn) {
   std::lock_guard lock(mutex_);
@@ -700,6 +712,8 @@ asio::awaitable<bool> Peer::post(ConnectionPtr& conn, Outgoing& out) {
     const bool stale = write_ec || ec == http::error::end_of_stream || ec == asio::error::eof ||
                        ec == asio::error::connection_reset || ec == asio::error::broken_pipe;
     if (pooled && attempt == 0 && stale && !shut_) {
+      log::debug("upstream {}: a pooled connection was closed ({}); retrying on a new one", name_,
+                 ec.message());
       discard(conn);
       conn.reset();
       continue;
@@ -707,12 +721,13 @@ asio::awaitable<bool> Peer::post(ConnectionPtr& conn, Outgoing& out) {
     failRequest(out, networkError(ec));
     co_return false;
   }
-  co_return co_await handleAnswer(*conn, *parser, out);
+  co_return co_await handleAnswer(conn, *parser, out);
 }
 
 // Handles the answer to a POST once its head has arrived; returns whether the connection may be
-// reused.
-asio::awaitable<bool> Peer::handleAnswer(Connection& conn, Parser& parser, Outgoing& out) {
+// reused (it may also have gone back to the pool already: then `conn_ptr` is null).
+asio::awaitable<bool> Peer::handleAnswer(ConnectionPtr& conn_ptr, Parser& parser, Outgoing& out) {
+  Connection& conn = *conn_ptr;
   const int status = static_cast<int>(parser.get().result_int());
   const std::string type = mediaType(parser.get()[http::field::content_type]);
   out.ok = status >= 200 && status < 300;
@@ -738,8 +753,10 @@ asio::awaitable<bool> Peer::handleAnswer(Connection& conn, Parser& parser, Outgo
         reason += fmt::format(": {}", std::string_view(message->as_string()));
       }
     }
+    const bool reusable = !ec && parser.get().keep_alive();
+    if (reusable) park(conn_ptr);
     failRequest(out, reason);
-    co_return !ec && parser.get().keep_alive();
+    co_return reusable;
   }
 
   const bool stream = flavor_ == Flavor::kStreamable && type == "text/event-stream";
@@ -769,9 +786,11 @@ asio::awaitable<bool> Peer::handleAnswer(Connection& conn, Parser& parser, Outgo
                            : networkError(ec));
       co_return false;
     }
+    const bool reusable = parser.get().keep_alive();
+    if (reusable) park(conn_ptr);
     deliverText(body, &out);
     if (out.id) failRequest(out, "upstream answer did not contain the response");
-    co_return parser.get().keep_alive();
+    co_return reusable;
   }
 
   // An event stream: related messages, then the response; delivered as they arrive.

@@ -16,10 +16,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
 #include <functional>
+#include <set>
 #include <thread>
 
 namespace forge::upstream {
@@ -114,6 +115,7 @@ struct Seen {
   std::string path;
   std::map<std::string, std::string> headers; // names lower-cased
   std::string body;
+  std::string remote; // the client's address and port: one per connection
   std::string header(const std::string& name) const {
     auto it = headers.find(name);
     return it == headers.end() ? std::string() : it->second;
@@ -146,7 +148,7 @@ std::uint16_t deadPort() {
 class HttpChannelTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    log::configure(log::Level::kDebug, log::Format::kText);
+    log::configure(log::Level::kWarn, log::Format::kText);
     transport::HttpTransportOptions options;
     options.ask_timeout = 3s;
     streamable_ = std::make_unique<transport::StreamableHttp>(loop_, app_, options);
@@ -237,7 +239,7 @@ protected:
   }
 
   void record(const net::Request& request) {
-    Seen seen{request.method, request.path, {}, request.body};
+    Seen seen{request.method, request.path, {}, request.body, request.remote_address};
     for (const auto& [name, value] : request.headers) {
       std::string lower = name;
       for (auto& c : lower)
@@ -570,7 +572,15 @@ TEST_F(HttpChannelTest, PooledConnectionsAreReusedAndReplacedWhenStale) {
     channel->send(mcp::makeRequest(i, "echo"));
     ASSERT_TRUE(inbox.response(i));
   }
-  EXPECT_LE(server_->connections(), 3u) << "the GET stream and at most two POST connections";
+  std::set<std::string> remotes;
+  std::size_t posts = 0;
+  for (const auto& s : seen()) {
+    if (s.method != net::Method::kPost) continue;
+    ++posts;
+    remotes.insert(s.remote);
+  }
+  EXPECT_EQ(posts, 7u);
+  EXPECT_LE(remotes.size(), 2u) << "POSTs that follow each other share a connection";
   std::this_thread::sleep_for(500ms); // the server has closed the idle ones meanwhile
   channel->send(mcp::makeRequest(6, "echo", json::object{{"again", true}}));
   auto answer = inbox.response(6);
