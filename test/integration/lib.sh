@@ -9,6 +9,8 @@ pids=()
 
 cleanup() {
   local status=$?
+  # A subshell (e.g. a failing $(wait_for_line ...)) inherits this trap: only the test cleans up.
+  [ "$BASHPID" = "$$" ] || exit $status
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -57,7 +59,8 @@ port_of() { sed -E 's#.*http://127\.0\.0\.1:([0-9]+).*#\1#' <<<"$1"; }
 start_gateway() {
   start gateway "$FORGE" gateway --config "$1" --server-port 0 --data-dir "$work/data" \
     --log-level debug --log-access false
-  gateway_port=$(port_of "$(wait_for_line gateway 'listening on')")
+  wait_for_line gateway 'listening on' >/dev/null
+  gateway_port=$(port_of "$(grep -m1 'listening on' "$work/gateway.log")")
 }
 
 # sdk ARGS...: runs the SDK test client; prints its JSON.
@@ -104,7 +107,8 @@ start_on_free_port() {
 start_named_gateway() {
   start "$1" "$FORGE" gateway --config "$2" --server-port 0 --data-dir "$work/data-$1" \
     --log-level debug --log-access false
-  gateway_port=$(port_of "$(wait_for_line "$1" 'listening on')")
+  wait_for_line "$1" 'listening on' >/dev/null
+  gateway_port=$(port_of "$(grep -m1 'listening on' "$work/$1.log")")
 }
 
 # now_ms: the wall clock in milliseconds.

@@ -45,10 +45,13 @@ for u in everything everything-http memory fixture; do
 done
 base=http://127.0.0.1:$gateway_port
 
-# The fixture really pages: 18 tools in 6 pages of 3 when asked directly.
+# The fixture really pages: its tools come 3 at a time when it is asked directly.
 sdk --stdio "$FIXTURE --stdio --page-size 3" list-tools >"$work/fixture-direct.json"
-check "$work/fixture-direct.json" 'r["list-tools"].pages === 6 && r["list-tools"].count === 18' \
-  "the fixture alone pages its 18 tools 3 at a time"
+check "$work/fixture-direct.json" \
+  'r["list-tools"].count > 6 && r["list-tools"].pages === Math.ceil(r["list-tools"].count / 3)' \
+  "the fixture alone pages its tools 3 at a time"
+fixture_tools=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1]))["list-tools"].count)' \
+  "$work/fixture-direct.json")
 
 # Each upstream alone, under its own names: the counts the aggregate must add up to.
 total=0
@@ -62,8 +65,9 @@ for u in everything everything-http memory fixture; do
   echo "   $u: $n tools"
   total=$((total + n))
 done
-check "$work/alone-fixture.json" 'r["list-tools"].count === 18 && r["list-tools"].pages === 4' \
-  "the gateway followed all 6 upstream pages of the fixture (18 tools, 4 gateway pages of 5)"
+check "$work/alone-fixture.json" \
+  "r['list-tools'].count === $fixture_tools && r['list-tools'].pages === Math.ceil($fixture_tools / 5)" \
+  "the gateway followed every upstream page of the fixture ($fixture_tools tools, served 5 a page)"
 check "$work/alone-everything.json" \
   '["echo", "trigger-sampling-request", "trigger-long-running-operation"].every((t) => r["list-tools"].names.includes(t))' \
   "server-everything (stdio) offers echo, sampling and progress tools"

@@ -48,7 +48,7 @@ public:
                           exchange->fail(mcp::toError(answer));
                       });
       } else if (method == "wait") {
-        exchange->onCancel([state = state_, exchange](std::string reason) {
+        exchange->onCancel([state = state_](std::string reason) {
           std::lock_guard lock(state->mutex);
           state->cancel_reason = std::move(reason);
         });
