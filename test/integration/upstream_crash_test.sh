@@ -4,7 +4,8 @@
 #     flight through /rpc: each caller gets a JSON-RPC error naming the upstream at once (not the
 #     30 s timeout), the gateway restarts the fixture (new pid) and a new call succeeds.
 #  2. A gateway whose second upstream is a command that does not exist still lists the first
-#     upstream's tools (/rpc and /mcp) and reports the broken one in _meta["forge/upstreamErrors"].
+#     upstream's tools (/rpc and /mcp) and reports the broken one in _meta["forge/upstreamErrors"],
+#     promptly: not after the broken upstream's call_timeout (60 s by default).
 #   upstream_crash_test.sh FORGE_BINARY FIXTURE_BINARY
 FORGE=$1
 FIXTURE=$2
