@@ -450,9 +450,10 @@ void UpstreamRegistry::onServerRequest(const std::string& upstream, const mcp::M
   if (!target) {
     return respond(
         mcp::makeError(request.id, mcp::kInternalError,
-                       fmt::format("forge cannot tell which client '{}' from upstream '{}' is for "
-                                   "(several clients have calls in flight)",
-                                   request.method, upstream)));
+                       fmt::format("forge cannot tell which client '{}' from upstream '{}' is for: "
+                                   "calls of several clients, or of none, are in flight (an "
+                                   "upstream with session_mode: per-client never has this doubt)",
+                                   request.method, upstream.substr(0, upstream.find('#')))));
   }
   // Remember the relay so that the upstream can withdraw it (notifications/cancelled).
   const std::string key = callKey(upstream, request.id);

@@ -36,6 +36,9 @@ public:
   virtual void setProtocolVersion(std::string version) = 0;
   // Closes the connection; on_closed does not run after close().
   virtual void close() = 0;
+  // After close(): waits at most `limit` until the connection is really gone (stdio: the child
+  // has exited after stdin closed, SIGTERM, SIGKILL).
+  virtual void waitClosed(std::chrono::milliseconds limit) { (void)limit; }
   // The process id for stdio channels (tests, diagnostics); -1 otherwise.
   virtual int pid() const { return -1; }
 };

@@ -103,6 +103,13 @@ public:
 
   int pid() const override { return pid_; }
 
+  void waitClosed(std::chrono::milliseconds limit) override {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!exited_ && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+
 private:
   bool spawn(std::string& error) {
     int in[2], out[2], err[2], status[2];

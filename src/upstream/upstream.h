@@ -66,8 +66,10 @@ public:
   virtual ~Upstream() = default;
   virtual const UpstreamConfig& config() const = 0;
   virtual void start() = 0;
-  // Stops for good: calls in flight are answered with an error.
+  // Stops for good: calls in flight are answered with an error. Does not wait.
   virtual void stop() = 0;
+  // After stop(): waits (at most `limit`) until the connection is gone, e.g. the process exited.
+  virtual void waitStopped(std::chrono::milliseconds limit) = 0;
   virtual State state() const = 0;
   virtual std::string lastError() const = 0;
   // The current session's initialize result (protocolVersion, capabilities, serverInfo).

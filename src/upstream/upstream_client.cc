@@ -48,6 +48,7 @@ public:
     std::vector<CallHandler> failed;
     {
       std::lock_guard lock(mutex_);
+      if (stopped_for_good_) return;
       stopped_for_good_ = true;
       state_ = State::kStopped;
       channel = std::move(channel_);
@@ -57,6 +58,17 @@ public:
     if (channel) channel->close();
     failAll(failed, fmt::format("upstream '{}' is stopped", config_.name));
     listener_.onStateChange(config_.name, State::kStopped, "stopped");
+    std::lock_guard lock(mutex_);
+    closing_channel_ = std::move(channel);
+  }
+
+  void waitStopped(std::chrono::milliseconds limit) override {
+    ChannelPtr channel;
+    {
+      std::lock_guard lock(mutex_);
+      channel = closing_channel_;
+    }
+    if (channel) channel->waitClosed(limit);
   }
 
   State state() const override {
@@ -96,6 +108,14 @@ public:
                             fmt::format("upstream '{}' is stopped", config_.name)));
       return id;
     }
+    if (state_ == State::kRestarting) {
+      // Down, waiting to reconnect: say why now rather than after the call deadline.
+      const std::string why = last_error_;
+      lock.unlock();
+      on_answer(errorAnswer(id, mcp::kUpstreamError,
+                            fmt::format("upstream '{}' is unavailable: {}", config_.name, why)));
+      return id;
+    }
     if (queue_.size() >= config_.max_queue) {
       lock.unlock();
       on_answer(errorAnswer(id, mcp::kUpstreamError,
@@ -105,7 +125,7 @@ public:
     }
     queue_.push_back(Waiting{id, mcp::makeRequest(id, std::move(method), std::move(params)),
                              std::move(on_answer)});
-    armDeadline(id);
+    armQueueDeadline(id);
     auto ready = drainLocked();
     lock.unlock();
     sendAll(ready);
@@ -299,11 +319,13 @@ private:
 
   // ---- the call table --------------------------------------------------------------------------
 
+  // A call sent upstream gets call_timeout to be answered; then it is cancelled upstream and
+  // its caller gets a timeout error.
   void armDeadline(const json::value& id) {
     loop_.postAfter(config_.call_timeout, [weak = weak_from_this(), id] {
       auto self = weak.lock();
       if (!self) return;
-      CallHandler handler = self->takeCall(id);
+      CallHandler handler = self->takePending(id);
       if (!handler) return;
       self->notify("notifications/cancelled",
                    json::object{{"requestId", id}, {"reason", "deadline exceeded"}});
@@ -314,14 +336,32 @@ private:
     });
   }
 
-  // Removes a call (waiting or in flight) and returns its handler, or null if already answered.
-  CallHandler takeCall(const json::value& id) {
+  // A call waiting for a free slot (or for the upstream to be ready) waits call_timeout at most.
+  void armQueueDeadline(const json::value& id) {
+    loop_.postAfter(config_.call_timeout, [weak = weak_from_this(), id] {
+      auto self = weak.lock();
+      if (!self) return;
+      CallHandler handler = self->takeQueued(id);
+      if (!handler) return;
+      handler(errorAnswer(id, mcp::kRequestTimeout,
+                          fmt::format("upstream '{}' could not take the call within {} ms "
+                                      "({} calls in flight)",
+                                      self->config_.name, self->config_.call_timeout.count(),
+                                      self->inFlight())));
+    });
+  }
+
+  CallHandler takePending(const json::value& id) {
     std::lock_guard lock(mutex_);
-    if (auto it = pending_.find(mcp::idKey(id)); it != pending_.end()) {
-      CallHandler handler = std::move(it->second.handler);
-      pending_.erase(it);
-      return handler;
-    }
+    auto it = pending_.find(mcp::idKey(id));
+    if (it == pending_.end()) return nullptr;
+    CallHandler handler = std::move(it->second.handler);
+    pending_.erase(it);
+    return handler;
+  }
+
+  CallHandler takeQueued(const json::value& id) {
+    std::lock_guard lock(mutex_);
     for (auto it = queue_.begin(); it != queue_.end(); ++it) {
       if (it->id == id) {
         CallHandler handler = std::move(it->handler);
@@ -332,6 +372,12 @@ private:
     return nullptr;
   }
 
+  // Removes a call (waiting or in flight) and returns its handler, or null if already answered.
+  CallHandler takeCall(const json::value& id) {
+    CallHandler handler = takePending(id);
+    return handler ? handler : takeQueued(id);
+  }
+
   // Moves waiting calls in flight while the upstream is ready and below its concurrency limit.
   std::vector<mcp::Message> drainLocked() {
     std::vector<mcp::Message> ready;
@@ -340,6 +386,7 @@ private:
       Waiting w = std::move(queue_.front());
       queue_.pop_front();
       pending_[mcp::idKey(w.id)] = Pending{std::move(w.handler), w.request.method};
+      armDeadline(w.id);
       ready.push_back(std::move(w.request));
     }
     return ready;
@@ -403,6 +450,7 @@ private:
   std::string last_error_;
   std::chrono::milliseconds backoff_;
   std::optional<Clock::time_point> ready_since_;
+  ChannelPtr closing_channel_; // after stop(), until its process has gone
 };
 
 } // namespace
