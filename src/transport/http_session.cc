@@ -142,3 +142,29 @@ void endStream(HttpSession& session) {
 }
 
 } // namespace forge::transport
+
+namespace forge::transport {
+namespace {
+
+void keepStreamAlive(net::EventLoop& loop, std::weak_ptr<net::ResponseWriter> weak_writer,
+                     std::chrono::milliseconds interval) {
+  loop.postAfter(interval, [&loop, weak_writer, interval] {
+    auto writer = weak_writer.lock();
+    if (!writer || writer->closed()) return;
+    if (writer->write(": keepalive\n\n")) keepStreamAlive(loop, weak_writer, interval);
+  });
+}
+
+} // namespace
+
+void attachStream(net::EventLoop& loop, const HttpSessionPtr& session,
+                  const net::ResponseWriterPtr& writer, std::chrono::milliseconds interval) {
+  std::weak_ptr<net::ResponseWriter> weak_writer = writer;
+  session->link->setSink([weak_writer](const mcp::Message& m) {
+    auto w = weak_writer.lock();
+    return w && w->write(sseEvent(m));
+  });
+  keepStreamAlive(loop, weak_writer, interval);
+}
+
+} // namespace forge::transport

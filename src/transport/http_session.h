@@ -78,4 +78,10 @@ net::Headers sseHeaders();
 // Ends a session's long-lived stream, if any.
 void endStream(HttpSession& session);
 
+// Makes `writer` the session's standing stream: the session's unrelated messages (its
+// ClientLink) go there as SSE events, and an SSE comment every `interval` keeps it open through
+// proxies and notices a vanished client.
+void attachStream(net::EventLoop& loop, const HttpSessionPtr& session,
+                  const net::ResponseWriterPtr& writer, std::chrono::milliseconds interval);
+
 } // namespace forge::transport

@@ -27,29 +27,15 @@ struct LegacySse::Impl : std::enable_shared_from_this<Impl> {
     if (auto status = sessions->insert(session); !status) {
       return writer->send(net::Response::error(status.error()));
     }
-    std::weak_ptr<net::ResponseWriter> weak_writer = writer;
-    session->link->setSink([weak_writer](const mcp::Message& m) {
-      auto w = weak_writer.lock();
-      return w && w->write(sseEvent(m));
-    });
     writer->startStream(200, sseHeaders());
     writer->write(
         fmt::format("event: endpoint\ndata: {}?sessionId={}\n\n", message_path, session->id));
     writer->onClose([table = std::weak_ptr<SessionTable>(sessions), id = session->id] {
       if (auto t = table.lock()) t->close(id);
     });
-    keepAlive(weak_writer);
+    attachStream(loop, session, writer, options.keepalive_interval);
     log::emit(log::Level::kInfo, request->request_id, "sse session opened",
               {{"session", session->id}});
-  }
-
-  void keepAlive(std::weak_ptr<net::ResponseWriter> weak_writer) {
-    loop.postAfter(options.keepalive_interval, [self = weak_from_this(), weak_writer] {
-      auto impl = self.lock();
-      auto writer = weak_writer.lock();
-      if (!impl || !writer || writer->closed()) return;
-      if (writer->write(": keepalive\n\n")) impl->keepAlive(weak_writer);
-    });
   }
 
   void message(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {

@@ -1,11 +1,9 @@
 #include "transport/stdio_server.h"
 
 #include "core/log.h"
+#include "net/fd_io.h"
 #include "transport/session_core.h"
 
-#include <unistd.h>
-
-#include <cerrno>
 #include <mutex>
 #include <string>
 
@@ -20,48 +18,12 @@ public:
     std::string line = mcp::serialize(message);
     line += '\n';
     std::lock_guard lock(mutex_);
-    std::string_view rest = line;
-    while (!rest.empty()) {
-      const ssize_t n = ::write(fd_, rest.data(), rest.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      rest.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
+    return net::writeAll(fd_, line);
   }
 
 private:
   int fd_;
   std::mutex mutex_;
-};
-
-// Reads lines from a descriptor with a buffer (no stdio locking surprises).
-class LineReader {
-public:
-  explicit LineReader(int fd) : fd_(fd) {}
-  bool next(std::string& line) {
-    for (;;) {
-      const auto newline = buffer_.find('\n');
-      if (newline != std::string::npos) {
-        line = buffer_.substr(0, newline);
-        buffer_.erase(0, newline + 1);
-        return true;
-      }
-      char chunk[65536];
-      const ssize_t n = ::read(fd_, chunk, sizeof chunk);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        if (buffer_.empty()) return false;
-        line = std::exchange(buffer_, {});
-        return true;
-      }
-      buffer_.append(chunk, static_cast<std::size_t>(n));
-    }
-  }
-
-private:
-  int fd_;
-  std::string buffer_;
 };
 
 } // namespace
@@ -80,7 +42,7 @@ int serveStdio(net::EventLoop& loop, std::shared_ptr<mcp::Application> app, int 
   info.id = newSessionId();
   info.transport = "stdio";
 
-  LineReader reader(in_fd);
+  net::LineReader reader(in_fd);
   std::string line;
   while (reader.next(line)) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;

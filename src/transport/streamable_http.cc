@@ -250,10 +250,7 @@ struct StreamableHttp::Impl : std::enable_shared_from_this<Impl> {
     writer->startStream(200, sseHeaders());
     writer->write(": stream open\n\n");
     std::weak_ptr<net::ResponseWriter> weak_writer = writer;
-    session->link->setSink([weak_writer](const mcp::Message& m) {
-      auto w = weak_writer.lock();
-      return w && w->write(sseEvent(m));
-    });
+    attachStream(loop, session, writer, options.keepalive_interval);
     writer->onClose([weak_session = std::weak_ptr<HttpSession>(session), weak_writer] {
       auto s = weak_session.lock();
       if (!s) return;
@@ -262,18 +259,6 @@ struct StreamableHttp::Impl : std::enable_shared_from_this<Impl> {
         s->stream.reset();
         s->link->setSink(nullptr);
       }
-    });
-    keepAlive(weak_writer);
-  }
-
-  // Writes an SSE comment now and then so that idle streams stay open through proxies and a
-  // vanished client is noticed.
-  void keepAlive(std::weak_ptr<net::ResponseWriter> weak_writer) {
-    loop.postAfter(options.keepalive_interval, [self = weak_from_this(), weak_writer] {
-      auto impl = self.lock();
-      auto writer = weak_writer.lock();
-      if (!impl || !writer || writer->closed()) return;
-      if (writer->write(": keepalive\n\n")) impl->keepAlive(weak_writer);
     });
   }
 

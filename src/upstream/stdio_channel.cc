@@ -6,6 +6,7 @@
 // parent-death signal, so it never outlives the gateway. Shutdown follows MCP: close stdin,
 // wait, SIGTERM, wait, SIGKILL.
 #include "core/log.h"
+#include "net/fd_io.h"
 #include "upstream/channel.h"
 
 #include <fcntl.h>
@@ -28,23 +29,6 @@ namespace forge::upstream {
 namespace {
 
 using namespace std::chrono_literals;
-
-// Reads up to the next newline from `fd`, using `buffer` for what was read past it.
-bool readLine(int fd, std::string& buffer, std::string& line) {
-  for (;;) {
-    const auto newline = buffer.find('\n');
-    if (newline != std::string::npos) {
-      line.assign(buffer, 0, newline);
-      buffer.erase(0, newline + 1);
-      return true;
-    }
-    char chunk[65536];
-    const ssize_t n = ::read(fd, chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    buffer.append(chunk, static_cast<std::size_t>(n));
-  }
-}
 
 std::string describeExit(int status) {
   if (WIFEXITED(status)) return fmt::format("exited with code {}", WEXITSTATUS(status));
@@ -183,8 +167,9 @@ private:
   }
 
   void readMessages() {
-    std::string buffer, line;
-    while (readLine(stdout_, buffer, line)) {
+    net::LineReader reader(stdout_);
+    std::string line;
+    while (reader.next(line)) {
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       auto parsed = mcp::parse(line);
       if (!parsed) {
@@ -220,8 +205,9 @@ private:
   }
 
   void readStderr() {
-    std::string buffer, line;
-    while (readLine(stderr_, buffer, line)) {
+    net::LineReader reader(stderr_);
+    std::string line;
+    while (reader.next(line)) {
       log::debug("upstream {} stderr: {}", spec_.name, line);
       std::lock_guard lock(stderr_mutex_);
       last_stderr_ = line.substr(0, 300);
@@ -241,19 +227,9 @@ private:
       std::string joined;
       for (auto& line : batch)
         joined += line;
-      if (!writeAll(joined)) break;
+      if (!net::writeAll(stdin_, joined)) break;
     }
     ::close(stdin_);
-  }
-
-  bool writeAll(std::string_view data) {
-    while (!data.empty()) {
-      const ssize_t n = ::write(stdin_, data.data(), data.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
   }
 
   // Waits for the child to leave after stdin closed; then SIGTERM, then SIGKILL (its group).
