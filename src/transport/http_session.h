@@ -2,6 +2,7 @@
 // with idle expiry and a size cap, and Server-Sent Events framing.
 #pragma once
 
+#include "mcp/session.h"
 #include "net/event_loop.h"
 #include "net/http.h"
 #include "transport/origin_guard.h"
@@ -68,6 +69,19 @@ private:
   const HttpTransportOptions options_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, HttpSessionPtr> sessions_;
+};
+
+// What every HTTP transport holds: its loop, its application, its options and its sessions.
+struct HttpTransportState {
+  HttpTransportState(net::EventLoop& event_loop, std::shared_ptr<mcp::Application> application,
+                     HttpTransportOptions opts)
+      : loop(event_loop), app(std::move(application)), options(std::move(opts)),
+        sessions(std::make_shared<SessionTable>(loop, options)) {}
+
+  net::EventLoop& loop;
+  std::shared_ptr<mcp::Application> app;
+  const HttpTransportOptions options;
+  std::shared_ptr<SessionTable> sessions;
 };
 
 // "event: message\ndata: {...}\n\n"

@@ -6,16 +6,8 @@
 
 namespace forge::transport {
 
-struct LegacySse::Impl : std::enable_shared_from_this<Impl> {
-  Impl(net::EventLoop& event_loop, std::shared_ptr<mcp::Application> application,
-       HttpTransportOptions opts)
-      : loop(event_loop), app(std::move(application)), options(std::move(opts)),
-        sessions(std::make_shared<SessionTable>(loop, options)) {}
-
-  net::EventLoop& loop;
-  std::shared_ptr<mcp::Application> app;
-  const HttpTransportOptions options;
-  std::shared_ptr<SessionTable> sessions;
+struct LegacySse::Impl : HttpTransportState {
+  using HttpTransportState::HttpTransportState;
 
   void open(const net::RequestPtr& request, const net::ResponseWriterPtr& writer,
             const std::string& message_path) {

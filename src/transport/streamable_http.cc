@@ -121,16 +121,8 @@ private:
 
 } // namespace
 
-struct StreamableHttp::Impl : std::enable_shared_from_this<Impl> {
-  Impl(net::EventLoop& event_loop, std::shared_ptr<mcp::Application> application,
-       HttpTransportOptions opts)
-      : loop(event_loop), app(std::move(application)), options(std::move(opts)),
-        sessions(std::make_shared<SessionTable>(loop, options)) {}
-
-  net::EventLoop& loop;
-  std::shared_ptr<mcp::Application> app;
-  const HttpTransportOptions options;
-  std::shared_ptr<SessionTable> sessions;
+struct StreamableHttp::Impl : HttpTransportState {
+  using HttpTransportState::HttpTransportState;
 
   // Checks shared by every method: Origin/Host, then the version header.
   core::Status checkCommon(const net::Request& request) {
