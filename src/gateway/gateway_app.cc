@@ -245,8 +245,13 @@ private:
   void forwardUri(const mcp::ExchangePtr& exchange, const std::string& upstream,
                   const std::string& uri) {
     const std::string& method = exchange->request().method;
-    if (method == "resources/subscribe") registry_->subscribe(info_.id, uri);
-    if (method == "resources/unsubscribe") registry_->unsubscribe(info_.id, uri);
+    // Other clients may hold the upstream's subscription too: only the first subscribe and the
+    // last unsubscribe go upstream.
+    const bool tell_upstream = method == "resources/subscribe" ? registry_->subscribe(info_.id, uri)
+                               : method == "resources/unsubscribe"
+                                   ? registry_->unsubscribe(info_.id, uri)
+                                   : true;
+    if (!tell_upstream) return exchange->reply(json::object{});
     registry_->forward(upstream, exchange, method, exchange->request().params, caller_);
   }
 

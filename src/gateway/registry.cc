@@ -360,14 +360,21 @@ void UpstreamRegistry::removeSession(const std::string& id) {
     subscribers.erase(id);
 }
 
-void UpstreamRegistry::subscribe(const std::string& session_id, const std::string& uri) {
+bool UpstreamRegistry::subscribe(const std::string& session_id, const std::string& uri) {
   std::lock_guard lock(mutex_);
-  subscriptions_[uri].insert(session_id);
+  auto& subscribers = subscriptions_[uri];
+  const bool first = subscribers.empty();
+  subscribers.insert(session_id);
+  return first;
 }
 
-void UpstreamRegistry::unsubscribe(const std::string& session_id, const std::string& uri) {
+bool UpstreamRegistry::unsubscribe(const std::string& session_id, const std::string& uri) {
   std::lock_guard lock(mutex_);
-  if (auto it = subscriptions_.find(uri); it != subscriptions_.end()) it->second.erase(session_id);
+  auto it = subscriptions_.find(uri);
+  if (it == subscriptions_.end() || it->second.erase(session_id) == 0) return false;
+  if (!it->second.empty()) return false;
+  subscriptions_.erase(it);
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -85,8 +85,10 @@ public:
   // Client sessions that want unrelated messages (list_changed, resource updates).
   void addSession(const std::string& id, mcp::ClientLinkPtr link);
   void removeSession(const std::string& id);
-  void subscribe(const std::string& session_id, const std::string& uri);
-  void unsubscribe(const std::string& session_id, const std::string& uri);
+  // Record a session's interest in a resource. The upstream session is shared, so only the
+  // first subscriber (true) and the last to leave (true) need to tell the upstream.
+  bool subscribe(const std::string& session_id, const std::string& uri);
+  bool unsubscribe(const std::string& session_id, const std::string& uri);
 
   // upstream::UpstreamListener
   void onNotification(const std::string& upstream, const mcp::Message& notification,

@@ -120,6 +120,45 @@ TEST_F(GatewayMcpTest, ClientCancellationReachesTheUpstream) {
   EXPECT_NE(next->body.find("\"text\":\"3\""), std::string::npos) << next->body;
 }
 
+TEST_F(GatewayMcpTest, ListChangesAndResourceUpdatesReachTheGetStream) {
+  const std::string session = initialize();
+  RawConnection stream;
+  ASSERT_TRUE(stream.connect(port_));
+  stream.send("GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
+              "Mcp-Session-Id: " +
+              session + "\r\n\r\n");
+  ASSERT_TRUE(stream.readHead(5s));
+  auto call = [&](const std::string& body) {
+    return httpRequest(port_, "POST", "/mcp", body,
+                       {{"Content-Type", "application/json"},
+                        {"Accept", "application/json, text/event-stream"},
+                        {"Mcp-Session-Id", session}});
+  };
+  // The upstream announces a tools change: the client hears of it on its GET stream.
+  auto reply = call(
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"fixture__trigger_list_changed","arguments":{}}})");
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 200);
+  std::string events = stream.readSome(500ms);
+  EXPECT_NE(events.find("notifications/tools/list_changed"), std::string::npos) << events;
+  // A subscribed resource's update is relayed; an unsubscribed one is not.
+  reply = call(
+      R"({"jsonrpc":"2.0","id":2,"method":"resources/subscribe","params":{"uri":"test://static-text"}})");
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(boost::json::parse(reply->body).at("result"), boost::json::object{});
+  call(
+      R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"fixture__trigger_resource_update","arguments":{"uri":"test://static-text"}}})");
+  events = stream.readSome(500ms);
+  EXPECT_NE(events.find("notifications/resources/updated"), std::string::npos) << events;
+  EXPECT_NE(events.find("test://static-text"), std::string::npos) << events;
+  call(
+      R"({"jsonrpc":"2.0","id":4,"method":"resources/unsubscribe","params":{"uri":"test://static-text"}})");
+  call(
+      R"({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"fixture__trigger_resource_update","arguments":{"uri":"test://static-text"}}})");
+  events = stream.readSome(500ms);
+  EXPECT_EQ(events.find("notifications/resources/updated"), std::string::npos) << events;
+}
+
 TEST_F(GatewayMcpTest, BadInputGetsClearErrors) {
   const std::string session = initialize();
   auto rpc = [&](const std::string& body) {
