@@ -79,8 +79,8 @@ void Gateway::addMcpRoutes() {
 void Gateway::addBuiltinRoutes() {
   router_.add(net::Method::kGet, "/health",
               [this](const net::RequestPtr&, const net::ResponseWriterPtr& writer) {
-                const auto uptime =
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - started_);
+                const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
+                    std::chrono::steady_clock::now() - started_);
                 boost::json::object body{{"status", "ok"},
                                          {"version", core::kVersion},
                                          {"uptime_seconds", uptime.count()}};
