@@ -417,8 +417,10 @@ asio::awaitable<bool> Connection::deliver(Writer& writer, const Request& request
       auto [ec] = co_await writer.timer().async_wait(kNoThrow);
       if (!ec && !streaming) {
         // The handler did not answer in time: the client gets a clear error, not silence.
-        FORGE_BUG(fmt::format("handler for {} did not answer within {} ms", request.path,
-                              o.response_timeout.count()));
+        // Configuration can cause this (an upstream deadline above server.response_timeout).
+        log::emit(log::Level::kWarn, request.request_id, "no answer in time",
+                  {{"path", request.path},
+                   {"response_timeout_ms", std::to_string(o.response_timeout.count())}});
         auto response = Response::error(core::Errc::kTimeout, "the server did not answer in time");
         response.headers.set("X-Request-Id", request.request_id);
         co_await writeComplete(std::move(response), false, false);
