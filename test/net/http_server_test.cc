@@ -47,6 +47,8 @@ protected:
         w->end();
       }).detach();
     });
+    // Never answers.
+    router_.add(Method::kGet, "/never", [](const RequestPtr&, const ResponseWriterPtr&) {});
     // A stream that never ends on its own.
     router_.add(Method::kGet, "/forever", [this](const RequestPtr&, const ResponseWriterPtr& w) {
       w->startStream(200, {});
@@ -253,6 +255,16 @@ TEST_F(HttpServerTest, DrainTimeoutForceClosesStreams) {
   EXPECT_TRUE(waitFor(drained_, 3s));
   EXPECT_TRUE(waitFor(forever_closed_, 3s));
   EXPECT_TRUE(stream.waitForClose(2s));
+}
+
+TEST_F(HttpServerTest, HandlerThatNeverAnswersGets504) {
+  HttpServerOptions options;
+  options.response_timeout = 200ms;
+  start(options);
+  auto reply = test::httpRequest(port_, "GET", "/never");
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 504);
+  EXPECT_NE(reply->body.find("did not answer in time"), std::string::npos);
 }
 
 TEST_F(HttpServerTest, ReportsBindErrors) {
