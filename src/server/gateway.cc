@@ -99,6 +99,13 @@ core::Status Gateway::start() {
   if (auto status = prepareDataDir(options_.data_dir); !status) return status;
   if (auto status = http_->listen(); !status) return status;
   registry_->startAll();
+  if (options_.upstreams.empty()) {
+    log::info("no upstreams configured: add an `upstreams:` list to forge.yaml (see "
+              "forge.example.yaml); /mcp serves an empty catalog until then");
+  } else {
+    log::info("{} upstream(s): MCP at /mcp, /sse, /rpc and /upstreams/<name>/mcp",
+              options_.upstreams.size());
+  }
   log::info("forge {} gateway listening on http://{}:{} ({} I/O threads, data directory {})",
             core::kVersion, options_.http.host, http_->port(), loop_.threads(), options_.data_dir);
   return core::Ok{};

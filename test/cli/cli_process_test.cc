@@ -78,6 +78,12 @@ TEST_F(CliTest, BadFlagValueStopsStartUp) {
   EXPECT_NE(result.err.find("flag --server-idle-timeout"), std::string::npos) << result.err;
 }
 
+TEST_F(CliTest, TheExampleConfigurationIsValid) {
+  const auto result =
+      forge({"config", "validate", "--config", FORGE_SOURCE_DIR "/forge.example.yaml"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+}
+
 TEST_F(CliTest, ConfigValidateAndShow) {
   std::ofstream(dir_ / "forge.yaml") << "server:\n  port: 8100\n";
   const auto valid = forge({"config", "validate"});
