@@ -150,13 +150,22 @@ void UpstreamRegistry::lists(ListKind kind, const std::vector<std::string>& upst
       finishOne(i, UpstreamList{name, {}, std::nullopt});
       continue;
     }
+    std::uint64_t generation;
+    {
+      std::lock_guard lock(mutex_);
+      generation = cache_[{name, kind}].generation;
+    }
     auto acc = std::make_shared<std::vector<json::object>>();
     fetchAll(kind, up, {}, acc, 0,
-             [this, self = shared_from_this(), name, kind, acc, i,
+             [this, self = shared_from_this(), name, kind, acc, i, generation,
               finishOne](std::optional<std::string> error) {
                if (!error) {
                  std::lock_guard lock(mutex_);
-                 cache_[{name, kind}] = CacheEntry{true, *acc};
+                 auto& entry = cache_[{name, kind}];
+                 if (entry.generation == generation) {
+                   entry.valid = true;
+                   entry.items = *acc;
+                 }
                }
                finishOne(i, UpstreamList{name, error ? std::vector<json::object>{} : *acc, error});
              });
@@ -231,7 +240,10 @@ void UpstreamRegistry::invalidate(const std::string& instance, std::optional<Lis
   const std::string upstream = instance.substr(0, instance.find('#'));
   std::lock_guard lock(mutex_);
   for (auto& [key, entry] : cache_) {
-    if (key.first == upstream && (!kind || key.second == *kind)) entry.valid = false;
+    if (key.first == upstream && (!kind || key.second == *kind)) {
+      entry.valid = false;
+      ++entry.generation;
+    }
   }
 }
 

@@ -103,6 +103,8 @@ private:
   struct CacheEntry {
     bool valid = false;
     std::vector<json::object> items;
+    // Bumped by every invalidation: a fetch that started before one must not be stored.
+    std::uint64_t generation = 0;
   };
   struct Progress {
     std::weak_ptr<mcp::Exchange> exchange;
