@@ -479,6 +479,9 @@ private:
   // Long-lived streams.
   asio::awaitable<void> getStream(std::shared_ptr<Peer> keep_alive);
   asio::awaitable<GetOutcome> getOnce(Connection& conn, std::string& last_event_id);
+  http::request<http::empty_body> eventStreamRequest();
+  asio::awaitable<boost::system::error_code>
+  sendForStream(Connection& conn, const http::request<http::empty_body>& request, Parser& parser);
   asio::awaitable<void> eventStream(std::shared_ptr<Peer> keep_alive);
   asio::awaitable<std::string> readEventStream(Connection& conn);
   bool acceptEndpoint(std::string_view data, std::string& failure);
@@ -878,15 +881,38 @@ asio::awaitable<void> Peer::getStream(std::shared_ptr<Peer> keep_alive) {
   (void)keep_alive;
 }
 
+// A GET asking for an event stream, with the headers every request carries.
+http::request<http::empty_body> Peer::eventStreamRequest() {
+  http::request<http::empty_body> request{http::verb::get, url_->target, 11};
+  addCommonHeaders(request);
+  request.set(http::field::accept, "text/event-stream");
+  request.set(http::field::cache_control, "no-cache");
+  request.keep_alive(true);
+  return request;
+}
+
+// Sends a GET for an event stream and reads the head of the answer into `parser`; the body is
+// left to the caller, without a deadline.
+asio::awaitable<boost::system::error_code>
+Peer::sendForStream(Connection& conn, const http::request<http::empty_body>& request,
+                    Parser& parser) {
+  conn.stream.expires_after(kWriteTimeout);
+  auto [write_ec, written] = co_await http::async_write(conn.stream, request, kNoThrow);
+  if (write_ec) co_return write_ec;
+  parser.header_limit(kMaxHeaderBytes);
+  parser.body_limit(boost::none);
+  conn.stream.expires_after(kStreamHeadTimeout);
+  auto [read_ec, read] =
+      co_await http::async_read_header(conn.stream, conn.buffer, parser, kNoThrow);
+  co_return read_ec;
+}
+
 asio::awaitable<GetOutcome> Peer::getOnce(Connection& conn, std::string& last_event_id) {
   if (const auto ec = co_await connect(conn, spec_.connect_timeout)) {
     log::debug("upstream {}: GET stream: {}", name_, connectError(ec));
     co_return GetOutcome::kRetry;
   }
-  http::request<http::empty_body> request{http::verb::get, url_->target, 11};
-  addCommonHeaders(request);
-  request.set(http::field::accept, "text/event-stream");
-  request.set(http::field::cache_control, "no-cache");
+  auto request = eventStreamRequest();
   bool carried_session = false;
   {
     std::lock_guard lock(mutex_);
@@ -897,18 +923,9 @@ asio::awaitable<GetOutcome> Peer::getOnce(Connection& conn, std::string& last_ev
   if (!last_event_id.empty() && isHeaderSafe(last_event_id)) {
     request.set("Last-Event-ID", last_event_id);
   }
-  request.keep_alive(true);
-  conn.stream.expires_after(kWriteTimeout);
-  auto [write_ec, written] = co_await http::async_write(conn.stream, request, kNoThrow);
-  if (write_ec) co_return GetOutcome::kRetry;
   Parser parser;
-  parser.header_limit(kMaxHeaderBytes);
-  parser.body_limit(boost::none);
-  conn.stream.expires_after(kStreamHeadTimeout);
-  auto [read_ec, read] =
-      co_await http::async_read_header(conn.stream, conn.buffer, parser, kNoThrow);
-  if (read_ec) {
-    log::debug("upstream {}: GET stream: {}", name_, networkError(read_ec));
+  if (const auto ec = co_await sendForStream(conn, request, parser)) {
+    log::debug("upstream {}: GET stream: {}", name_, networkError(ec));
     co_return GetOutcome::kRetry;
   }
   const int status = static_cast<int>(parser.get().result_int());
@@ -956,21 +973,9 @@ asio::awaitable<void> Peer::eventStream(std::shared_ptr<Peer> keep_alive) {
 // Reads the legacy event stream until it ends; returns why it ended.
 asio::awaitable<std::string> Peer::readEventStream(Connection& conn) {
   if (const auto ec = co_await connect(conn, spec_.connect_timeout)) co_return connectError(ec);
-  http::request<http::empty_body> request{http::verb::get, url_->target, 11};
-  addCommonHeaders(request);
-  request.set(http::field::accept, "text/event-stream");
-  request.set(http::field::cache_control, "no-cache");
-  request.keep_alive(true);
-  conn.stream.expires_after(kWriteTimeout);
-  auto [write_ec, written] = co_await http::async_write(conn.stream, request, kNoThrow);
-  if (write_ec) co_return networkError(write_ec);
+  auto request = eventStreamRequest();
   Parser parser;
-  parser.header_limit(kMaxHeaderBytes);
-  parser.body_limit(boost::none);
-  conn.stream.expires_after(kStreamHeadTimeout);
-  auto [read_ec, read] =
-      co_await http::async_read_header(conn.stream, conn.buffer, parser, kNoThrow);
-  if (read_ec) co_return networkError(read_ec);
+  if (const auto ec = co_await sendForStream(conn, request, parser)) co_return networkError(ec);
   const int status = static_cast<int>(parser.get().result_int());
   if (status != 200) co_return fmt::format("upstream HTTP {}", status);
   const std::string type = mediaType(parser.get()[http::field::content_type]);
