@@ -39,6 +39,18 @@ const char* nameField(ListKind kind) {
   return kind == ListKind::kTools || kind == ListKind::kPrompts ? "name" : nullptr;
 }
 
+// The field an ItemFilter judges an item by.
+const char* keyField(ListKind kind) {
+  switch (kind) {
+  case ListKind::kResources:
+    return "uri";
+  case ListKind::kResourceTemplates:
+    return "uriTemplate";
+  default:
+    return "name";
+  }
+}
+
 class GatewaySession final : public mcp::Session,
                              public std::enable_shared_from_this<GatewaySession> {
 public:
@@ -81,6 +93,10 @@ private:
     return options_.upstreams.empty() ? registry_->names() : options_.upstreams;
   }
 
+  bool allowed(ListKind kind, const std::string& upstream, const std::string& key) const {
+    return !options_.filter || options_.filter->allows(kind, upstream, key);
+  }
+
   std::string expose(const std::string& upstream, const std::string& name) const {
     return exposedName(upstream, name, options_.separator, options_.prefix_names);
   }
@@ -104,6 +120,8 @@ private:
     json::array errors;
     std::set<std::string> seen;
     const char* field = nameField(kind);
+    const std::size_t max_tools =
+        options_.filter && kind == ListKind::kTools ? options_.filter->maxTools() : 0;
     for (auto& list : lists) {
       if (list.error) {
         errors.push_back(json::object{{"upstream", list.upstream}, {"error", *list.error}});
@@ -112,6 +130,8 @@ private:
         continue;
       }
       for (auto& item : list.items) {
+        if (!allowed(kind, list.upstream, stringField(item, keyField(kind)))) continue;
+        if (max_tools != 0 && items.size() >= max_tools) break;
         if (field) {
           const std::string name = expose(list.upstream, stringField(item, field));
           if (!seen.insert(name).second) {
@@ -197,6 +217,12 @@ private:
   void forwardRenamed(ListKind kind, const mcp::ExchangePtr& exchange, const std::string& upstream,
                       const std::string& original) {
     json::object params = exchange->request().paramsObject();
+    if (!allowed(kind, upstream, original)) {
+      return exchange->fail(mcp::kInvalidParams,
+                            fmt::format("Unknown {}: {}",
+                                        kind == ListKind::kTools ? "tool" : "prompt",
+                                        stringField(params, "name")));
+    }
     params["name"] = original;
     registry_->forward(upstream, exchange, kind == ListKind::kTools ? "tools/call" : "prompts/get",
                        std::move(params), caller_);
@@ -210,7 +236,8 @@ private:
     if (uri.empty()) return exchange->fail(mcp::kInvalidParams, "missing \"uri\"");
     registry_->lookup(ListKind::kResources, upstreams(), "uri", uri,
                       [self = shared_from_this(), exchange, uri](UpstreamRegistry::Found found) {
-                        if (found) return self->forwardUri(exchange, found->first, uri);
+                        if (found && self->allowed(ListKind::kResources, found->first, uri))
+                          return self->forwardUri(exchange, found->first, uri);
                         self->routeByTemplate(exchange, uri);
                       });
   }
@@ -225,6 +252,8 @@ private:
                          for (const auto& item : list.items) {
                            const std::string pattern = stringField(item, "uriTemplate");
                            const std::string prefix = pattern.substr(0, pattern.find('{'));
+                           if (!self->allowed(ListKind::kResourceTemplates, list.upstream, pattern))
+                             continue;
                            if (!prefix.empty() && uri.rfind(prefix, 0) == 0 &&
                                prefix.size() > best_length) {
                              best = list.upstream;
@@ -233,7 +262,8 @@ private:
                          }
                        }
                        const auto all = self->upstreams();
-                       if (best.empty() && all.size() == 1) best = all[0];
+                       // One upstream alone may serve URIs it does not list (unless filtered).
+                       if (best.empty() && all.size() == 1 && !self->options_.filter) best = all[0];
                        if (best.empty()) {
                          return exchange->fail(mcp::kResourceNotFound,
                                                fmt::format("Resource not found: {}", uri));
@@ -265,7 +295,7 @@ private:
     if (type == "ref/prompt") {
       const std::string exposed = stringField(ref->get_object(), "name");
       auto target = splitName(exposed);
-      if (!target)
+      if (!target || !allowed(ListKind::kPrompts, target->first, target->second))
         return exchange->fail(mcp::kInvalidParams, fmt::format("Unknown prompt: {}", exposed));
       json::object renamed = params;
       renamed["ref"].get_object()["name"] = target->second;

@@ -13,6 +13,17 @@
 
 namespace forge::gateway {
 
+// Decides which upstream items an endpoint shows and allows: the catalog's enabled flags, a
+// virtual server's members. Consulted on every list and call, from any I/O thread.
+class ItemFilter {
+public:
+  virtual ~ItemFilter() = default;
+  // `key`: the item's original name (tools, prompts), URI (resources) or URI template.
+  virtual bool allows(ListKind kind, const std::string& upstream, const std::string& key) const = 0;
+  // The most tools a tools/list may show; 0: no limit.
+  virtual std::size_t maxTools() const { return 0; }
+};
+
 struct GatewayAppOptions {
   std::string server_name = "forge";
   std::string separator = "__";
@@ -20,6 +31,7 @@ struct GatewayAppOptions {
   std::vector<std::string> upstreams; // which upstreams this endpoint serves; empty: all
   bool prefix_names = true;           // false: keep upstream names (single-upstream endpoints)
   std::string instructions;
+  std::shared_ptr<const ItemFilter> filter; // none: every item of every upstream
 };
 
 std::shared_ptr<mcp::Application> makeGatewayApp(std::shared_ptr<UpstreamRegistry> registry,

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 
 namespace forge::gateway {
 namespace {
@@ -21,6 +22,14 @@ const json::value* progressTokenOf(const json::value& params) {
   const auto* meta = params.get_object().if_contains("_meta");
   if (!meta || !meta->is_object()) return nullptr;
   return meta->get_object().if_contains("progressToken");
+}
+
+// A failed call: a JSON-RPC error, or a tool result that says isError.
+bool isFailure(const mcp::Message& answer) {
+  if (answer.kind != mcp::Kind::kResult) return true;
+  if (!answer.result.is_object()) return false;
+  const auto* flag = answer.result.get_object().if_contains("isError");
+  return flag && flag->is_bool() && flag->get_bool();
 }
 
 } // namespace
@@ -61,6 +70,42 @@ void UpstreamRegistry::add(upstream::UpstreamConfig config) {
   auto up = upstream::makeUpstream(loop_, std::move(config), *this);
   std::lock_guard lock(mutex_);
   upstreams_[name] = std::move(up);
+}
+
+void UpstreamRegistry::addAndStart(upstream::UpstreamConfig config) {
+  const std::string name = config.name;
+  add(std::move(config));
+  if (auto up = find(name)) up->start();
+}
+
+bool UpstreamRegistry::remove(const std::string& name) {
+  std::vector<upstream::UpstreamPtr> stopped;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = upstreams_.find(name);
+    if (it == upstreams_.end()) return false;
+    stopped.push_back(it->second);
+    upstreams_.erase(it);
+    const std::string prefix = name + "#";
+    for (auto c = client_upstreams_.begin(); c != client_upstreams_.end();) {
+      if (c->first.rfind(prefix, 0) == 0) {
+        stopped.push_back(c->second);
+        c = client_upstreams_.erase(c);
+      } else {
+        ++c;
+      }
+    }
+    for (auto c = cache_.begin(); c != cache_.end();)
+      c = c->first.first == name ? cache_.erase(c) : std::next(c);
+  }
+  for (auto& up : stopped)
+    up->stop();
+  return true;
+}
+
+void UpstreamRegistry::broadcast(const std::string& method) {
+  for (auto& link : sessionLinks())
+    link->notify(method, json::object{});
 }
 
 void UpstreamRegistry::startAll() {
@@ -284,17 +329,28 @@ void UpstreamRegistry::forward(const std::string& upstream_name, const mcp::Exch
     progress_[token] = Progress{exchange, *original};
     params.get_object()["_meta"].get_object()["progressToken"] = token;
   }
+  std::string tool;
+  if (method == "tools/call" && params.is_object()) {
+    if (const auto* name = params.get_object().if_contains("name"); name && name->is_string())
+      tool = std::string(name->get_string());
+  }
   auto call = std::make_shared<ForwardedCall>();
   call->upstream = up->config().name;
   call->exchange = exchange;
   call->session_link = caller.link;
   const json::value id = up->call(
       std::move(method), std::move(params),
-      [this, self = shared_from_this(), exchange, call, token](const mcp::Message& answer) {
+      [this, self = shared_from_this(), exchange, call, token, tool, upstream_name,
+       started = std::chrono::steady_clock::now()](const mcp::Message& answer) {
         {
           std::lock_guard lock(mutex_);
           calls_.erase(callKey(call->upstream, call->upstream_id));
           if (!token.empty()) progress_.erase(token);
+        }
+        if (observer_ && !tool.empty()) {
+          const std::chrono::duration<double, std::milli> took =
+              std::chrono::steady_clock::now() - started;
+          observer_->onToolCall(upstream_name, tool, isFailure(answer), took.count());
         }
         if (answer.kind == mcp::Kind::kResult) {
           exchange->reply(answer.result);
@@ -423,6 +479,8 @@ void UpstreamRegistry::onNotification(const std::string& upstream, const mcp::Me
                                                            : std::nullopt;
     invalidate(upstream, kind);
     if (kind == ListKind::kResources) invalidate(upstream, ListKind::kResourceTemplates);
+    if (observer_ && upstream.find('#') == std::string::npos)
+      observer_->onListChanged(upstream, kind);
     for (auto& link : sessionLinks())
       link->notify(method, json::object{});
     return;
@@ -516,8 +574,10 @@ void UpstreamRegistry::withdrawRelay(const std::string& upstream, const json::ob
 
 void UpstreamRegistry::onStateChange(const std::string& upstream, upstream::State state,
                                      const std::string& detail) {
-  if (upstream.find('#') == std::string::npos) invalidate(upstream, std::nullopt);
+  if (upstream.find('#') != std::string::npos) return;
+  invalidate(upstream, std::nullopt);
   log::debug("upstream {}: {} ({})", upstream, upstream::stateName(state), detail);
+  if (observer_) observer_->onUpstreamState(upstream, state, detail);
 }
 
 } // namespace forge::gateway

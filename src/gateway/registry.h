@@ -52,6 +52,22 @@ struct ForwardedCall {
   std::weak_ptr<mcp::ClientLink> session_link;
 };
 
+// Told what happens to upstreams, for whoever keeps a record of them (the catalog). Called from
+// I/O threads; implementations must not block.
+class RegistryObserver {
+public:
+  virtual ~RegistryObserver() = default;
+  // A shared upstream session came up (kReady), went down or stopped.
+  virtual void onUpstreamState(const std::string& upstream, upstream::State state,
+                               const std::string& detail) = 0;
+  // An upstream said a list changed (`kind` absent: every list).
+  virtual void onListChanged(const std::string& upstream, std::optional<ListKind> kind) = 0;
+  // A tools/call forwarded to `upstream` was answered (error: a JSON-RPC error or a tool result
+  // with isError).
+  virtual void onToolCall(const std::string& upstream, const std::string& tool, bool error,
+                          double latency_ms) = 0;
+};
+
 class UpstreamRegistry : public upstream::UpstreamListener,
                          public std::enable_shared_from_this<UpstreamRegistry> {
 public:
@@ -59,6 +75,12 @@ public:
   ~UpstreamRegistry() override;
 
   void add(upstream::UpstreamConfig config);
+  // Adds an upstream at run time and connects it.
+  void addAndStart(upstream::UpstreamConfig config);
+  // Disconnects an upstream (its per-client instances too) and forgets it. False if unknown.
+  bool remove(const std::string& name);
+  // Set once, before startAll(). The observer must outlive the registry's upstreams.
+  void setObserver(RegistryObserver* observer) { observer_ = observer; }
   void startAll();
   void stopAll();
   upstream::UpstreamPtr find(const std::string& name) const;
@@ -81,6 +103,11 @@ public:
   // per-client mode get a session (a process, for stdio) of their own for each caller.
   void forward(const std::string& upstream_name, const mcp::ExchangePtr& exchange,
                std::string method, json::value params, const Caller& caller);
+
+  // Forgets the cached lists of an upstream, so that the next listing asks it again.
+  void invalidateLists(const std::string& upstream) { invalidate(upstream, std::nullopt); }
+  // Sends a notification (e.g. notifications/tools/list_changed) to every client session.
+  void broadcast(const std::string& method);
 
   // Client sessions that want unrelated messages (list_changed, resource updates).
   void addSession(const std::string& id, mcp::ClientLinkPtr link);
@@ -144,6 +171,7 @@ private:
   std::map<std::string, std::weak_ptr<mcp::ClientLink>> sessions_;
   std::map<std::string, std::set<std::string>> subscriptions_; // uri -> session ids
   std::uint64_t next_token_ = 1;
+  RegistryObserver* observer_ = nullptr;
 };
 
 } // namespace forge::gateway

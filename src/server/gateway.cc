@@ -1,8 +1,12 @@
 #include "server/gateway.h"
 
+#include "api/rest_api.h"
+#include "catalog/catalog.h"
 #include "core/log.h"
 #include "core/version.h"
 #include "gateway/gateway_app.h"
+#include "storage/database.h"
+#include "storage/worker.h"
 #include "transport/legacy_sse.h"
 #include "transport/rpc_endpoint.h"
 #include "transport/streamable_http.h"
@@ -16,6 +20,8 @@
 
 namespace forge::server {
 namespace {
+
+using net::Method;
 
 // Creates the data directory (0700) if needed and checks that it is writable.
 core::Status prepareDataDir(const std::string& dir) {
@@ -36,16 +42,17 @@ core::Status prepareDataDir(const std::string& dir) {
   return core::Ok{};
 }
 
+void notFound(const net::ResponseWriterPtr& writer, const char* what, std::string_view id) {
+  writer->send(
+      net::Response::error(core::Errc::kNotFound, fmt::format("{} '{}' not found", what, id)));
+}
+
 } // namespace
 
 Gateway::Gateway(GatewayOptions options)
     : options_(std::move(options)), loop_(options_.io_threads),
       registry_(std::make_shared<gateway::UpstreamRegistry>(loop_)),
       started_(std::chrono::steady_clock::now()) {
-  for (const auto& upstream : options_.upstreams)
-    registry_->add(upstream);
-  addBuiltinRoutes();
-  addMcpRoutes();
   http_ = net::makeHttpServer(
       loop_, options_.http,
       [this](const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
@@ -53,31 +60,117 @@ Gateway::Gateway(GatewayOptions options)
       });
 }
 
-Gateway::~Gateway() { registry_->stopAll(); }
+Gateway::~Gateway() {
+  registry_->stopAll();
+  if (catalog_) catalog_->stop();
+}
+
+gateway::GatewayAppOptions Gateway::appOptions() const {
+  gateway::GatewayAppOptions app = options_.app;
+  app.filter = catalog_->globalFilter();
+  return app;
+}
 
 void Gateway::addMcpRoutes() {
-  auto all = gateway::makeGatewayApp(registry_, options_.app);
-  streamable_.push_back(
-      std::make_unique<transport::StreamableHttp>(loop_, all, options_.transport));
-  streamable_.back()->addRoutes(router_, "/mcp");
-  sse_ = std::make_unique<transport::LegacySse>(loop_, all, options_.transport);
-  sse_->addRoutes(router_, "/sse", "/message");
+  auto all = gateway::makeGatewayApp(registry_, appOptions());
+  global_.streamable = std::make_unique<transport::StreamableHttp>(loop_, all, options_.transport);
+  global_.streamable->addRoutes(router_, "/mcp");
+  global_.sse = std::make_unique<transport::LegacySse>(loop_, all, options_.transport);
+  global_.sse->addRoutes(router_, "/sse", "/message");
   rpc_ = std::make_unique<transport::RpcEndpoint>(loop_, all, options_.transport);
   rpc_->addRoutes(router_, "/rpc");
-  if (!options_.upstream_endpoints) return;
-  for (const auto& upstream : options_.upstreams) {
-    gateway::GatewayAppOptions single = options_.app;
-    single.upstreams = {upstream.name};
-    single.prefix_names = false;
-    auto app = gateway::makeGatewayApp(registry_, single);
-    streamable_.push_back(
-        std::make_unique<transport::StreamableHttp>(loop_, app, options_.transport));
-    streamable_.back()->addRoutes(router_, "/upstreams/" + upstream.name + "/mcp");
+  for (Method m : {Method::kPost, Method::kGet, Method::kDelete})
+    openapi_.add({m, "/mcp", "MCP Streamable HTTP endpoint: every upstream, aggregated", "mcp"});
+  openapi_.add({Method::kGet, "/sse", "MCP HTTP+SSE event stream (2024-11-05 clients)", "mcp"});
+  openapi_.add(
+      {Method::kPost, "/message", "MCP HTTP+SSE message (?sessionId=...)", "mcp", "", "", 202});
+  openapi_.add({Method::kPost, "/rpc", "One JSON-RPC request, answered in the response", "mcp"});
+}
+
+void Gateway::addDynamicRoutes() {
+  const std::vector<Method> streamable{Method::kPost, Method::kGet, Method::kDelete};
+  if (options_.upstream_endpoints) {
+    router_.add(streamable, "/upstreams/{name}/mcp",
+                [this](const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+                  const std::string name(request->param("name"));
+                  auto* endpoint = upstreamEndpoint(name);
+                  if (!endpoint) return notFound(writer, "upstream", name);
+                  endpoint->streamable->handle(request, writer);
+                });
+    for (Method m : streamable)
+      openapi_.add(
+          {m, "/upstreams/{name}/mcp", "MCP endpoint of one upstream, its own names", "mcp"});
   }
+  router_.add(streamable, "/servers/{id}/mcp",
+              [this](const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+                const std::string id(request->param("id"));
+                auto* endpoint = serverEndpoint(id);
+                if (!endpoint) return notFound(writer, "server", id);
+                endpoint->streamable->handle(request, writer);
+              });
+  router_.add(Method::kGet, "/servers/{id}/sse",
+              [this](const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+                const std::string id(request->param("id"));
+                auto* endpoint = serverEndpoint(id);
+                if (!endpoint) return notFound(writer, "server", id);
+                endpoint->sse->openStream(request, writer, fmt::format("/servers/{}/message", id));
+              });
+  router_.add(Method::kPost, "/servers/{id}/message",
+              [this](const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+                const std::string id(request->param("id"));
+                auto* endpoint = serverEndpoint(id);
+                if (!endpoint) return notFound(writer, "server", id);
+                endpoint->sse->postMessage(request, writer);
+              });
+  for (Method m : streamable)
+    openapi_.add(
+        {m, "/servers/{id}/mcp", "MCP endpoint of a virtual server: its members only", "mcp"});
+  openapi_.add(
+      {Method::kGet, "/servers/{id}/sse", "HTTP+SSE event stream of a virtual server", "mcp"});
+  openapi_.add({Method::kPost, "/servers/{id}/message", "HTTP+SSE message to a virtual server",
+                "mcp", "", "", 202});
+}
+
+Gateway::Endpoint* Gateway::upstreamEndpoint(const std::string& name) {
+  if (!registry_->find(name)) return nullptr;
+  std::lock_guard lock(endpoints_mutex_);
+  auto& endpoint = upstream_endpoints_[name];
+  if (!endpoint.streamable) {
+    gateway::GatewayAppOptions single = appOptions();
+    single.upstreams = {name};
+    single.prefix_names = false;
+    endpoint.streamable = std::make_unique<transport::StreamableHttp>(
+        loop_, gateway::makeGatewayApp(registry_, single), options_.transport);
+  }
+  return &endpoint;
+}
+
+Gateway::Endpoint* Gateway::serverEndpoint(const std::string& id) {
+  if (!catalog_->serverActive(id)) return nullptr;
+  std::lock_guard lock(endpoints_mutex_);
+  auto& endpoint = server_endpoints_[id];
+  if (!endpoint.streamable) {
+    gateway::GatewayAppOptions app = options_.app;
+    app.filter = catalog_->serverFilter(id);
+    auto server = gateway::makeGatewayApp(registry_, app);
+    endpoint.streamable =
+        std::make_unique<transport::StreamableHttp>(loop_, server, options_.transport);
+    endpoint.sse = std::make_unique<transport::LegacySse>(loop_, server, options_.transport);
+  }
+  return &endpoint;
+}
+
+void Gateway::forEachEndpoint(const std::function<void(Endpoint&)>& fn) {
+  fn(global_);
+  std::lock_guard lock(endpoints_mutex_);
+  for (auto& [name, endpoint] : upstream_endpoints_)
+    fn(endpoint);
+  for (auto& [id, endpoint] : server_endpoints_)
+    fn(endpoint);
 }
 
 void Gateway::addBuiltinRoutes() {
-  router_.add(net::Method::kGet, "/health",
+  router_.add(Method::kGet, "/health",
               [this](const net::RequestPtr&, const net::ResponseWriterPtr& writer) {
                 const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
                     std::chrono::steady_clock::now() - started_);
@@ -86,25 +179,57 @@ void Gateway::addBuiltinRoutes() {
                                          {"uptime_seconds", uptime.count()}};
                 writer->send(net::Response::json(200, boost::json::serialize(body)));
               });
-  router_.add(net::Method::kGet, "/ready",
+  router_.add(
+      Method::kGet, "/ready", [this](const net::RequestPtr&, const net::ResponseWriterPtr& writer) {
+        const bool draining = http_->draining();
+        boost::json::object body{{"status", draining ? "draining" : "ready"}};
+        writer->send(net::Response::json(draining ? 503 : 200, boost::json::serialize(body)));
+      });
+  router_.add(Method::kGet, "/openapi.json",
               [this](const net::RequestPtr&, const net::ResponseWriterPtr& writer) {
-                const bool draining = http_->draining();
-                boost::json::object body{{"status", draining ? "draining" : "ready"}};
-                writer->send(
-                    net::Response::json(draining ? 503 : 200, boost::json::serialize(body)));
+                writer->send(net::Response::json(
+                    200, boost::json::serialize(openapi_.render("Forge", core::kVersion))));
               });
+  openapi_.add({Method::kGet, "/health", "Liveness: status, version, uptime", "health"});
+  openapi_.add(
+      {Method::kGet, "/ready", "Readiness: 503 while draining", "health", "", "", 200, {503}});
+  openapi_.add({Method::kGet, "/openapi.json", "This document", "health"});
 }
 
 core::Status Gateway::start() {
   if (auto status = prepareDataDir(options_.data_dir); !status) return status;
+  auto db = storage::openDatabase(options_.database_url.reveal(), options_.data_dir);
+  if (!db) {
+    return core::Error{core::Errc::kUnavailable,
+                       fmt::format("cannot open the database: {} (check database.url / "
+                                   "DATABASE_URL)",
+                                   db.error().message)};
+  }
+  catalog::CatalogOptions catalog_options;
+  catalog_options.separator = options_.app.separator;
+  catalog_options.discovery_timeout = options_.discovery_timeout;
+  catalog_ = std::make_unique<catalog::Catalog>(
+      loop_, registry_, std::make_unique<storage::StorageWorker>(std::move(*db)), catalog_options);
+  if (auto status = catalog_->load(options_.upstreams); !status) {
+    return core::Error{status.error().code,
+                       fmt::format("loading the catalog: {}", status.error().message)};
+  }
+  rest_ = std::make_unique<api::RestApi>(*catalog_, registry_, started_);
+  addBuiltinRoutes();
+  addMcpRoutes();
+  addDynamicRoutes();
+  rest_->addRoutes(router_, openapi_);
+
   if (auto status = http_->listen(); !status) return status;
   registry_->startAll();
-  if (options_.upstreams.empty()) {
-    log::info("no upstreams configured: add an `upstreams:` list to forge.yaml (see "
-              "forge.example.yaml); /mcp serves an empty catalog until then");
+  const auto upstreams = registry_->names();
+  if (upstreams.empty()) {
+    log::info("no upstreams yet: register one with POST /gateways or `forge register`, or add "
+              "an `upstreams:` list to forge.yaml (see forge.example.yaml)");
   } else {
-    log::info("{} upstream(s): MCP at /mcp, /sse, /rpc and /upstreams/<name>/mcp",
-              options_.upstreams.size());
+    log::info("{} upstream(s): MCP at /mcp, /sse, /rpc, /upstreams/<name>/mcp and "
+              "/servers/<id>/mcp",
+              upstreams.size());
   }
   log::info("forge {} gateway listening on http://{}:{} ({} I/O threads, data directory {})",
             core::kVersion, options_.http.host, http_->port(), loop_.threads(), options_.data_dir);
@@ -128,13 +253,15 @@ void Gateway::run() {
 
 void Gateway::shutdown() {
   // Standing streams never end on their own; end them so in-flight requests alone set the pace.
-  for (auto& endpoint : streamable_)
-    endpoint->endStreams();
-  sse_->endStreams();
+  forEachEndpoint([](Endpoint& endpoint) {
+    if (endpoint.streamable) endpoint.streamable->endStreams();
+    if (endpoint.sse) endpoint.sse->endStreams();
+  });
   http_->shutdown(options_.drain_timeout, [this] {
-    for (auto& endpoint : streamable_)
-      endpoint->closeAll();
-    sse_->closeAll();
+    forEachEndpoint([](Endpoint& endpoint) {
+      if (endpoint.streamable) endpoint.streamable->closeAll();
+      if (endpoint.sse) endpoint.sse->closeAll();
+    });
     registry_->stopAll();
     loop_.stop();
   });

@@ -1,12 +1,15 @@
 // Gateway: the `forge gateway` process. It owns the event loop, the HTTP server and the route
-// table, the upstreams (UpstreamRegistry) and the MCP endpoints in front of them:
+// table, the upstreams (UpstreamRegistry), the catalog (database, REST API, virtual servers) and
+// the MCP endpoints in front of them:
 //   /mcp (Streamable HTTP), /sse + /message (HTTP+SSE), /rpc (plain JSON-RPC) for all upstreams,
-//   /upstreams/<name>/mcp for each upstream alone, under its own names;
-// serves /health and /ready, and shuts down gracefully on SIGTERM/SIGINT: readiness turns 503 at
-// once, in-flight requests finish within server.drain_timeout, upstream processes are stopped,
-// then the process exits.
+//   /upstreams/<name>/mcp for each upstream alone, under its own names,
+//   /servers/<id>/mcp, /servers/<id>/sse + /servers/<id>/message for each virtual server;
+// serves /health, /ready, /openapi.json and the REST API, and shuts down gracefully on
+// SIGTERM/SIGINT: readiness turns 503 at once, in-flight requests finish within
+// server.drain_timeout, upstream processes are stopped, then the process exits.
 #pragma once
 
+#include "api/openapi.h"
 #include "core/error.h"
 #include "gateway/registry.h"
 #include "net/event_loop.h"
@@ -15,7 +18,10 @@
 #include "server/gateway_config.h"
 
 #include <chrono>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 namespace forge::transport {
@@ -24,6 +30,13 @@ class LegacySse;
 class RpcEndpoint;
 } // namespace forge::transport
 
+namespace forge::catalog {
+class Catalog;
+}
+namespace forge::api {
+class RestApi;
+}
+
 namespace forge::server {
 
 class Gateway {
@@ -31,7 +44,8 @@ public:
   explicit Gateway(GatewayOptions options);
   ~Gateway();
 
-  // Prepares the data directory and binds the listener. Errors say what to fix.
+  // Prepares the data directory, opens and migrates the database, seeds the configured
+  // upstreams, registers the routes and binds the listener. Errors say what to fix.
   core::Status start();
   // Serves until shutdown completes; installs the SIGTERM/SIGINT handlers.
   void run();
@@ -44,17 +58,33 @@ public:
   gateway::UpstreamRegistry& upstreams() { return *registry_; }
 
 private:
+  // The MCP endpoints of one upstream or one virtual server, made on first use.
+  struct Endpoint {
+    std::unique_ptr<transport::StreamableHttp> streamable;
+    std::unique_ptr<transport::LegacySse> sse;
+  };
+
+  gateway::GatewayAppOptions appOptions() const; // the configured ones, with the catalog's filter
   void addBuiltinRoutes();
   void addMcpRoutes();
+  void addDynamicRoutes();
+  Endpoint* upstreamEndpoint(const std::string& name);
+  Endpoint* serverEndpoint(const std::string& id);
+  void forEachEndpoint(const std::function<void(Endpoint&)>& fn);
 
   GatewayOptions options_;
   net::EventLoop loop_;
   net::Router router_;
+  api::OpenApiDocument openapi_;
   std::unique_ptr<net::HttpServer> http_;
   std::shared_ptr<gateway::UpstreamRegistry> registry_;
-  std::vector<std::unique_ptr<transport::StreamableHttp>> streamable_;
-  std::unique_ptr<transport::LegacySse> sse_;
+  std::unique_ptr<catalog::Catalog> catalog_;
+  std::unique_ptr<api::RestApi> rest_;
+  Endpoint global_;
   std::unique_ptr<transport::RpcEndpoint> rpc_;
+  std::mutex endpoints_mutex_;
+  std::map<std::string, Endpoint> upstream_endpoints_; // by upstream name
+  std::map<std::string, Endpoint> server_endpoints_;   // by virtual server id
   std::chrono::steady_clock::time_point started_;
 };
 

@@ -35,6 +35,16 @@ config::Schema gatewaySchema() {
               .type = Type::kString,
               .default_value = "./data",
               .help = "Directory for the database, generated secrets and backups"});
+  schema.add({.key = "database.url",
+              .type = Type::kSecret,
+              .help = "Where the catalog is kept: empty for SQLite <data_dir>/forge.db, "
+                      "sqlite:///path/file.db, or postgresql://user:password@host:5432/db",
+              .env_aliases = {"DATABASE_URL"}});
+  schema.add({.key = "gateway.discovery_timeout",
+              .type = Type::kDuration,
+              .default_value = "15s",
+              .help = "How long registering an upstream waits for it to connect and list its "
+                      "tools before answering"});
   schema.add({.key = "server.host",
               .type = Type::kString,
               .default_value = "127.0.0.1",
@@ -251,6 +261,8 @@ GatewayOptions gatewayOptions(const config::Config& config) {
   }
   out.app.page_size = static_cast<std::size_t>(config.integer("gateway.page_size"));
   out.upstream_endpoints = config.boolean("gateway.upstream_endpoints");
+  out.database_url = config.secret("database.url");
+  out.discovery_timeout = config.duration("gateway.discovery_timeout");
   out.upstreams = upstreamConfigs(config, out.app.separator);
   return out;
 }

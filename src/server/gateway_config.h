@@ -4,6 +4,7 @@
 
 #include "config/config.h"
 #include "core/log.h"
+#include "core/secret.h"
 #include "gateway/gateway_app.h"
 #include "net/http_server.h"
 #include "transport/http_session.h"
@@ -28,7 +29,9 @@ struct GatewayOptions {
   transport::HttpTransportOptions transport;
   gateway::GatewayAppOptions app; // the aggregated endpoint (/mcp, /sse, /rpc)
   bool upstream_endpoints = true; // also serve /upstreams/<name>/mcp, own names kept
-  std::vector<upstream::UpstreamConfig> upstreams;
+  std::vector<upstream::UpstreamConfig> upstreams; // seeded into the catalog on start
+  core::Secret database_url;                       // empty: SQLite in data_dir
+  std::chrono::milliseconds discovery_timeout{15'000};
 };
 
 // Keys shared by every long-running Forge process: log.*.

@@ -106,6 +106,15 @@ void LegacySse::addRoutes(net::Router& router, const std::string& sse_path,
              });
 }
 
+void LegacySse::openStream(const net::RequestPtr& request, const net::ResponseWriterPtr& writer,
+                           const std::string& message_path) {
+  impl_->open(request, writer, message_path);
+}
+
+void LegacySse::postMessage(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  impl_->message(request, writer);
+}
+
 std::size_t LegacySse::sessionCount() const { return impl_->sessions->size(); }
 void LegacySse::closeAll() { impl_->sessions->closeAll(); }
 void LegacySse::endStreams() { impl_->sessions->endStreams(); }

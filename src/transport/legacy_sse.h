@@ -24,6 +24,11 @@ public:
 
   // Registers GET `sse_path` and POST `message_path`.
   void addRoutes(net::Router& router, const std::string& sse_path, const std::string& message_path);
+  // The same, for callers that route themselves (one endpoint per virtual server): GET of the
+  // stream, whose "endpoint" event names `message_path`; and POST of a message.
+  void openStream(const net::RequestPtr& request, const net::ResponseWriterPtr& writer,
+                  const std::string& message_path);
+  void postMessage(const net::RequestPtr& request, const net::ResponseWriterPtr& writer);
   std::size_t sessionCount() const;
   void closeAll();
   // Ends the long-lived streams (GET / event streams) so that a graceful shutdown can drain.

@@ -1,0 +1,853 @@
+#include "api/rest_api.h"
+
+#include "api/shapes.h"
+#include "core/log.h"
+#include "core/version.h"
+#include "mcp/protocol.h"
+#include "storage/migrations.h"
+
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+
+#include <charconv>
+#include <set>
+
+namespace forge::api {
+namespace {
+
+using net::Method;
+using storage::Store;
+
+constexpr std::int64_t kDefaultPageSize = 50;
+
+void sendJson(const net::ResponseWriterPtr& writer, int status, const json::value& body) {
+  writer->send(net::Response::json(status, json::serialize(body)));
+}
+
+void sendError(const net::ResponseWriterPtr& writer, const core::Error& error) {
+  writer->send(net::Response::error(error));
+}
+
+core::Error notFound(const char* what, std::string_view id) {
+  return core::Error{core::Errc::kNotFound, fmt::format("{} {} not found", what, id)};
+}
+
+json::object stateChanged(const char* what, const std::string& name, bool active,
+                          const char* field, json::object record) {
+  return json::object{
+      {"status", "success"},
+      {"message", fmt::format("{} '{}' {}", what, name, active ? "activated" : "deactivated")},
+      {field, std::move(record)}};
+}
+
+// Everything a listing joins: read in one storage job.
+struct Snapshot {
+  std::map<std::string, storage::GatewayRecord> gateways; // by id
+  std::vector<storage::ToolRecord> tools;
+  std::vector<storage::ResourceRecord> resources;
+  std::vector<storage::PromptRecord> prompts;
+  std::vector<storage::ServerRecord> servers;
+  std::map<std::pair<std::string, std::string>, storage::CallMetrics> metrics; // slug, tool
+
+  const storage::GatewayRecord* gateway(const std::string& id) const {
+    auto it = gateways.find(id);
+    return it == gateways.end() ? nullptr : &it->second;
+  }
+  const storage::CallMetrics* metricsOf(const storage::ToolRecord& t) const {
+    const auto* g = gateway(t.gateway_id);
+    if (!g) return nullptr;
+    auto it = metrics.find({g->slug, t.original_name});
+    return it == metrics.end() ? nullptr : &it->second;
+  }
+};
+
+core::Result<Snapshot> snapshot(Store& store) {
+  Snapshot s;
+  auto gateways = store.gateways();
+  auto tools = store.tools();
+  auto resources = store.resources();
+  auto prompts = store.prompts();
+  auto servers = store.servers();
+  auto metrics = store.callMetrics();
+  for (const core::Error* e :
+       {gateways ? nullptr : &gateways.error(), tools ? nullptr : &tools.error(),
+        resources ? nullptr : &resources.error(), prompts ? nullptr : &prompts.error(),
+        servers ? nullptr : &servers.error(), metrics ? nullptr : &metrics.error()}) {
+    if (e) return *e;
+  }
+  for (auto& g : *gateways)
+    s.gateways[g.id] = std::move(g);
+  s.tools = std::move(*tools);
+  s.resources = std::move(*resources);
+  s.prompts = std::move(*prompts);
+  s.servers = std::move(*servers);
+  for (auto& m : *metrics)
+    s.metrics[{m.gateway, m.tool}] = std::move(m);
+  return s;
+}
+
+// Listing options shared by every collection: ?include_inactive, ?tags, ?gateway_id, and
+// paging (?limit: default 50, 0 for all; ?cursor; ?include_pagination for an envelope).
+struct Listing {
+  bool include_inactive = false;
+  std::set<std::string> tags;
+  std::string gateway_id;
+  std::size_t limit = kDefaultPageSize;
+  std::size_t offset = 0;
+  bool envelope = false;
+
+  template <class Record>
+  bool wants(const Record& r) const {
+    if (!include_inactive && !r.enabled) return false;
+    if (tags.empty()) return true;
+    for (const auto& t : r.tags)
+      if (tags.count(t)) return true;
+    return false;
+  }
+};
+
+core::Result<std::size_t> sizeParam(const std::optional<std::string>& value, const char* name,
+                                    std::size_t fallback) {
+  if (!value || value->empty()) return fallback;
+  std::size_t n = 0;
+  auto [ptr, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
+  if (ec != std::errc() || ptr != value->data() + value->size()) {
+    return core::Error{core::Errc::kUnprocessable,
+                       fmt::format("query parameter {}: must be a non-negative integer", name)};
+  }
+  return n;
+}
+
+core::Result<Listing> listing(const net::Request& request) {
+  Listing l;
+  auto inactive = boolParam(request.queryParam("include_inactive"), "include_inactive", false);
+  if (!inactive) return inactive.error();
+  l.include_inactive = *inactive;
+  auto envelope = boolParam(request.queryParam("include_pagination"), "include_pagination", false);
+  if (!envelope) return envelope.error();
+  l.envelope = *envelope;
+  auto limit = sizeParam(request.queryParam("limit"), "limit", kDefaultPageSize);
+  if (!limit) return limit.error();
+  l.limit = *limit;
+  auto cursor = sizeParam(request.queryParam("cursor"), "cursor", 0);
+  if (!cursor) return cursor.error();
+  l.offset = *cursor;
+  if (auto tags = request.queryParam("tags")) {
+    std::string_view rest = *tags;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      if (auto tag = rest.substr(0, comma); !tag.empty()) l.tags.emplace(tag);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  }
+  l.gateway_id = request.queryParam("gateway_id").value_or("");
+  return l;
+}
+
+// A page of `items`: a bare array, or {"<field>": [...], "nextCursor": ...} when asked.
+json::value page(json::array items, const Listing& l, const char* field) {
+  const std::size_t start = std::min(l.offset, items.size());
+  const std::size_t end = l.limit == 0 ? items.size() : std::min(items.size(), start + l.limit);
+  json::array slice(items.begin() + static_cast<std::ptrdiff_t>(start),
+                    items.begin() + static_cast<std::ptrdiff_t>(end));
+  if (!l.envelope) return slice;
+  json::object out{{field, std::move(slice)}, {"total", items.size()}};
+  out["nextCursor"] = end < items.size() ? json::value(std::to_string(end)) : json::value(nullptr);
+  return out;
+}
+
+// ?activate=true|false, or {"activate": bool} in the body.
+core::Result<bool> activation(const net::Request& request) {
+  if (request.queryParam("activate")) return boolParam(request.queryParam("activate"), "activate", true);
+  if (!request.body.empty()) {
+    auto body = parseBody(request.body);
+    if (!body) return body.error();
+    if (const auto* v = body->if_contains("activate")) {
+      if (!v->is_bool())
+        return core::Error{core::Errc::kUnprocessable, "activate: must be true or false"};
+      return v->get_bool();
+    }
+  }
+  return core::Error{core::Errc::kUnprocessable,
+                     "activate: required (?activate=true or ?activate=false)"};
+}
+
+// Does a server's selector list pick this item?
+bool picks(const storage::ServerRecord& server, storage::MemberKind kind, const std::string& id,
+           const std::string& exposed, const std::string& original) {
+  for (const auto& m : server.members) {
+    if (m.kind == kind && catalog::selectorMatches(m.selector, id, exposed, original)) return true;
+  }
+  return false;
+}
+
+} // namespace
+
+RestApi::RestApi(catalog::Catalog& catalog, std::shared_ptr<gateway::UpstreamRegistry> registry,
+                 std::chrono::steady_clock::time_point started)
+    : catalog_(catalog), registry_(std::move(registry)), started_(started) {}
+
+void RestApi::route(net::Router& router, OpenApiDocument& doc, Operation op, Handler handler) {
+  router.add(op.method, op.path,
+             [this, handler](const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+               (this->*handler)(request, writer);
+             });
+  doc.add(std::move(op));
+}
+
+void RestApi::addRoutes(net::Router& router, OpenApiDocument& doc) {
+  const std::vector<std::string> list_queries{"include_inactive", "tags", "limit", "cursor",
+                                              "include_pagination"};
+  const std::vector<std::string> tool_queries{"include_inactive", "tags", "gateway_id", "limit",
+                                              "cursor", "include_pagination"};
+  const std::vector<std::string> activate{"activate"};
+  auto add = [&](Method m, const char* path, const char* summary, const char* tag,
+                 const char* request_schema, const char* response_schema, int success,
+                 std::vector<int> errors, std::vector<std::string> queries, Handler h) {
+    route(router, doc,
+          Operation{m, path, summary, tag, request_schema, response_schema, success,
+                    std::move(errors), std::move(queries)},
+          h);
+  };
+  // Gateways (upstreams)
+  add(Method::kGet, "/gateways", "List upstreams", "gateways", "", "[Gateway]", 200, {422},
+      list_queries, &RestApi::listGateways);
+  add(Method::kPost, "/gateways", "Register an upstream; it is connected and discovered at once",
+      "gateways", "GatewayCreate", "Gateway", 201, {400, 409, 422}, {}, &RestApi::createGateway);
+  add(Method::kGet, "/gateways/{id}", "Read an upstream", "gateways", "", "Gateway", 200, {404}, {},
+      &RestApi::getGateway);
+  add(Method::kPut, "/gateways/{id}", "Update an upstream (fields given); it reconnects",
+      "gateways", "GatewayCreate", "Gateway", 200, {400, 404, 409, 422}, {},
+      &RestApi::updateGateway);
+  add(Method::kDelete, "/gateways/{id}", "Delete an upstream; it is disconnected", "gateways", "",
+      "StateChange", 200, {404}, {}, &RestApi::deleteGateway);
+  add(Method::kPost, "/gateways/{id}/state", "Activate or deactivate an upstream", "gateways", "",
+      "StateChange", 200, {404, 422}, activate, &RestApi::setGatewayState);
+  add(Method::kPost, "/gateways/{id}/tools/refresh", "List an upstream again and store its tools",
+      "gateways", "", "", 200, {404, 409}, {}, &RestApi::refreshGateway);
+  // Virtual servers
+  add(Method::kGet, "/servers", "List virtual servers", "servers", "", "[Server]", 200, {422},
+      list_queries, &RestApi::listServers);
+  add(Method::kPost, "/servers", "Create a virtual server", "servers", "ServerCreate", "Server",
+      201, {400, 409, 422}, {}, &RestApi::createServer);
+  add(Method::kGet, "/servers/{id}", "Read a virtual server", "servers", "", "Server", 200, {404},
+      {}, &RestApi::getServer);
+  add(Method::kPut, "/servers/{id}", "Update a virtual server (fields given)", "servers",
+      "ServerCreate", "Server", 200, {400, 404, 409, 422}, {}, &RestApi::updateServer);
+  add(Method::kDelete, "/servers/{id}", "Delete a virtual server", "servers", "", "StateChange", 200,
+      {404}, {}, &RestApi::deleteServer);
+  add(Method::kPost, "/servers/{id}/state", "Activate or deactivate a virtual server", "servers", "",
+      "StateChange", 200, {404, 422}, activate, &RestApi::setServerState);
+  add(Method::kGet, "/servers/{id}/tools", "The tools a virtual server exposes", "servers", "",
+      "[Tool]", 200, {404}, {}, &RestApi::serverTools);
+  add(Method::kGet, "/servers/{id}/resources", "The resources a virtual server exposes", "servers",
+      "", "[Resource]", 200, {404}, {}, &RestApi::serverResources);
+  add(Method::kGet, "/servers/{id}/prompts", "The prompts a virtual server exposes", "servers", "",
+      "[Prompt]", 200, {404}, {}, &RestApi::serverPrompts);
+  // What upstreams offer
+  add(Method::kGet, "/tools", "List tools (limit=0 for all)", "tools", "", "[Tool]", 200, {422},
+      tool_queries, &RestApi::listTools);
+  add(Method::kGet, "/tools/{id}", "Read a tool", "tools", "", "Tool", 200, {404}, {},
+      &RestApi::getTool);
+  add(Method::kPost, "/tools/{id}/state", "Enable or disable a tool", "tools", "", "StateChange",
+      200, {404, 422}, activate, &RestApi::setToolState);
+  add(Method::kGet, "/resources", "List resources and resource templates", "resources", "",
+      "[Resource]", 200, {422}, tool_queries, &RestApi::listResources);
+  add(Method::kGet, "/resources/{id}", "Read a resource's record", "resources", "", "Resource", 200,
+      {404}, {}, &RestApi::getResource);
+  add(Method::kPost, "/resources/{id}/state", "Enable or disable a resource", "resources", "",
+      "StateChange", 200, {404, 422}, activate, &RestApi::setResourceState);
+  add(Method::kGet, "/prompts", "List prompts", "prompts", "", "[Prompt]", 200, {422}, tool_queries,
+      &RestApi::listPrompts);
+  add(Method::kGet, "/prompts/{id}", "Read a prompt's record", "prompts", "", "Prompt", 200, {404},
+      {}, &RestApi::getPrompt);
+  add(Method::kPost, "/prompts/{id}", "Render a prompt with arguments (by id or name)", "prompts",
+      "", "", 200, {400, 404, 422, 502}, {}, &RestApi::renderPrompt);
+  add(Method::kPost, "/prompts/{id}/state", "Enable or disable a prompt", "prompts", "",
+      "StateChange", 200, {404, 422}, activate, &RestApi::setPromptState);
+  // Catalog-wide
+  add(Method::kGet, "/tags", "Tags in use and what carries them", "catalog", "", "[Tag]", 200, {},
+      {"entity_types"}, &RestApi::listTags);
+  add(Method::kGet, "/export", "Export upstreams, servers and tool settings", "catalog", "", "",
+      200, {}, {}, &RestApi::exportCatalog);
+  add(Method::kPost, "/import", "Import an export document", "catalog", "", "", 200, {400, 422},
+      {"conflict_strategy", "dry_run"}, &RestApi::importCatalog);
+  add(Method::kGet, "/version", "Version, database and uptime", "catalog", "", "", 200, {}, {},
+      &RestApi::version);
+}
+
+// ---- gateways ---------------------------------------------------------------------------------
+
+void RestApi::listGateways(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  auto l = listing(*request);
+  if (!l) return sendError(writer, l.error());
+  catalog_.storage().submit([writer, l = *l](Store& store) {
+    auto gateways = store.gateways();
+    if (!gateways) return sendError(writer, gateways.error());
+    json::array items;
+    for (const auto& g : *gateways)
+      if (l.wants(g)) items.push_back(gatewayJson(g));
+    sendJson(writer, 200, page(std::move(items), l, "gateways"));
+  });
+}
+
+void RestApi::createGateway(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  auto body = parseBody(request->body);
+  if (!body) return sendError(writer, body.error());
+  auto record = gatewayFromBody(*body, nullptr);
+  if (!record) return sendError(writer, record.error());
+  record->source = "api";
+  catalog_.createGateway(std::move(*record), [writer](core::Result<storage::GatewayRecord> saved) {
+    if (!saved) {
+      auto error = saved.error();
+      if (error.code == core::Errc::kConflict)
+        error.message = "a gateway with this name already exists";
+      return sendError(writer, error);
+    }
+    sendJson(writer, 201, gatewayJson(*saved));
+  });
+}
+
+void RestApi::getGateway(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  catalog_.storage().submit([writer, id = std::string(request->param("id"))](Store& store) {
+    auto g = store.gateway(id);
+    if (!g) return sendError(writer, g.error());
+    if (!*g) return sendError(writer, notFound("gateway", id));
+    sendJson(writer, 200, gatewayJson(**g));
+  });
+}
+
+void RestApi::updateGateway(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  auto body = parseBody(request->body);
+  if (!body) return sendError(writer, body.error());
+  catalog_.storage().submit([this, writer, body = std::move(*body),
+                             id = std::string(request->param("id"))](Store& store) {
+    auto current = store.gateway(id);
+    if (!current) return sendError(writer, current.error());
+    if (!*current) return sendError(writer, notFound("gateway", id));
+    auto record = gatewayFromBody(body, &**current);
+    if (!record) return sendError(writer, record.error());
+    catalog_.updateGateway(std::move(*record), [writer](core::Result<storage::GatewayRecord> saved) {
+      if (!saved) return sendError(writer, saved.error());
+      sendJson(writer, 200, gatewayJson(*saved));
+    });
+  });
+}
+
+void RestApi::deleteGateway(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  const std::string id(request->param("id"));
+  catalog_.deleteGateway(id, [writer, id](core::Result<bool> deleted) {
+    if (!deleted) return sendError(writer, deleted.error());
+    if (!*deleted) return sendError(writer, notFound("gateway", id));
+    sendJson(writer, 200,
+             json::object{{"status", "success"}, {"message", fmt::format("Gateway {} deleted", id)}});
+  });
+}
+
+void RestApi::setGatewayState(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  auto active = activation(*request);
+  if (!active) return sendError(writer, active.error());
+  catalog_.setGatewayEnabled(std::string(request->param("id")), *active,
+                             [writer, active = *active](core::Result<storage::GatewayRecord> g) {
+                               if (!g) return sendError(writer, g.error());
+                               sendJson(writer, 200,
+                                        stateChanged("Gateway", g->name, active, "gateway",
+                                                     gatewayJson(*g)));
+                             });
+}
+
+void RestApi::refreshGateway(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  const std::string id(request->param("id"));
+  catalog_.refreshGateway(id, [writer, id](core::Result<storage::Discovery> found) {
+    if (!found) return sendError(writer, found.error());
+    json::array tools;
+    for (const auto& t : found->tools)
+      tools.push_back(toolJson(t, nullptr, nullptr));
+    sendJson(writer, 200,
+             json::object{{"gatewayId", id},
+                          {"toolCount", found->tools.size()},
+                          {"resourceCount", found->resources.size()},
+                          {"promptCount", found->prompts.size()},
+                          {"tools", std::move(tools)},
+                          {"refreshedAt", storage::nowUtc()}});
+  });
+}
+
+// ---- servers ----------------------------------------------------------------------------------
+
+void RestApi::listServers(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  auto l = listing(*request);
+  if (!l) return sendError(writer, l.error());
+  catalog_.storage().submit([writer, l = *l](Store& store) {
+    auto servers = store.servers();
+    if (!servers) return sendError(writer, servers.error());
+    json::array items;
+    for (const auto& s : *servers)
+      if (l.wants(s)) items.push_back(serverJson(s));
+    sendJson(writer, 200, page(std::move(items), l, "servers"));
+  });
+}
+
+namespace {
+// A server's tool selection may not exceed its max_tools.
+core::Status checkToolLimit(const catalog::Catalog& catalog, const storage::ServerRecord& s) {
+  if (s.max_tools <= 0) return core::Ok{};
+  const auto count = catalog.countServerTools(s);
+  if (count <= static_cast<std::size_t>(s.max_tools)) return core::Ok{};
+  return core::Error{core::Errc::kUnprocessable,
+                     fmt::format("associated_tools: selects {} tools, more than max_tools ({})",
+                                 count, s.max_tools)};
+}
+
+void answerServer(const net::ResponseWriterPtr& writer, int status,
+                  core::Result<storage::ServerRecord> saved) {
+  if (!saved) {
+    auto error = saved.error();
+    if (error.code == core::Errc::kConflict) error.message = "a server with this name already exists";
+    return sendError(writer, error);
+  }
+  sendJson(writer, status, serverJson(*saved));
+}
+} // namespace
+
+void RestApi::createServer(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  auto body = parseBody(request->body);
+  if (!body) return sendError(writer, body.error());
+  auto record = serverFromBody(*body, nullptr);
+  if (!record) return sendError(writer, record.error());
+  if (auto limit = checkToolLimit(catalog_, *record); !limit) return sendError(writer, limit.error());
+  catalog_.createServer(std::move(*record), [writer](core::Result<storage::ServerRecord> saved) {
+    answerServer(writer, 201, std::move(saved));
+  });
+}
+
+void RestApi::getServer(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  catalog_.storage().submit([writer, id = std::string(request->param("id"))](Store& store) {
+    auto s = store.server(id);
+    if (!s) return sendError(writer, s.error());
+    if (!*s) return sendError(writer, notFound("server", id));
+    sendJson(writer, 200, serverJson(**s));
+  });
+}
+
+void RestApi::updateServer(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  auto body = parseBody(request->body);
+  if (!body) return sendError(writer, body.error());
+  catalog_.storage().submit([this, writer, body = std::move(*body),
+                             id = std::string(request->param("id"))](Store& store) {
+    auto current = store.server(id);
+    if (!current) return sendError(writer, current.error());
+    if (!*current) return sendError(writer, notFound("server", id));
+    auto record = serverFromBody(body, &**current);
+    if (!record) return sendError(writer, record.error());
+    if (auto limit = checkToolLimit(catalog_, *record); !limit)
+      return sendError(writer, limit.error());
+    catalog_.updateServer(std::move(*record), [writer](core::Result<storage::ServerRecord> saved) {
+      answerServer(writer, 200, std::move(saved));
+    });
+  });
+}
+
+void RestApi::deleteServer(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  const std::string id(request->param("id"));
+  catalog_.deleteServer(id, [writer, id](core::Result<bool> deleted) {
+    if (!deleted) return sendError(writer, deleted.error());
+    if (!*deleted) return sendError(writer, notFound("server", id));
+    sendJson(writer, 200,
+             json::object{{"status", "success"}, {"message", fmt::format("Server {} deleted", id)}});
+  });
+}
+
+void RestApi::setServerState(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  auto active = activation(*request);
+  if (!active) return sendError(writer, active.error());
+  catalog_.storage().submit([this, writer, active = *active,
+                             id = std::string(request->param("id"))](Store& store) {
+    auto current = store.server(id);
+    if (!current) return sendError(writer, current.error());
+    if (!*current) return sendError(writer, notFound("server", id));
+    auto record = **current;
+    record.enabled = active;
+    catalog_.updateServer(std::move(record), [writer, active](core::Result<storage::ServerRecord> s) {
+      if (!s) return sendError(writer, s.error());
+      sendJson(writer, 200, stateChanged("Server", s->name, active, "server", serverJson(*s)));
+    });
+  });
+}
+
+void RestApi::serverMembers(storage::MemberKind kind, const net::RequestPtr& request,
+                            const net::ResponseWriterPtr& writer) {
+  const std::string separator = catalog_.separator();
+  catalog_.storage().submit([writer, kind, separator,
+                             id = std::string(request->param("id"))](Store& store) {
+    auto snap = snapshot(store);
+    if (!snap) return sendError(writer, snap.error());
+    const storage::ServerRecord* server = nullptr;
+    for (const auto& s : snap->servers)
+      if (s.id == id) server = &s;
+    if (!server) return sendError(writer, notFound("server", id));
+    json::array items;
+    if (kind == storage::MemberKind::kTool) {
+      for (const auto& t : snap->tools) {
+        if (!t.enabled || !picks(*server, kind, t.id, t.name, t.original_name)) continue;
+        if (server->max_tools > 0 && items.size() >= static_cast<std::size_t>(server->max_tools))
+          break;
+        items.push_back(toolJson(t, snap->gateway(t.gateway_id), snap->metricsOf(t)));
+      }
+    } else if (kind == storage::MemberKind::kResource) {
+      for (const auto& r : snap->resources)
+        if (r.enabled && picks(*server, kind, r.id, r.uri, r.name))
+          items.push_back(resourceJson(r, snap->gateway(r.gateway_id)));
+    } else {
+      for (const auto& p : snap->prompts)
+        if (p.enabled && picks(*server, kind, p.id, p.name, p.original_name))
+          items.push_back(promptJson(p, snap->gateway(p.gateway_id)));
+    }
+    sendJson(writer, 200, items);
+  });
+}
+
+void RestApi::serverTools(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  serverMembers(storage::MemberKind::kTool, request, writer);
+}
+void RestApi::serverResources(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  serverMembers(storage::MemberKind::kResource, request, writer);
+}
+void RestApi::serverPrompts(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  serverMembers(storage::MemberKind::kPrompt, request, writer);
+}
+
+// ---- tools, resources, prompts ----------------------------------------------------------------
+
+void RestApi::listTools(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  auto l = listing(*request);
+  if (!l) return sendError(writer, l.error());
+  catalog_.storage().submit([writer, l = *l](Store& store) {
+    auto snap = snapshot(store);
+    if (!snap) return sendError(writer, snap.error());
+    json::array items;
+    for (const auto& t : snap->tools) {
+      if (!l.wants(t) || (!l.gateway_id.empty() && t.gateway_id != l.gateway_id)) continue;
+      items.push_back(toolJson(t, snap->gateway(t.gateway_id), snap->metricsOf(t)));
+    }
+    sendJson(writer, 200, page(std::move(items), l, "tools"));
+  });
+}
+
+void RestApi::getTool(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  catalog_.storage().submit([writer, id = std::string(request->param("id"))](Store& store) {
+    auto snap = snapshot(store);
+    if (!snap) return sendError(writer, snap.error());
+    for (const auto& t : snap->tools) {
+      if (t.id == id || t.name == id)
+        return sendJson(writer, 200, toolJson(t, snap->gateway(t.gateway_id), snap->metricsOf(t)));
+    }
+    sendError(writer, notFound("tool", id));
+  });
+}
+
+void RestApi::setItemState(const char* table, const char* singular, const net::RequestPtr& request,
+                           const net::ResponseWriterPtr& writer) {
+  auto active = activation(*request);
+  if (!active) return sendError(writer, active.error());
+  const std::string id(request->param("id"));
+  catalog_.setItemEnabled(table, id, *active,
+                          [writer, id, singular, active = *active](core::Result<bool> changed) {
+                            if (!changed) return sendError(writer, changed.error());
+                            if (!*changed) return sendError(writer, notFound(singular, id));
+                            sendJson(writer, 200,
+                                     json::object{{"status", "success"},
+                                                  {"message", fmt::format("{} {} {}", singular, id,
+                                                                          active ? "activated"
+                                                                                 : "deactivated")},
+                                                  {"id", id},
+                                                  {"enabled", active}});
+                          });
+}
+
+void RestApi::setToolState(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  setItemState("tools", "tool", request, writer);
+}
+void RestApi::setResourceState(const net::RequestPtr& request,
+                               const net::ResponseWriterPtr& writer) {
+  setItemState("resources", "resource", request, writer);
+}
+void RestApi::setPromptState(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  setItemState("prompts", "prompt", request, writer);
+}
+
+void RestApi::listResources(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  auto l = listing(*request);
+  if (!l) return sendError(writer, l.error());
+  catalog_.storage().submit([writer, l = *l](Store& store) {
+    auto snap = snapshot(store);
+    if (!snap) return sendError(writer, snap.error());
+    json::array items;
+    for (const auto& r : snap->resources) {
+      if (!l.wants(r) || (!l.gateway_id.empty() && r.gateway_id != l.gateway_id)) continue;
+      items.push_back(resourceJson(r, snap->gateway(r.gateway_id)));
+    }
+    sendJson(writer, 200, page(std::move(items), l, "resources"));
+  });
+}
+
+void RestApi::getResource(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  catalog_.storage().submit([writer, id = std::string(request->param("id"))](Store& store) {
+    auto snap = snapshot(store);
+    if (!snap) return sendError(writer, snap.error());
+    for (const auto& r : snap->resources)
+      if (r.id == id) return sendJson(writer, 200, resourceJson(r, snap->gateway(r.gateway_id)));
+    sendError(writer, notFound("resource", id));
+  });
+}
+
+void RestApi::listPrompts(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  auto l = listing(*request);
+  if (!l) return sendError(writer, l.error());
+  catalog_.storage().submit([writer, l = *l](Store& store) {
+    auto snap = snapshot(store);
+    if (!snap) return sendError(writer, snap.error());
+    json::array items;
+    for (const auto& p : snap->prompts) {
+      if (!l.wants(p) || (!l.gateway_id.empty() && p.gateway_id != l.gateway_id)) continue;
+      items.push_back(promptJson(p, snap->gateway(p.gateway_id)));
+    }
+    sendJson(writer, 200, page(std::move(items), l, "prompts"));
+  });
+}
+
+void RestApi::getPrompt(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  catalog_.storage().submit([writer, id = std::string(request->param("id"))](Store& store) {
+    auto snap = snapshot(store);
+    if (!snap) return sendError(writer, snap.error());
+    for (const auto& p : snap->prompts)
+      if (p.id == id || p.name == id)
+        return sendJson(writer, 200, promptJson(p, snap->gateway(p.gateway_id)));
+    sendError(writer, notFound("prompt", id));
+  });
+}
+
+void RestApi::renderPrompt(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  json::object arguments;
+  if (!request->body.empty()) {
+    auto body = parseBody(request->body);
+    if (!body) return sendError(writer, body.error());
+    // {"arguments": {...}} or the arguments themselves.
+    if (const auto* wrapped = body->if_contains("arguments"); wrapped && wrapped->is_object())
+      arguments = wrapped->get_object();
+    else
+      arguments = std::move(*body);
+    for (const auto& [key, value] : arguments) {
+      if (!value.is_string()) {
+        return sendError(writer, core::Error{core::Errc::kUnprocessable,
+                                             fmt::format("arguments.{}: must be a string",
+                                                         std::string(key))});
+      }
+    }
+  }
+  catalog_.storage().submit([this, writer, arguments = std::move(arguments),
+                             id = std::string(request->param("id"))](Store& store) {
+    auto snap = snapshot(store);
+    if (!snap) return sendError(writer, snap.error());
+    const storage::PromptRecord* prompt = nullptr;
+    for (const auto& p : snap->prompts)
+      if (p.id == id || p.name == id) prompt = &p;
+    if (!prompt || !prompt->enabled) return sendError(writer, notFound("prompt", id));
+    const auto* gateway = snap->gateway(prompt->gateway_id);
+    auto up = gateway ? registry_->find(gateway->slug) : nullptr;
+    if (!up) {
+      return sendError(writer, core::Error{core::Errc::kBadGateway,
+                                           fmt::format("the upstream of prompt {} is not connected",
+                                                       prompt->name)});
+    }
+    up->call("prompts/get",
+             json::object{{"name", prompt->original_name}, {"arguments", arguments}},
+             [writer](const mcp::Message& answer) {
+               if (answer.kind == mcp::Kind::kResult) return sendJson(writer, 200, answer.result);
+               const auto error = mcp::toError(answer);
+               const auto* code = answer.error.if_contains("code");
+               const bool bad_arguments =
+                   code && code->is_int64() && code->get_int64() == mcp::kInvalidParams;
+               sendError(writer, core::Error{bad_arguments ? core::Errc::kUnprocessable
+                                                           : core::Errc::kBadGateway,
+                                             error.message});
+             });
+  });
+}
+
+// ---- catalog-wide -----------------------------------------------------------------------------
+
+void RestApi::listTags(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  std::set<std::string> types;
+  if (auto wanted = request->queryParam("entity_types")) {
+    std::string_view rest = *wanted;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      types.emplace(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  }
+  catalog_.storage().submit([writer, types](Store& store) {
+    auto snap = snapshot(store);
+    if (!snap) return sendError(writer, snap.error());
+    struct Tag {
+      std::map<std::string, int> stats;
+      json::array entities;
+    };
+    std::map<std::string, Tag> tags;
+    auto note = [&](const char* type, const std::vector<std::string>& record_tags,
+                    const std::string& id, const std::string& name) {
+      if (!types.empty() && !types.count(type)) return;
+      for (const auto& tag : record_tags) {
+        auto& t = tags[tag];
+        ++t.stats[type];
+        t.entities.push_back(json::object{{"id", id}, {"name", name}, {"type", type}});
+      }
+    };
+    for (const auto& [id, g] : snap->gateways)
+      note("gateways", g.tags, g.id, g.name);
+    for (const auto& s : snap->servers)
+      note("servers", s.tags, s.id, s.name);
+    for (const auto& t : snap->tools)
+      note("tools", t.tags, t.id, t.name);
+    for (const auto& r : snap->resources)
+      note("resources", r.tags, r.id, r.uri);
+    for (const auto& p : snap->prompts)
+      note("prompts", p.tags, p.id, p.name);
+    json::array out;
+    for (auto& [name, tag] : tags) {
+      json::object stats;
+      int total = 0;
+      for (const char* type : {"tools", "resources", "prompts", "servers", "gateways"}) {
+        stats[type] = tag.stats[type];
+        total += tag.stats[type];
+      }
+      stats["total"] = total;
+      out.push_back(json::object{
+          {"name", name}, {"stats", std::move(stats)}, {"entities", std::move(tag.entities)}});
+    }
+    sendJson(writer, 200, out);
+  });
+}
+
+void RestApi::exportCatalog(const net::RequestPtr&, const net::ResponseWriterPtr& writer) {
+  catalog_.storage().submit([writer](Store& store) {
+    auto snap = snapshot(store);
+    if (!snap) return sendError(writer, snap.error());
+    std::vector<storage::GatewayRecord> gateways;
+    for (const auto& [id, g] : snap->gateways)
+      gateways.push_back(g);
+    sendJson(writer, 200, exportJson(gateways, snap->servers, snap->tools));
+  });
+}
+
+void RestApi::importCatalog(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  auto body = parseBody(request->body);
+  if (!body) return sendError(writer, body.error());
+  // {"import_data": <export>, "conflict_strategy": ..., "dry_run": ...} or the export itself.
+  const json::object* doc = &*body;
+  if (const auto* wrapped = body->if_contains("import_data")) {
+    if (!wrapped->is_object())
+      return sendError(writer, core::Error{core::Errc::kUnprocessable, "import_data: must be an object"});
+    doc = &wrapped->get_object();
+  }
+  catalog::ImportPlan plan;
+  std::string strategy = request->queryParam("conflict_strategy").value_or("");
+  if (const auto* s = body->if_contains("conflict_strategy"); s && s->is_string())
+    strategy = std::string(s->get_string());
+  plan.conflict_strategy = strategy.empty() ? "update" : strategy;
+  if (plan.conflict_strategy != "update" && plan.conflict_strategy != "skip" &&
+      plan.conflict_strategy != "fail") {
+    return sendError(writer, core::Error{core::Errc::kUnprocessable,
+                                         "conflict_strategy: must be update, skip or fail"});
+  }
+  auto dry = boolParam(request->queryParam("dry_run"), "dry_run", false);
+  if (!dry) return sendError(writer, dry.error());
+  plan.dry_run = *dry;
+  if (const auto* d = body->if_contains("dry_run"); d && d->is_bool()) plan.dry_run = d->get_bool();
+
+  auto section = [&](const char* name) -> core::Result<const json::array*> {
+    const auto* v = doc->if_contains(name);
+    if (!v || v->is_null()) return static_cast<const json::array*>(nullptr);
+    if (!v->is_array())
+      return core::Error{core::Errc::kUnprocessable, fmt::format("{}: must be a list", name)};
+    return &v->get_array();
+  };
+  auto gateways = section("gateways");
+  auto servers = section("servers");
+  auto tools = section("tools");
+  for (const auto* s : {&gateways, &servers, &tools})
+    if (!*s) return sendError(writer, s->error());
+  std::size_t index = 0;
+  for (const auto& item : *gateways ? **gateways : json::array{}) {
+    auto record = item.is_object() ? gatewayFromBody(item.get_object(), nullptr)
+                                   : core::Result<storage::GatewayRecord>(core::Errc::kUnprocessable,
+                                                                          "must be an object");
+    if (!record) {
+      return sendError(writer, core::Error{core::Errc::kUnprocessable,
+                                           fmt::format("gateways[{}].{}", index, record.error().message)});
+    }
+    record->source = "api";
+    plan.gateways.push_back(std::move(*record));
+    ++index;
+  }
+  index = 0;
+  for (const auto& item : *servers ? **servers : json::array{}) {
+    auto record = item.is_object() ? serverFromBody(item.get_object(), nullptr)
+                                   : core::Result<storage::ServerRecord>(core::Errc::kUnprocessable,
+                                                                         "must be an object");
+    if (!record) {
+      return sendError(writer, core::Error{core::Errc::kUnprocessable,
+                                           fmt::format("servers[{}].{}", index, record.error().message)});
+    }
+    plan.servers.push_back(std::move(*record));
+    ++index;
+  }
+  for (const auto& item : *tools ? **tools : json::array{}) {
+    if (!item.is_object()) continue;
+    const auto& t = item.get_object();
+    catalog::ImportPlan::ToolSetting setting;
+    if (const auto* v = t.if_contains("gateway"); v && v->is_string()) setting.gateway = v->get_string();
+    if (const auto* v = t.if_contains("original_name"); v && v->is_string())
+      setting.original_name = v->get_string();
+    if (const auto* v = t.if_contains("enabled"); v && v->is_bool()) setting.enabled = v->get_bool();
+    if (const auto* v = t.if_contains("tags"); v && v->is_array())
+      for (const auto& tag : v->get_array())
+        if (tag.is_string()) setting.tags.emplace_back(tag.get_string());
+    plan.tools.push_back(std::move(setting));
+  }
+  catalog_.importCatalog(std::move(plan), [writer](core::Result<catalog::ImportReport> report) {
+    if (!report) return sendError(writer, report.error());
+    json::array errors;
+    for (const auto& e : report->errors)
+      errors.emplace_back(e);
+    sendJson(writer, 200,
+             json::object{{"status", report->failed ? "partial" : "success"},
+                          {"created", report->created},
+                          {"updated", report->updated},
+                          {"skipped", report->skipped},
+                          {"failed", report->failed},
+                          {"errors", std::move(errors)}});
+  });
+}
+
+void RestApi::version(const net::RequestPtr&, const net::ResponseWriterPtr& writer) {
+  const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::steady_clock::now() - started_);
+  const std::string backend = catalog_.storage().backend();
+  const std::string where = catalog_.storage().description();
+  catalog_.storage().submit([writer, uptime, backend, where](Store& store) {
+    auto schema = storage::schemaVersion(store.database());
+    sendJson(writer, 200,
+             json::object{{"app", json::object{{"name", "forge"},
+                                               {"version", core::kVersion},
+                                               {"commit", core::kGitCommit}}},
+                          {"database", json::object{{"backend", backend},
+                                                    {"location", where},
+                                                    {"schemaVersion", schema ? *schema : -1},
+                                                    {"reachable", schema.ok()}}},
+                          {"uptime_seconds", uptime.count()}});
+  });
+}
+
+} // namespace forge::api

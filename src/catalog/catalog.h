@@ -1,0 +1,156 @@
+// Catalog: the gateway's record of what it serves, kept in the database and applied to the
+// running gateway. It
+//   - seeds the upstreams of forge.yaml on start and connects every enabled upstream stored;
+//   - connects an upstream registered at run time and discovers its tools, resources and
+//     prompts (again whenever it reconnects or says a list changed), and disconnects one
+//     deleted or disabled;
+//   - keeps virtual servers and answers, for each MCP endpoint, which items it may show (the
+//     ItemFilter of the global endpoint honours enabled flags; a server's honours its members);
+//   - rolls tool calls up into hourly metrics.
+// Every database access runs on the StorageWorker; callbacks run on that thread or on an I/O
+// thread and must not block.
+#pragma once
+
+#include "core/error.h"
+#include "gateway/gateway_app.h"
+#include "gateway/registry.h"
+#include "net/event_loop.h"
+#include "storage/store.h"
+#include "storage/worker.h"
+#include "upstream/upstream.h"
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace forge::catalog {
+
+struct CatalogOptions {
+  std::string separator = "__"; // between upstream slug and item name in exposed names
+  // How long registering an upstream waits for it to connect and be discovered before
+  // answering (it stays registered, unreachable, if it does not come up in time).
+  std::chrono::milliseconds discovery_timeout{15'000};
+  std::chrono::milliseconds metrics_flush_interval{5'000};
+  upstream::UpstreamConfig defaults; // timeouts, limits and back-off for stored upstreams
+};
+
+// An export document turned into records (api::importPlan), to apply in one go.
+struct ImportPlan {
+  struct ToolSetting {
+    std::string gateway; // gateway name
+    std::string original_name;
+    bool enabled = true;
+    std::vector<std::string> tags;
+  };
+  std::vector<storage::GatewayRecord> gateways;
+  std::vector<storage::ServerRecord> servers;
+  std::vector<ToolSetting> tools;
+  std::string conflict_strategy = "update"; // update | skip | fail
+  bool dry_run = false;
+};
+
+struct ImportReport {
+  int created = 0;
+  int updated = 0;
+  int skipped = 0;
+  int failed = 0;
+  std::vector<std::string> errors;
+};
+
+template <class T>
+using Callback = std::function<void(core::Result<T>)>;
+
+// Which selectors of a server match an item (id, exposed name, original name or glob).
+bool selectorMatches(const std::string& selector, const std::string& id, const std::string& exposed,
+                     const std::string& original);
+// Shell-style glob: '*' any run, '?' one character.
+bool globMatch(std::string_view pattern, std::string_view text);
+
+// The upstream configuration a stored gateway describes.
+upstream::UpstreamConfig upstreamConfigOf(const storage::GatewayRecord& record,
+                                          const upstream::UpstreamConfig& defaults);
+// The stored form of a forge.yaml upstream (source "config").
+storage::GatewayRecord gatewayRecordOf(const upstream::UpstreamConfig& config);
+
+class Catalog final : public gateway::RegistryObserver {
+public:
+  Catalog(net::EventLoop& loop, std::shared_ptr<gateway::UpstreamRegistry> registry,
+          std::unique_ptr<storage::StorageWorker> storage, CatalogOptions options);
+  ~Catalog() override;
+
+  // Migrates the schema, seeds `configured` upstreams, loads the catalog and registers every
+  // enabled upstream with the registry (which startAll() then connects). Blocking: start-up only.
+  core::Status load(const std::vector<upstream::UpstreamConfig>& configured);
+  // Flushes metrics and stops the storage worker (after the upstreams have stopped).
+  void stop();
+
+  storage::StorageWorker& storage() { return *storage_; }
+  const CatalogOptions& options() const { return options_; }
+  const std::string& separator() const { return options_.separator; }
+
+  // ---- upstreams ("gateways")
+  void createGateway(storage::GatewayRecord record, Callback<storage::GatewayRecord> done);
+  void updateGateway(storage::GatewayRecord record, Callback<storage::GatewayRecord> done);
+  void deleteGateway(const std::string& id, Callback<bool> done);
+  void setGatewayEnabled(const std::string& id, bool enabled,
+                         Callback<storage::GatewayRecord> done);
+  // Lists the upstream again and stores what it offers now.
+  void refreshGateway(const std::string& id, Callback<storage::Discovery> done);
+
+  // ---- items and servers: the catalog's view must follow every change
+  void setItemEnabled(const std::string& table, const std::string& id, bool enabled,
+                      Callback<bool> done);
+  void createServer(storage::ServerRecord record, Callback<storage::ServerRecord> done);
+  void updateServer(storage::ServerRecord record, Callback<storage::ServerRecord> done);
+  void deleteServer(const std::string& id, Callback<bool> done);
+
+  // Applies an import: gateways and servers by name (conflicts per the plan's strategy), then
+  // tool settings; connects what was added or changed.
+  void importCatalog(ImportPlan plan, Callback<ImportReport> done);
+
+  // The filter of the aggregated endpoint (/mcp, /sse, /rpc) and of one virtual server.
+  std::shared_ptr<const gateway::ItemFilter> globalFilter();
+  std::shared_ptr<const gateway::ItemFilter> serverFilter(const std::string& server_id);
+  // True if a virtual server with this id exists and is enabled.
+  bool serverActive(const std::string& server_id) const;
+  // How many tools of the catalog a server's members select now (for max_tools checks).
+  std::size_t countServerTools(const storage::ServerRecord& server) const;
+
+  // gateway::RegistryObserver
+  void onUpstreamState(const std::string& upstream, upstream::State state,
+                       const std::string& detail) override;
+  void onListChanged(const std::string& upstream, std::optional<gateway::ListKind> kind) override;
+  void onToolCall(const std::string& upstream, const std::string& tool, bool error,
+                  double latency_ms) override;
+
+  struct View; // immutable snapshot of gateways, items and servers
+
+private:
+  std::shared_ptr<const View> view() const;
+  // Rebuilds the view from the database (on the storage thread).
+  core::Status reloadView(storage::Store& store);
+  void discover(const std::string& slug);
+  void finishDiscovery(const std::string& slug, core::Result<storage::Discovery> found);
+  void awaitDiscovery(const std::string& slug, std::function<void()> then);
+  void connect(const storage::GatewayRecord& record);
+  void flushMetrics();
+  void scheduleFlush();
+
+  net::EventLoop& loop_;
+  std::shared_ptr<gateway::UpstreamRegistry> registry_;
+  std::unique_ptr<storage::StorageWorker> storage_;
+  const CatalogOptions options_;
+
+  mutable std::mutex mutex_;
+  std::shared_ptr<const View> view_;
+  std::map<std::string, std::vector<std::function<void()>>> discovery_waiters_; // by slug
+  std::vector<storage::CallSample> samples_;
+  bool stopping_ = false;
+};
+
+} // namespace forge::catalog

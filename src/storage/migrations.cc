@@ -1,0 +1,171 @@
+#include "storage/migrations.h"
+
+#include "core/log.h"
+#include "storage/store.h"
+
+#include <fmt/format.h>
+
+
+namespace forge::storage {
+namespace {
+
+// Version 1: the catalog. JSON documents (schemas, headers, tags...) are stored as TEXT;
+// booleans as INTEGER 0/1; times as ISO 8601 UTC text, which sorts correctly.
+constexpr const char* kCatalog = R"sql(
+CREATE TABLE gateways (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  slug TEXT NOT NULL UNIQUE,
+  description TEXT NOT NULL DEFAULT '',
+  transport TEXT NOT NULL,
+  url TEXT NOT NULL DEFAULT '',
+  command TEXT NOT NULL DEFAULT '',
+  args TEXT NOT NULL DEFAULT '[]',
+  env TEXT NOT NULL DEFAULT '{}',
+  cwd TEXT NOT NULL DEFAULT '',
+  headers TEXT NOT NULL DEFAULT '{}',
+  session_mode TEXT NOT NULL DEFAULT 'shared',
+  call_timeout_ms BIGINT NOT NULL DEFAULT 60000,
+  max_concurrency BIGINT NOT NULL DEFAULT 64,
+  enabled INTEGER NOT NULL DEFAULT 1,
+  reachable INTEGER NOT NULL DEFAULT 0,
+  health TEXT NOT NULL DEFAULT 'unknown',
+  last_error TEXT NOT NULL DEFAULT '',
+  capabilities TEXT NOT NULL DEFAULT '{}',
+  source TEXT NOT NULL DEFAULT 'api',
+  tags TEXT NOT NULL DEFAULT '[]',
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  last_seen TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE tools (
+  id TEXT PRIMARY KEY,
+  gateway_id TEXT NOT NULL REFERENCES gateways(id) ON DELETE CASCADE,
+  original_name TEXT NOT NULL,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  input_schema TEXT NOT NULL DEFAULT '{}',
+  output_schema TEXT NOT NULL DEFAULT '',
+  annotations TEXT NOT NULL DEFAULT '{}',
+  enabled INTEGER NOT NULL DEFAULT 1,
+  tags TEXT NOT NULL DEFAULT '[]',
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  UNIQUE (gateway_id, original_name)
+);
+CREATE INDEX tools_name ON tools (name);
+CREATE TABLE resources (
+  id TEXT PRIMARY KEY,
+  gateway_id TEXT NOT NULL REFERENCES gateways(id) ON DELETE CASCADE,
+  uri TEXT NOT NULL,
+  name TEXT NOT NULL DEFAULT '',
+  description TEXT NOT NULL DEFAULT '',
+  mime_type TEXT NOT NULL DEFAULT '',
+  is_template INTEGER NOT NULL DEFAULT 0,
+  enabled INTEGER NOT NULL DEFAULT 1,
+  tags TEXT NOT NULL DEFAULT '[]',
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  UNIQUE (gateway_id, uri)
+);
+CREATE TABLE prompts (
+  id TEXT PRIMARY KEY,
+  gateway_id TEXT NOT NULL REFERENCES gateways(id) ON DELETE CASCADE,
+  original_name TEXT NOT NULL,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  arguments TEXT NOT NULL DEFAULT '[]',
+  enabled INTEGER NOT NULL DEFAULT 1,
+  tags TEXT NOT NULL DEFAULT '[]',
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  UNIQUE (gateway_id, original_name)
+);
+CREATE TABLE servers (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  description TEXT NOT NULL DEFAULT '',
+  icon TEXT NOT NULL DEFAULT '',
+  enabled INTEGER NOT NULL DEFAULT 1,
+  max_tools BIGINT NOT NULL DEFAULT 0,
+  tags TEXT NOT NULL DEFAULT '[]',
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE server_members (
+  server_id TEXT NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL,
+  selector TEXT NOT NULL,
+  position BIGINT NOT NULL,
+  PRIMARY KEY (server_id, kind, selector)
+);
+CREATE TABLE call_metrics (
+  hour TEXT NOT NULL,
+  gateway TEXT NOT NULL,
+  tool TEXT NOT NULL,
+  calls BIGINT NOT NULL DEFAULT 0,
+  errors BIGINT NOT NULL DEFAULT 0,
+  total_ms DOUBLE PRECISION NOT NULL DEFAULT 0,
+  min_ms DOUBLE PRECISION NOT NULL DEFAULT 0,
+  max_ms DOUBLE PRECISION NOT NULL DEFAULT 0,
+  PRIMARY KEY (hour, gateway, tool)
+)
+)sql";
+
+core::Status ensureMigrationsTable(Database& db) {
+  auto created = db.query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY "
+                          "KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
+  if (!created) return created.error();
+  return core::Ok{};
+}
+
+} // namespace
+
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> all{
+      {1, "catalog", kCatalog},
+  };
+  return all;
+}
+
+core::Result<int> schemaVersion(Database& db) {
+  if (auto status = ensureMigrationsTable(db); !status) return status.error();
+  auto rows = db.query("SELECT MAX(version) FROM schema_migrations");
+  if (!rows) return rows.error();
+  if (rows->rows.empty() || rows->rows[0].isNull(0)) return 0;
+  return static_cast<int>(rows->rows[0].integer(0));
+}
+
+core::Result<int> migrate(Database& db) {
+  auto current = schemaVersion(db);
+  if (!current) return current.error();
+  const int newest = migrations().back().version;
+  if (*current > newest) {
+    return core::Error{core::Errc::kUnavailable,
+                       fmt::format("the database {} has schema version {}, newer than this forge "
+                                   "binary knows ({}): upgrade forge, or restore a backup",
+                                   db.describe(), *current, newest)};
+  }
+  for (const auto& migration : migrations()) {
+    if (migration.version <= *current) continue;
+    auto status = transaction(db, [&]() -> core::Status {
+      if (auto applied = db.execScript(migration.sql); !applied) return applied;
+      auto recorded = db.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES "
+                               "(?, ?, ?)",
+                               {std::int64_t{migration.version}, std::string(migration.name),
+                                nowUtc()});
+      if (!recorded) return recorded.error();
+      return core::Ok{};
+    });
+    if (!status) {
+      return core::Error{status.error().code,
+                         fmt::format("migration {} ({}) failed: {}", migration.version,
+                                     migration.name, status.error().message)};
+    }
+    log::info("database {}: applied migration {} ({})", db.describe(), migration.version,
+              migration.name);
+  }
+  return newest;
+}
+
+} // namespace forge::storage

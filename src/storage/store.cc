@@ -1,0 +1,725 @@
+#include "storage/store.h"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <sys/random.h>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+namespace forge::storage {
+namespace json = boost::json;
+namespace {
+
+// ---- JSON text columns ------------------------------------------------------------------------
+
+std::string toJson(const std::vector<std::string>& list) {
+  json::array out;
+  for (const auto& item : list)
+    out.emplace_back(item);
+  return json::serialize(out);
+}
+
+std::string toJson(const std::map<std::string, std::string>& map) {
+  json::object out;
+  for (const auto& [key, value] : map)
+    out[key] = value;
+  return json::serialize(out);
+}
+
+// Columns are written by this file only, so a malformed document means damage: read it as
+// empty rather than failing every listing.
+json::value parseOrNull(const std::string& text) {
+  boost::system::error_code ec;
+  auto value = json::parse(text, ec);
+  return ec ? json::value() : value;
+}
+
+std::vector<std::string> stringList(const std::string& text) {
+  std::vector<std::string> out;
+  const auto value = parseOrNull(text);
+  if (!value.is_array()) return out;
+  for (const auto& item : value.get_array())
+    if (item.is_string()) out.emplace_back(item.get_string());
+  return out;
+}
+
+std::map<std::string, std::string> stringMap(const std::string& text) {
+  std::map<std::string, std::string> out;
+  const auto value = parseOrNull(text);
+  if (!value.is_object()) return out;
+  for (const auto& [key, item] : value.get_object())
+    if (item.is_string()) out[std::string(key)] = std::string(item.get_string());
+  return out;
+}
+
+std::int64_t flag(bool value) { return value ? 1 : 0; }
+
+// ---- Row mapping ------------------------------------------------------------------------------
+
+constexpr const char* kGatewayColumns =
+    "id, name, slug, description, transport, url, command, args, env, cwd, headers, session_mode, "
+    "call_timeout_ms, max_concurrency, enabled, reachable, health, last_error, capabilities, "
+    "source, tags, created_at, updated_at, last_seen";
+
+GatewayRecord gatewayFrom(const Row& row) {
+  GatewayRecord g;
+  std::size_t i = 0;
+  g.id = row.text(i++);
+  g.name = row.text(i++);
+  g.slug = row.text(i++);
+  g.description = row.text(i++);
+  g.transport = row.text(i++);
+  g.url = row.text(i++);
+  g.command = row.text(i++);
+  g.args = stringList(row.text(i++));
+  g.env = stringMap(row.text(i++));
+  g.cwd = row.text(i++);
+  g.headers = stringMap(row.text(i++));
+  g.session_mode = row.text(i++);
+  g.call_timeout_ms = row.integer(i++);
+  g.max_concurrency = row.integer(i++);
+  g.enabled = row.integer(i++) != 0;
+  g.reachable = row.integer(i++) != 0;
+  g.health = row.text(i++);
+  g.last_error = row.text(i++);
+  g.capabilities = row.text(i++);
+  g.source = row.text(i++);
+  g.tags = stringList(row.text(i++));
+  g.created_at = row.text(i++);
+  g.updated_at = row.text(i++);
+  g.last_seen = row.text(i++);
+  return g;
+}
+
+std::vector<Value> gatewayValues(const GatewayRecord& g) {
+  return {g.id,
+          g.name,
+          g.slug,
+          g.description,
+          g.transport,
+          g.url,
+          g.command,
+          toJson(g.args),
+          toJson(g.env),
+          g.cwd,
+          toJson(g.headers),
+          g.session_mode,
+          g.call_timeout_ms,
+          g.max_concurrency,
+          flag(g.enabled),
+          flag(g.reachable),
+          g.health,
+          g.last_error,
+          g.capabilities,
+          g.source,
+          toJson(g.tags),
+          g.created_at,
+          g.updated_at,
+          g.last_seen};
+}
+
+constexpr const char* kToolColumns =
+    "id, gateway_id, original_name, name, description, input_schema, output_schema, annotations, "
+    "enabled, tags, created_at, updated_at";
+
+ToolRecord toolFrom(const Row& row) {
+  ToolRecord t;
+  std::size_t i = 0;
+  t.id = row.text(i++);
+  t.gateway_id = row.text(i++);
+  t.original_name = row.text(i++);
+  t.name = row.text(i++);
+  t.description = row.text(i++);
+  t.input_schema = row.text(i++);
+  t.output_schema = row.text(i++);
+  t.annotations = row.text(i++);
+  t.enabled = row.integer(i++) != 0;
+  t.tags = stringList(row.text(i++));
+  t.created_at = row.text(i++);
+  t.updated_at = row.text(i++);
+  return t;
+}
+
+constexpr const char* kResourceColumns = "id, gateway_id, uri, name, description, mime_type, "
+                                         "is_template, enabled, tags, created_at, updated_at";
+
+ResourceRecord resourceFrom(const Row& row) {
+  ResourceRecord r;
+  std::size_t i = 0;
+  r.id = row.text(i++);
+  r.gateway_id = row.text(i++);
+  r.uri = row.text(i++);
+  r.name = row.text(i++);
+  r.description = row.text(i++);
+  r.mime_type = row.text(i++);
+  r.is_template = row.integer(i++) != 0;
+  r.enabled = row.integer(i++) != 0;
+  r.tags = stringList(row.text(i++));
+  r.created_at = row.text(i++);
+  r.updated_at = row.text(i++);
+  return r;
+}
+
+constexpr const char* kPromptColumns = "id, gateway_id, original_name, name, description, "
+                                       "arguments, enabled, tags, created_at, updated_at";
+
+PromptRecord promptFrom(const Row& row) {
+  PromptRecord p;
+  std::size_t i = 0;
+  p.id = row.text(i++);
+  p.gateway_id = row.text(i++);
+  p.original_name = row.text(i++);
+  p.name = row.text(i++);
+  p.description = row.text(i++);
+  p.arguments = row.text(i++);
+  p.enabled = row.integer(i++) != 0;
+  p.tags = stringList(row.text(i++));
+  p.created_at = row.text(i++);
+  p.updated_at = row.text(i++);
+  return p;
+}
+
+constexpr const char* kServerColumns =
+    "id, name, description, icon, enabled, max_tools, tags, created_at, updated_at";
+
+ServerRecord serverFrom(const Row& row) {
+  ServerRecord s;
+  std::size_t i = 0;
+  s.id = row.text(i++);
+  s.name = row.text(i++);
+  s.description = row.text(i++);
+  s.icon = row.text(i++);
+  s.enabled = row.integer(i++) != 0;
+  s.max_tools = row.integer(i++);
+  s.tags = stringList(row.text(i++));
+  s.created_at = row.text(i++);
+  s.updated_at = row.text(i++);
+  return s;
+}
+
+std::optional<MemberKind> parseMemberKind(const std::string& name) {
+  if (name == "tool") return MemberKind::kTool;
+  if (name == "resource") return MemberKind::kResource;
+  if (name == "prompt") return MemberKind::kPrompt;
+  return std::nullopt;
+}
+
+// "INSERT INTO t (a, b) VALUES (?, ?)" for a column list.
+std::string insertSql(const char* table, const char* columns) {
+  const auto count = std::count(columns, columns + std::char_traits<char>::length(columns), ',');
+  std::string marks = "?";
+  for (long i = 0; i < count; ++i)
+    marks += ", ?";
+  return fmt::format("INSERT INTO {} ({}) VALUES ({})", table, columns, marks);
+}
+
+// "UPDATE t SET a = ?, b = ? WHERE id = ?" for a column list that starts with id.
+std::string updateSql(const char* table, const char* columns) {
+  std::string sets;
+  std::string_view rest = columns;
+  bool first = true;
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    std::string_view column = rest.substr(0, comma);
+    while (!column.empty() && column.front() == ' ')
+      column.remove_prefix(1);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    if (column == "id") continue;
+    sets += fmt::format("{}{} = ?", first ? "" : ", ", column);
+    first = false;
+  }
+  return fmt::format("UPDATE {} SET {} WHERE id = ?", table, sets);
+}
+
+template <class T, class From>
+core::Result<std::vector<T>> selectAll(Database& db, const std::string& sql,
+                                       const std::vector<Value>& params, From from) {
+  auto rows = db.query(sql, params);
+  if (!rows) return rows.error();
+  std::vector<T> out;
+  out.reserve(rows->rows.size());
+  for (const auto& row : rows->rows)
+    out.push_back(from(row));
+  return out;
+}
+
+template <class T, class From>
+core::Result<std::optional<T>> selectOne(Database& db, const std::string& sql,
+                                         const std::vector<Value>& params, From from) {
+  auto all = selectAll<T>(db, sql, params, from);
+  if (!all) return all.error();
+  if (all->empty()) return std::optional<T>();
+  return std::optional<T>(std::move(all->front()));
+}
+
+void stamp(std::string& created, std::string& updated) {
+  const std::string now = nowUtc();
+  if (created.empty()) created = now;
+  updated = now;
+}
+
+core::Result<bool> deleteById(Database& db, const char* table, const std::string& id) {
+  auto rows = db.query(fmt::format("DELETE FROM {} WHERE id = ?", table), {id});
+  if (!rows) return rows.error();
+  return rows->affected > 0;
+}
+
+} // namespace
+
+const char* memberKindName(MemberKind kind) {
+  switch (kind) {
+  case MemberKind::kTool:
+    return "tool";
+  case MemberKind::kResource:
+    return "resource";
+  case MemberKind::kPrompt:
+    return "prompt";
+  }
+  return "tool";
+}
+
+std::string newId() {
+  unsigned char bytes[16];
+  std::size_t filled = 0;
+  while (filled < sizeof bytes) {
+    const auto n = getrandom(bytes + filled, sizeof bytes - filled, 0);
+    if (n > 0) filled += static_cast<std::size_t>(n);
+  }
+  std::string out;
+  out.reserve(32);
+  for (unsigned char b : bytes)
+    out += fmt::format("{:02x}", b);
+  return out;
+}
+
+std::string nowUtc() {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
+                     fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
+}
+
+std::string slugify(const std::string& name) {
+  std::string out;
+  bool dash = false;
+  for (unsigned char c : name) {
+    if (std::isalnum(c) || c == '_') {
+      if (dash && !out.empty()) out += '-';
+      dash = false;
+      out += static_cast<char>(std::tolower(c));
+    } else {
+      dash = true;
+    }
+  }
+  return out;
+}
+
+// ---- Gateways ---------------------------------------------------------------------------------
+
+core::Result<std::vector<GatewayRecord>> Store::gateways() {
+  return selectAll<GatewayRecord>(
+      db_, fmt::format("SELECT {} FROM gateways ORDER BY created_at, name", kGatewayColumns), {},
+      gatewayFrom);
+}
+
+core::Result<std::optional<GatewayRecord>> Store::gateway(const std::string& id) {
+  return selectOne<GatewayRecord>(
+      db_, fmt::format("SELECT {} FROM gateways WHERE id = ?", kGatewayColumns), {id},
+      gatewayFrom);
+}
+
+core::Result<std::optional<GatewayRecord>> Store::gatewayByName(const std::string& name) {
+  return selectOne<GatewayRecord>(
+      db_, fmt::format("SELECT {} FROM gateways WHERE name = ?", kGatewayColumns), {name},
+      gatewayFrom);
+}
+
+core::Result<GatewayRecord> Store::insertGateway(GatewayRecord record) {
+  if (record.id.empty()) record.id = newId();
+  if (record.slug.empty()) record.slug = slugify(record.name);
+  stamp(record.created_at, record.updated_at);
+  auto rows = db_.query(insertSql("gateways", kGatewayColumns), gatewayValues(record));
+  if (!rows) return rows.error();
+  return record;
+}
+
+core::Result<GatewayRecord> Store::updateGateway(GatewayRecord record) {
+  if (record.slug.empty()) record.slug = slugify(record.name);
+  stamp(record.created_at, record.updated_at);
+  auto values = gatewayValues(record);
+  values.erase(values.begin());
+  values.push_back(record.id);
+  auto rows = db_.query(updateSql("gateways", kGatewayColumns), values);
+  if (!rows) return rows.error();
+  if (rows->affected == 0)
+    return core::Error{core::Errc::kNotFound, fmt::format("gateway {} not found", record.id)};
+  return record;
+}
+
+core::Result<bool> Store::deleteGateway(const std::string& id) {
+  return deleteById(db_, "gateways", id);
+}
+
+core::Status Store::setGatewayHealth(const std::string& id, bool reachable,
+                                     const std::string& health, const std::string& last_error,
+                                     const std::string& capabilities) {
+  const std::string now = nowUtc();
+  auto rows = db_.query("UPDATE gateways SET reachable = ?, health = ?, last_error = ?, "
+                        "capabilities = ?, last_seen = CASE WHEN ? = 1 THEN ? ELSE last_seen END "
+                        "WHERE id = ?",
+                        {flag(reachable), health, last_error, capabilities, flag(reachable), now,
+                         id});
+  if (!rows) return rows.error();
+  return core::Ok{};
+}
+
+// ---- Discovered items -------------------------------------------------------------------------
+
+namespace {
+
+// Ids, enabled flags, tags and creation times of a gateway's items, by key.
+struct Kept {
+  std::string id;
+  bool enabled = true;
+  std::vector<std::string> tags;
+  std::string created_at;
+};
+
+core::Result<std::map<std::string, Kept>> keptItems(Database& db, const char* table,
+                                                    const char* key, const std::string& gateway) {
+  auto rows = db.query(
+      fmt::format("SELECT {}, id, enabled, tags, created_at FROM {} WHERE gateway_id = ?", key,
+                  table),
+      {gateway});
+  if (!rows) return rows.error();
+  std::map<std::string, Kept> out;
+  for (const auto& row : rows->rows)
+    out[row.text(0)] =
+        Kept{row.text(1), row.integer(2) != 0, stringList(row.text(3)), row.text(4)};
+  return out;
+}
+
+template <class Record>
+void keep(Record& record, const std::string& key, const std::map<std::string, Kept>& kept) {
+  auto it = kept.find(key);
+  if (it == kept.end()) {
+    if (record.id.empty()) record.id = newId();
+    stamp(record.created_at, record.updated_at);
+    return;
+  }
+  record.id = it->second.id;
+  record.enabled = it->second.enabled;
+  if (record.tags.empty()) record.tags = it->second.tags;
+  record.created_at = it->second.created_at;
+  record.updated_at = nowUtc();
+}
+
+// Deletes the gateway's rows of `table` whose key is not in `present`.
+core::Status removeGone(Database& db, const char* table, const std::map<std::string, Kept>& kept,
+                        const std::set<std::string>& present) {
+  for (const auto& [item_key, item] : kept) {
+    if (present.count(item_key)) continue;
+    auto rows = db.query(fmt::format("DELETE FROM {} WHERE id = ?", table), {item.id});
+    if (!rows) return rows.error();
+  }
+  return core::Ok{};
+}
+
+core::Status upsert(Database& db, const char* table, const char* columns, const char* conflict,
+                    std::vector<Value> values) {
+  // Every column but id and created_at follows the discovered value.
+  std::string sets;
+  std::string_view rest = columns;
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    std::string_view column = rest.substr(0, comma);
+    while (!column.empty() && column.front() == ' ')
+      column.remove_prefix(1);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    if (column == "id" || column == "created_at") continue;
+    sets += fmt::format("{}{} = excluded.{}", sets.empty() ? "" : ", ", column, column);
+  }
+  auto rows = db.query(fmt::format("{} ON CONFLICT ({}) DO UPDATE SET {}",
+                                   insertSql(table, columns), conflict, sets),
+                       values);
+  if (!rows) return rows.error();
+  return core::Ok{};
+}
+
+} // namespace
+
+core::Status Store::replaceDiscovery(const std::string& gateway_id, Discovery found) {
+  return transaction(db_, [&]() -> core::Status {
+    auto tools = keptItems(db_, "tools", "original_name", gateway_id);
+    if (!tools) return tools.error();
+    std::set<std::string> present;
+    for (auto& t : found.tools) {
+      t.gateway_id = gateway_id;
+      keep(t, t.original_name, *tools);
+      present.insert(t.original_name);
+      auto status = upsert(db_, "tools", kToolColumns, "gateway_id, original_name",
+                           {t.id, t.gateway_id, t.original_name, t.name, t.description,
+                            t.input_schema, t.output_schema, t.annotations, flag(t.enabled),
+                            toJson(t.tags), t.created_at, t.updated_at});
+      if (!status) return status;
+    }
+    if (auto s = removeGone(db_, "tools", *tools, present); !s)
+      return s;
+
+    auto resources = keptItems(db_, "resources", "uri", gateway_id);
+    if (!resources) return resources.error();
+    present.clear();
+    for (auto& r : found.resources) {
+      r.gateway_id = gateway_id;
+      keep(r, r.uri, *resources);
+      present.insert(r.uri);
+      auto status = upsert(db_, "resources", kResourceColumns, "gateway_id, uri",
+                           {r.id, r.gateway_id, r.uri, r.name, r.description, r.mime_type,
+                            flag(r.is_template), flag(r.enabled), toJson(r.tags), r.created_at,
+                            r.updated_at});
+      if (!status) return status;
+    }
+    if (auto s = removeGone(db_, "resources", *resources, present); !s) return s;
+
+    auto prompts = keptItems(db_, "prompts", "original_name", gateway_id);
+    if (!prompts) return prompts.error();
+    present.clear();
+    for (auto& p : found.prompts) {
+      p.gateway_id = gateway_id;
+      keep(p, p.original_name, *prompts);
+      present.insert(p.original_name);
+      auto status = upsert(db_, "prompts", kPromptColumns, "gateway_id, original_name",
+                           {p.id, p.gateway_id, p.original_name, p.name, p.description,
+                            p.arguments, flag(p.enabled), toJson(p.tags), p.created_at,
+                            p.updated_at});
+      if (!status) return status;
+    }
+    return removeGone(db_, "prompts", *prompts, present);
+  });
+}
+
+core::Result<std::vector<ToolRecord>> Store::tools() {
+  return selectAll<ToolRecord>(
+      db_, fmt::format("SELECT {} FROM tools ORDER BY name", kToolColumns), {}, toolFrom);
+}
+
+core::Result<std::optional<ToolRecord>> Store::tool(const std::string& id) {
+  return selectOne<ToolRecord>(db_, fmt::format("SELECT {} FROM tools WHERE id = ?", kToolColumns),
+                               {id}, toolFrom);
+}
+
+core::Result<std::vector<ResourceRecord>> Store::resources() {
+  return selectAll<ResourceRecord>(
+      db_, fmt::format("SELECT {} FROM resources ORDER BY uri", kResourceColumns), {},
+      resourceFrom);
+}
+
+core::Result<std::optional<ResourceRecord>> Store::resource(const std::string& id) {
+  return selectOne<ResourceRecord>(
+      db_, fmt::format("SELECT {} FROM resources WHERE id = ?", kResourceColumns), {id},
+      resourceFrom);
+}
+
+core::Result<std::vector<PromptRecord>> Store::prompts() {
+  return selectAll<PromptRecord>(
+      db_, fmt::format("SELECT {} FROM prompts ORDER BY name", kPromptColumns), {}, promptFrom);
+}
+
+core::Result<std::optional<PromptRecord>> Store::prompt(const std::string& id) {
+  return selectOne<PromptRecord>(
+      db_, fmt::format("SELECT {} FROM prompts WHERE id = ?", kPromptColumns), {id}, promptFrom);
+}
+
+namespace {
+bool isItemTable(const std::string& table) {
+  return table == "tools" || table == "resources" || table == "prompts";
+}
+} // namespace
+
+core::Result<bool> Store::setItemEnabled(const std::string& table, const std::string& id,
+                                         bool enabled) {
+  if (!isItemTable(table)) return core::Error{core::Errc::kInternal, "unknown item table"};
+  auto rows = db_.query(fmt::format("UPDATE {} SET enabled = ?, updated_at = ? WHERE id = ?", table),
+                        {flag(enabled), nowUtc(), id});
+  if (!rows) return rows.error();
+  return rows->affected > 0;
+}
+
+core::Result<bool> Store::setItemTags(const std::string& table, const std::string& id,
+                                      const std::vector<std::string>& tags) {
+  if (!isItemTable(table)) return core::Error{core::Errc::kInternal, "unknown item table"};
+  auto rows = db_.query(fmt::format("UPDATE {} SET tags = ?, updated_at = ? WHERE id = ?", table),
+                        {toJson(tags), nowUtc(), id});
+  if (!rows) return rows.error();
+  return rows->affected > 0;
+}
+
+// ---- Virtual servers --------------------------------------------------------------------------
+
+namespace {
+
+core::Status loadMembers(Database& db, std::vector<ServerRecord>& servers) {
+  if (servers.empty()) return core::Ok{};
+  auto rows = db.query("SELECT server_id, kind, selector FROM server_members ORDER BY server_id, "
+                       "position");
+  if (!rows) return rows.error();
+  std::map<std::string, ServerRecord*> by_id;
+  for (auto& s : servers)
+    by_id[s.id] = &s;
+  for (const auto& row : rows->rows) {
+    auto it = by_id.find(row.text(0));
+    const auto kind = parseMemberKind(row.text(1));
+    if (it == by_id.end() || !kind) continue;
+    it->second->members.push_back(Member{*kind, row.text(2)});
+  }
+  return core::Ok{};
+}
+
+core::Status saveMembers(Database& db, const ServerRecord& server) {
+  auto cleared = db.query("DELETE FROM server_members WHERE server_id = ?", {server.id});
+  if (!cleared) return cleared.error();
+  std::set<std::pair<MemberKind, std::string>> seen;
+  std::int64_t position = 0;
+  for (const auto& member : server.members) {
+    if (!seen.insert({member.kind, member.selector}).second) continue;
+    auto rows = db.query("INSERT INTO server_members (server_id, kind, selector, position) VALUES "
+                         "(?, ?, ?, ?)",
+                         {server.id, std::string(memberKindName(member.kind)), member.selector,
+                          position++});
+    if (!rows) return rows.error();
+  }
+  return core::Ok{};
+}
+
+std::vector<Value> serverValues(const ServerRecord& s) {
+  return {s.id,          s.name,          s.description,  s.icon,      flag(s.enabled),
+          s.max_tools,   toJson(s.tags),  s.created_at,   s.updated_at};
+}
+
+core::Result<std::optional<ServerRecord>> oneServer(Database& db, const char* where,
+                                                    const std::string& value) {
+  auto all = selectAll<ServerRecord>(
+      db, fmt::format("SELECT {} FROM servers WHERE {} = ?", kServerColumns, where), {value},
+      serverFrom);
+  if (!all) return all.error();
+  if (all->empty()) return std::optional<ServerRecord>();
+  auto rows = db.query("SELECT kind, selector FROM server_members WHERE server_id = ? ORDER BY "
+                       "position",
+                       {all->front().id});
+  if (!rows) return rows.error();
+  for (const auto& row : rows->rows)
+    if (auto kind = parseMemberKind(row.text(0)))
+      all->front().members.push_back(Member{*kind, row.text(1)});
+  return std::optional<ServerRecord>(std::move(all->front()));
+}
+
+} // namespace
+
+core::Result<std::vector<ServerRecord>> Store::servers() {
+  auto all = selectAll<ServerRecord>(
+      db_, fmt::format("SELECT {} FROM servers ORDER BY created_at, name", kServerColumns), {},
+      serverFrom);
+  if (!all) return all;
+  if (auto status = loadMembers(db_, *all); !status) return status.error();
+  return all;
+}
+
+core::Result<std::optional<ServerRecord>> Store::server(const std::string& id) {
+  return oneServer(db_, "id", id);
+}
+
+core::Result<std::optional<ServerRecord>> Store::serverByName(const std::string& name) {
+  return oneServer(db_, "name", name);
+}
+
+core::Result<ServerRecord> Store::insertServer(ServerRecord record) {
+  if (record.id.empty()) record.id = newId();
+  stamp(record.created_at, record.updated_at);
+  auto status = transaction(db_, [&]() -> core::Status {
+    auto rows = db_.query(insertSql("servers", kServerColumns), serverValues(record));
+    if (!rows) return rows.error();
+    return saveMembers(db_, record);
+  });
+  if (!status) return status.error();
+  return record;
+}
+
+core::Result<ServerRecord> Store::updateServer(ServerRecord record) {
+  stamp(record.created_at, record.updated_at);
+  auto status = transaction(db_, [&]() -> core::Status {
+    auto values = serverValues(record);
+    values.erase(values.begin());
+    values.push_back(record.id);
+    auto rows = db_.query(updateSql("servers", kServerColumns), values);
+    if (!rows) return rows.error();
+    if (rows->affected == 0)
+      return core::Error{core::Errc::kNotFound, fmt::format("server {} not found", record.id)};
+    return saveMembers(db_, record);
+  });
+  if (!status) return status.error();
+  return record;
+}
+
+core::Result<bool> Store::deleteServer(const std::string& id) {
+  return deleteById(db_, "servers", id);
+}
+
+// ---- Metrics ----------------------------------------------------------------------------------
+
+namespace {
+std::string currentHour() {
+  return fmt::format("{:%Y-%m-%dT%H:00:00Z}",
+                     fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
+}
+} // namespace
+
+core::Status Store::addCalls(const std::vector<CallSample>& samples) {
+  if (samples.empty()) return core::Ok{};
+  const std::string hour = currentHour();
+  return transaction(db_, [&]() -> core::Status {
+    for (const auto& s : samples) {
+      auto rows = db_.query(
+          "INSERT INTO call_metrics (hour, gateway, tool, calls, errors, total_ms, min_ms, max_ms) "
+          "VALUES (?, ?, ?, 1, ?, ?, ?, ?) ON CONFLICT (hour, gateway, tool) DO UPDATE SET "
+          "calls = call_metrics.calls + 1, errors = call_metrics.errors + excluded.errors, "
+          "total_ms = call_metrics.total_ms + excluded.total_ms, "
+          "min_ms = CASE WHEN excluded.min_ms < call_metrics.min_ms THEN excluded.min_ms ELSE "
+          "call_metrics.min_ms END, "
+          "max_ms = CASE WHEN excluded.max_ms > call_metrics.max_ms THEN excluded.max_ms ELSE "
+          "call_metrics.max_ms END",
+          {s.hour.empty() ? hour : s.hour, s.gateway, s.tool, flag(s.error), s.latency_ms,
+           s.latency_ms, s.latency_ms});
+      if (!rows) return rows.error();
+    }
+    return core::Ok{};
+  });
+}
+
+namespace {
+CallMetrics metricsFrom(const Row& row) {
+  return CallMetrics{row.text(0), row.text(1), row.integer(2), row.integer(3),
+                     row.real(4), row.real(5), row.real(6), row.text(7)};
+}
+} // namespace
+
+core::Result<std::vector<CallMetrics>> Store::callMetrics() {
+  return selectAll<CallMetrics>(
+      db_,
+      "SELECT gateway, tool, SUM(calls), SUM(errors), SUM(total_ms), MIN(min_ms), MAX(max_ms), "
+      "MAX(hour) FROM call_metrics GROUP BY gateway, tool ORDER BY gateway, tool",
+      {}, metricsFrom);
+}
+
+core::Result<std::vector<CallMetrics>> Store::callHistory(const std::string& gateway,
+                                                          const std::string& tool, int hours) {
+  return selectAll<CallMetrics>(
+      db_,
+      "SELECT gateway, tool, calls, errors, total_ms, min_ms, max_ms, hour FROM call_metrics "
+      "WHERE gateway = ? AND tool = ? ORDER BY hour DESC LIMIT ?",
+      {gateway, tool, std::int64_t{hours}}, metricsFrom);
+}
+
+} // namespace forge::storage
