@@ -1,0 +1,284 @@
+// The catalog store, on every backend (SQLite always; PostgreSQL when the throwaway server is
+// up, see test/integration/postgres_storage_test.sh).
+#include "storage/migrations.h"
+#include "storage/store.h"
+#include "storage/worker.h"
+#include "storage/backends.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace forge::storage {
+namespace {
+
+class StoreTest : public ::testing::TestWithParam<std::string> {
+protected:
+  void SetUp() override {
+    db_ = test::openTestDatabase(GetParam());
+    ASSERT_TRUE(db_);
+    auto version = migrate(*db_);
+    ASSERT_TRUE(version.ok()) << version.error().message;
+    store_ = std::make_unique<Store>(*db_);
+  }
+
+  GatewayRecord addGateway(const std::string& name) {
+    GatewayRecord g;
+    g.name = name;
+    g.transport = "stdio";
+    g.command = "/bin/true";
+    g.args = {"--stdio", "a b"};
+    g.env = {{"TOKEN", "s3cret"}};
+    g.headers = {{"X-Api-Key", "k"}};
+    g.tags = {"team-a"};
+    auto saved = store_->insertGateway(g);
+    EXPECT_TRUE(saved.ok()) << saved.error().message;
+    return saved.ok() ? *saved : g;
+  }
+
+  static Discovery discovery(std::vector<std::string> tools) {
+    Discovery d;
+    for (auto& name : tools) {
+      ToolRecord t;
+      t.original_name = name;
+      t.name = "gw__" + name;
+      t.input_schema = R"({"type":"object"})";
+      d.tools.push_back(std::move(t));
+    }
+    ResourceRecord r;
+    r.uri = "file:///readme";
+    r.name = "readme";
+    d.resources.push_back(r);
+    ResourceRecord tpl;
+    tpl.uri = "file:///{path}";
+    tpl.is_template = true;
+    d.resources.push_back(tpl);
+    PromptRecord p;
+    p.original_name = "greet";
+    p.name = "gw__greet";
+    p.arguments = R"([{"name":"who"}])";
+    d.prompts.push_back(p);
+    return d;
+  }
+
+  DatabasePtr db_;
+  std::unique_ptr<Store> store_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::ValuesIn(test::storageBackends()),
+                         test::backendName);
+
+TEST_P(StoreTest, MigratesOnceAndKnowsItsVersion) {
+  auto again = migrate(*db_);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(*again, migrations().back().version);
+  auto version = schemaVersion(*db_);
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(*version, migrations().back().version);
+}
+
+TEST_P(StoreTest, RefusesADatabaseNewerThanTheBinary) {
+  ASSERT_TRUE(db_->query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                         {std::int64_t{9999}, std::string("future"), std::string("now")})
+                  .ok());
+  auto refused = migrate(*db_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("newer"), std::string::npos);
+}
+
+TEST_P(StoreTest, GatewaysRoundTripEveryField) {
+  const auto saved = addGateway("My Upstream");
+  EXPECT_EQ(saved.id.size(), 32u);
+  EXPECT_EQ(saved.slug, "my-upstream");
+  auto read = store_->gateway(saved.id);
+  ASSERT_TRUE(read.ok());
+  ASSERT_TRUE(read->has_value());
+  const auto& g = **read;
+  EXPECT_EQ(g.name, "My Upstream");
+  EXPECT_EQ(g.args, (std::vector<std::string>{"--stdio", "a b"}));
+  EXPECT_EQ(g.env.at("TOKEN"), "s3cret");
+  EXPECT_EQ(g.headers.at("X-Api-Key"), "k");
+  EXPECT_EQ(g.tags, std::vector<std::string>{"team-a"});
+  EXPECT_TRUE(g.enabled);
+  EXPECT_FALSE(g.reachable);
+  EXPECT_FALSE(g.created_at.empty());
+  auto by_name = store_->gatewayByName("My Upstream");
+  ASSERT_TRUE(by_name.ok() && by_name->has_value());
+  EXPECT_EQ((*by_name)->id, saved.id);
+}
+
+TEST_P(StoreTest, DuplicateGatewayNameIsAConflict) {
+  addGateway("dup");
+  GatewayRecord again;
+  again.name = "dup";
+  again.transport = "stdio";
+  auto result = store_->insertGateway(again);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, core::Errc::kConflict);
+}
+
+TEST_P(StoreTest, UpdatesAndHealth) {
+  auto g = addGateway("gw");
+  g.description = "changed";
+  g.enabled = false;
+  ASSERT_TRUE(store_->updateGateway(g).ok());
+  ASSERT_TRUE(store_->setGatewayHealth(g.id, true, "ready", "", R"({"tools":{}})").ok());
+  auto read = store_->gateway(g.id);
+  ASSERT_TRUE(read.ok() && read->has_value());
+  EXPECT_EQ((*read)->description, "changed");
+  EXPECT_FALSE((*read)->enabled);
+  EXPECT_TRUE((*read)->reachable);
+  EXPECT_EQ((*read)->health, "ready");
+  EXPECT_FALSE((*read)->last_seen.empty());
+  GatewayRecord ghost = g;
+  ghost.id = "nope";
+  auto missing = store_->updateGateway(ghost);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, core::Errc::kNotFound);
+}
+
+TEST_P(StoreTest, DiscoveryKeepsIdsAndFlagsAndDropsWhatIsGone) {
+  const auto g = addGateway("gw");
+  ASSERT_TRUE(store_->replaceDiscovery(g.id, discovery({"add", "echo", "slow"})).ok());
+  auto tools = store_->tools();
+  ASSERT_TRUE(tools.ok());
+  ASSERT_EQ(tools->size(), 3u);
+  std::string echo_id;
+  for (const auto& t : *tools)
+    if (t.original_name == "echo") echo_id = t.id;
+  ASSERT_FALSE(echo_id.empty());
+  ASSERT_TRUE(*store_->setItemEnabled("tools", echo_id, false));
+  ASSERT_TRUE(*store_->setItemTags("tools", echo_id, {"noisy"}));
+
+  // Listed again: slow is gone, echo keeps its id, flag and tags; new arrives.
+  ASSERT_TRUE(store_->replaceDiscovery(g.id, discovery({"add", "echo", "new"})).ok());
+  tools = store_->tools();
+  ASSERT_TRUE(tools.ok());
+  ASSERT_EQ(tools->size(), 3u);
+  for (const auto& t : *tools) {
+    EXPECT_NE(t.original_name, "slow");
+    if (t.original_name == "echo") {
+      EXPECT_EQ(t.id, echo_id);
+      EXPECT_FALSE(t.enabled);
+      EXPECT_EQ(t.tags, std::vector<std::string>{"noisy"});
+    }
+  }
+  auto resources = store_->resources();
+  ASSERT_TRUE(resources.ok());
+  EXPECT_EQ(resources->size(), 2u);
+  auto prompts = store_->prompts();
+  ASSERT_TRUE(prompts.ok());
+  ASSERT_EQ(prompts->size(), 1u);
+  EXPECT_EQ((*prompts)[0].arguments, R"([{"name":"who"}])");
+}
+
+TEST_P(StoreTest, DeletingAGatewayDeletesWhatItOffered) {
+  const auto g = addGateway("gw");
+  ASSERT_TRUE(store_->replaceDiscovery(g.id, discovery({"add"})).ok());
+  auto deleted = store_->deleteGateway(g.id);
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_TRUE(*deleted);
+  EXPECT_TRUE(store_->tools()->empty());
+  EXPECT_TRUE(store_->resources()->empty());
+  EXPECT_TRUE(store_->prompts()->empty());
+  EXPECT_FALSE(*store_->deleteGateway(g.id));
+}
+
+TEST_P(StoreTest, ServersKeepTheirMembersInOrder) {
+  ServerRecord s;
+  s.name = "math";
+  s.max_tools = 60;
+  s.tags = {"x"};
+  s.members = {{MemberKind::kTool, "gw__add"},
+               {MemberKind::kTool, "gw__*"},
+               {MemberKind::kTool, "gw__add"}, // duplicates are stored once
+               {MemberKind::kPrompt, "gw__greet"},
+               {MemberKind::kResource, "file:///readme"}};
+  auto saved = store_->insertServer(s);
+  ASSERT_TRUE(saved.ok()) << saved.error().message;
+  auto read = store_->server(saved->id);
+  ASSERT_TRUE(read.ok() && read->has_value());
+  const auto& r = **read;
+  EXPECT_EQ(r.max_tools, 60);
+  ASSERT_EQ(r.members.size(), 4u);
+  EXPECT_EQ(r.members[0].selector, "gw__add");
+  EXPECT_EQ(r.members[1].selector, "gw__*");
+  EXPECT_EQ(r.members[2].kind, MemberKind::kPrompt);
+
+  auto copy = r;
+  copy.members = {{MemberKind::kTool, "other"}};
+  ASSERT_TRUE(store_->updateServer(copy).ok());
+  auto all = store_->servers();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  ASSERT_EQ((*all)[0].members.size(), 1u);
+  EXPECT_EQ((*all)[0].members[0].selector, "other");
+
+  ServerRecord dup;
+  dup.name = "math";
+  auto conflict = store_->insertServer(dup);
+  ASSERT_FALSE(conflict.ok());
+  EXPECT_EQ(conflict.error().code, core::Errc::kConflict);
+  EXPECT_TRUE(*store_->deleteServer(r.id));
+  EXPECT_TRUE(store_->servers()->empty());
+}
+
+TEST_P(StoreTest, CallMetricsRollUpByHour) {
+  ASSERT_TRUE(store_
+                  ->addCalls({{"gw", "add", false, 10, "2026-11-27T10:00:00Z"},
+                              {"gw", "add", true, 30, "2026-11-27T10:00:00Z"},
+                              {"gw", "add", false, 5, "2026-11-27T11:00:00Z"},
+                              {"gw", "echo", false, 1, ""}})
+                  .ok());
+  auto totals = store_->callMetrics();
+  ASSERT_TRUE(totals.ok());
+  ASSERT_EQ(totals->size(), 2u);
+  const auto& add = (*totals)[0];
+  EXPECT_EQ(add.tool, "add");
+  EXPECT_EQ(add.calls, 3);
+  EXPECT_EQ(add.errors, 1);
+  EXPECT_DOUBLE_EQ(add.total_ms, 45);
+  EXPECT_DOUBLE_EQ(add.min_ms, 5);
+  EXPECT_DOUBLE_EQ(add.max_ms, 30);
+  auto history = store_->callHistory("gw", "add", 24);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].last_hour, "2026-11-27T11:00:00Z");
+  EXPECT_EQ((*history)[1].calls, 2);
+}
+
+TEST_P(StoreTest, WorkerRunsJobsInOrderOffTheCallersThread) {
+  auto worker = std::make_unique<StorageWorker>(std::move(db_));
+  ASSERT_TRUE(worker->call([](Store& s) { return migrate(s.database()); }).ok());
+  const auto caller = std::this_thread::get_id();
+  std::vector<int> order;
+  for (int i = 0; i < 20; ++i) {
+    worker->submit([&order, i, caller](Store& s) {
+      EXPECT_NE(std::this_thread::get_id(), caller);
+      ServerRecord r;
+      r.name = "s" + std::to_string(i);
+      EXPECT_TRUE(s.insertServer(r).ok());
+      order.push_back(i);
+    });
+  }
+  auto count = worker->call([](Store& s) { return s.servers(); });
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(count->size(), 20u);
+  worker->stop();
+  ASSERT_EQ(order.size(), 20u);
+  for (int i = 0; i < 20; ++i)
+    EXPECT_EQ(order[static_cast<std::size_t>(i)], i);
+  EXPECT_FALSE(worker->submit([](Store&) {}));
+}
+
+TEST(SlugTest, MakesNamesFitForUrls) {
+  EXPECT_EQ(slugify("My Upstream"), "my-upstream");
+  EXPECT_EQ(slugify("  GitHub  MCP!! "), "github-mcp");
+  EXPECT_EQ(slugify("snake_case-ok"), "snake_case-ok");
+  EXPECT_EQ(slugify("***"), "");
+  EXPECT_EQ(newId().size(), 32u);
+  EXPECT_NE(newId(), newId());
+}
+
+} // namespace
+} // namespace forge::storage
