@@ -9,10 +9,13 @@
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <csignal>
+
 #include <thread>
 
 int main(int argc, char** argv) {
   using namespace forge;
+  std::signal(SIGPIPE, SIG_IGN); // a client that went away is an error value, not a crash
   CLI::App app{"MCP conformance fixture server (tools, resources and prompts the official MCP "
                "conformance suite calls, plus echo/add/slow)",
                "forge-fixture"};

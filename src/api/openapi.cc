@@ -23,9 +23,7 @@ json::object schemaFor(const std::string& name) {
 json::object stringProp() { return json::object{{"type", "string"}}; }
 json::object boolProp() { return json::object{{"type", "boolean"}}; }
 json::object intProp() { return json::object{{"type", "integer"}}; }
-json::object listProp() {
-  return json::object{{"type", "array"}, {"items", stringProp()}};
-}
+json::object listProp() { return json::object{{"type", "array"}, {"items", stringProp()}}; }
 json::object mapProp() {
   return json::object{{"type", "object"}, {"additionalProperties", stringProp()}};
 }
@@ -48,8 +46,8 @@ json::object components() {
                                        {"failureRate", json::object{{"type", "number"}}},
                                        {"avgResponseTime", json::object{{"type", "number"}}}});
   json::object schemas{
-      {"Error", objectSchema({{"detail", stringProp()}, {"error", stringProp()}},
-                             {"detail", "error"})},
+      {"Error",
+       objectSchema({{"detail", stringProp()}, {"error", stringProp()}}, {"detail", "error"})},
       {"GatewayCreate",
        objectSchema({{"name", stringProp()},
                      {"url", stringProp()},
@@ -79,17 +77,16 @@ json::object components() {
                                 {"tags", listProp()},
                                 {"createdAt", stringProp()},
                                 {"updatedAt", stringProp()}})},
-      {"ServerCreate",
-       objectSchema({{"server", objectSchema({{"name", stringProp()},
-                                              {"description", stringProp()},
-                                              {"icon", stringProp()},
-                                              {"associated_tools", listProp()},
-                                              {"associated_resources", listProp()},
-                                              {"associated_prompts", listProp()},
-                                              {"max_tools", intProp()},
-                                              {"enabled", boolProp()},
-                                              {"tags", listProp()}},
-                                             {"name"})}})},
+      {"ServerCreate", objectSchema({{"server", objectSchema({{"name", stringProp()},
+                                                              {"description", stringProp()},
+                                                              {"icon", stringProp()},
+                                                              {"associated_tools", listProp()},
+                                                              {"associated_resources", listProp()},
+                                                              {"associated_prompts", listProp()},
+                                                              {"max_tools", intProp()},
+                                                              {"enabled", boolProp()},
+                                                              {"tags", listProp()}},
+                                                             {"name"})}})},
       {"Server", objectSchema({{"id", stringProp()},
                                {"name", stringProp()},
                                {"description", stringProp()},
@@ -201,8 +198,9 @@ json::object OpenApiDocument::render(const std::string& title, const std::string
     json::object responses{
         {std::to_string(op.success_status),
          json::object{{"description", reason(op.success_status)},
-                      {"content", json::object{{"application/json",
-                                                json::object{{"schema", schemaFor(op.response_schema)}}}}}}}};
+                      {"content",
+                       json::object{{"application/json",
+                                     json::object{{"schema", schemaFor(op.response_schema)}}}}}}}};
     for (int status : op.errors) {
       responses[std::to_string(status)] = json::object{
           {"description", reason(status)},

@@ -5,6 +5,7 @@
 #include "core/version.h"
 #include "mcp/protocol.h"
 #include "storage/migrations.h"
+#include "storage/worker.h"
 
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
@@ -32,8 +33,15 @@ core::Error notFound(const char* what, std::string_view id) {
   return core::Error{core::Errc::kNotFound, fmt::format("{} {} not found", what, id)};
 }
 
-json::object stateChanged(const char* what, const std::string& name, bool active,
-                          const char* field, json::object record) {
+// A unique-constraint violation, in the words of the API rather than of the database.
+core::Error nameTaken(core::Error error, const char* what) {
+  if (error.code == core::Errc::kConflict)
+    error.message = fmt::format("a {} with this name already exists", what);
+  return error;
+}
+
+json::object stateChanged(const char* what, const std::string& name, bool active, const char* field,
+                          json::object record) {
   return json::object{
       {"status", "success"},
       {"message", fmt::format("{} '{}' {}", what, name, active ? "activated" : "deactivated")},
@@ -158,7 +166,8 @@ json::value page(json::array items, const Listing& l, const char* field) {
 
 // ?activate=true|false, or {"activate": bool} in the body.
 core::Result<bool> activation(const net::Request& request) {
-  if (request.queryParam("activate")) return boolParam(request.queryParam("activate"), "activate", true);
+  if (request.queryParam("activate"))
+    return boolParam(request.queryParam("activate"), "activate", true);
   if (!request.body.empty()) {
     auto body = parseBody(request.body);
     if (!body) return body.error();
@@ -170,6 +179,65 @@ core::Result<bool> activation(const net::Request& request) {
   }
   return core::Error{core::Errc::kUnprocessable,
                      "activate: required (?activate=true or ?activate=false)"};
+}
+
+// How each kind of item renders in listings, and the keys GET /<kind>/{key} accepts.
+json::object toolView(const storage::ToolRecord& t, const Snapshot& s) {
+  return toolJson(t, s.gateway(t.gateway_id), s.metricsOf(t));
+}
+json::object resourceView(const storage::ResourceRecord& r, const Snapshot& s) {
+  return resourceJson(r, s.gateway(r.gateway_id));
+}
+json::object promptView(const storage::PromptRecord& p, const Snapshot& s) {
+  return promptJson(p, s.gateway(p.gateway_id));
+}
+bool hasKey(const storage::ToolRecord& t, const std::string& key) {
+  return t.id == key || t.name == key;
+}
+bool hasKey(const storage::ResourceRecord& r, const std::string& key) {
+  return r.id == key || r.uri == key;
+}
+bool hasKey(const storage::PromptRecord& p, const std::string& key) {
+  return p.id == key || p.name == key;
+}
+
+template <class Record>
+using Items = std::vector<Record> Snapshot::*;
+template <class Record>
+using Render = json::object (*)(const Record&, const Snapshot&);
+
+// GET /tools, /resources, /prompts: the listing options applied to one kind of item.
+template <class Record>
+void listItems(storage::StorageWorker& storage, const net::RequestPtr& request,
+               const net::ResponseWriterPtr& writer, Items<Record> items, Render<Record> render,
+               const char* field) {
+  auto l = listing(*request);
+  if (!l) return sendError(writer, l.error());
+  storage.submit([writer, l = *l, items, render, field](Store& store) {
+    auto snap = snapshot(store);
+    if (!snap) return sendError(writer, snap.error());
+    json::array out;
+    for (const auto& item : (*snap).*items) {
+      if (!l.wants(item) || (!l.gateway_id.empty() && item.gateway_id != l.gateway_id)) continue;
+      out.push_back(render(item, *snap));
+    }
+    sendJson(writer, 200, page(std::move(out), l, field));
+  });
+}
+
+// GET /tools/{id} (also by exposed name), /resources/{id} (or URI), /prompts/{id} (or name).
+template <class Record>
+void getItem(storage::StorageWorker& storage, const net::RequestPtr& request,
+             const net::ResponseWriterPtr& writer, Items<Record> items, Render<Record> render,
+             const char* what) {
+  storage.submit(
+      [writer, items, render, what, key = std::string(request->param("id"))](Store& store) {
+        auto snap = snapshot(store);
+        if (!snap) return sendError(writer, snap.error());
+        for (const auto& item : (*snap).*items)
+          if (hasKey(item, key)) return sendJson(writer, 200, render(item, *snap));
+        sendError(writer, notFound(what, key));
+      });
 }
 
 // Does a server's selector list pick this item?
@@ -198,8 +266,8 @@ void RestApi::route(net::Router& router, OpenApiDocument& doc, Operation op, Han
 void RestApi::addRoutes(net::Router& router, OpenApiDocument& doc) {
   const std::vector<std::string> list_queries{"include_inactive", "tags", "limit", "cursor",
                                               "include_pagination"};
-  const std::vector<std::string> tool_queries{"include_inactive", "tags", "gateway_id", "limit",
-                                              "cursor", "include_pagination"};
+  const std::vector<std::string> tool_queries{
+      "include_inactive", "tags", "gateway_id", "limit", "cursor", "include_pagination"};
   const std::vector<std::string> activate{"activate"};
   auto add = [&](Method m, const char* path, const char* summary, const char* tag,
                  const char* request_schema, const char* response_schema, int success,
@@ -234,10 +302,10 @@ void RestApi::addRoutes(net::Router& router, OpenApiDocument& doc) {
       {}, &RestApi::getServer);
   add(Method::kPut, "/servers/{id}", "Update a virtual server (fields given)", "servers",
       "ServerCreate", "Server", 200, {400, 404, 409, 422}, {}, &RestApi::updateServer);
-  add(Method::kDelete, "/servers/{id}", "Delete a virtual server", "servers", "", "StateChange", 200,
-      {404}, {}, &RestApi::deleteServer);
-  add(Method::kPost, "/servers/{id}/state", "Activate or deactivate a virtual server", "servers", "",
-      "StateChange", 200, {404, 422}, activate, &RestApi::setServerState);
+  add(Method::kDelete, "/servers/{id}", "Delete a virtual server", "servers", "", "StateChange",
+      200, {404}, {}, &RestApi::deleteServer);
+  add(Method::kPost, "/servers/{id}/state", "Activate or deactivate a virtual server", "servers",
+      "", "StateChange", 200, {404, 422}, activate, &RestApi::setServerState);
   add(Method::kGet, "/servers/{id}/tools", "The tools a virtual server exposes", "servers", "",
       "[Tool]", 200, {404}, {}, &RestApi::serverTools);
   add(Method::kGet, "/servers/{id}/resources", "The resources a virtual server exposes", "servers",
@@ -297,15 +365,12 @@ void RestApi::createGateway(const net::RequestPtr& request, const net::ResponseW
   auto record = gatewayFromBody(*body, nullptr);
   if (!record) return sendError(writer, record.error());
   record->source = "api";
-  catalog_.createGateway(std::move(*record), [writer](core::Result<storage::GatewayRecord> saved) {
-    if (!saved) {
-      auto error = saved.error();
-      if (error.code == core::Errc::kConflict)
-        error.message = "a gateway with this name already exists";
-      return sendError(writer, error);
-    }
-    sendJson(writer, 201, gatewayJson(*saved));
-  });
+  catalog_.createGateway(std::move(*record),
+                         [writer](const core::Result<storage::GatewayRecord>& saved) {
+                           if (!saved)
+                             return sendError(writer, nameTaken(saved.error(), "gateway"));
+                           sendJson(writer, 201, gatewayJson(*saved));
+                         });
 }
 
 void RestApi::getGateway(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
@@ -320,18 +385,30 @@ void RestApi::getGateway(const net::RequestPtr& request, const net::ResponseWrit
 void RestApi::updateGateway(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
   auto body = parseBody(request->body);
   if (!body) return sendError(writer, body.error());
-  catalog_.storage().submit([this, writer, body = std::move(*body),
-                             id = std::string(request->param("id"))](Store& store) {
-    auto current = store.gateway(id);
-    if (!current) return sendError(writer, current.error());
-    if (!*current) return sendError(writer, notFound("gateway", id));
-    auto record = gatewayFromBody(body, &**current);
-    if (!record) return sendError(writer, record.error());
-    catalog_.updateGateway(std::move(*record), [writer](core::Result<storage::GatewayRecord> saved) {
-      if (!saved) return sendError(writer, saved.error());
-      sendJson(writer, 200, gatewayJson(*saved));
-    });
-  });
+  catalog_.updateGateway(
+      std::string(request->param("id")),
+      [body = std::move(*body)](
+          const storage::GatewayRecord& current) -> core::Result<storage::GatewayRecord> {
+        // forge.yaml decides how to reach the upstreams it declares: a change here would be
+        // undone by the next start.
+        if (current.source == "config") {
+          for (const char* field : {"name", "url", "command", "args", "env", "cwd", "headers",
+                                    "transport", "session_mode", "sessionMode"}) {
+            if (body.contains(field)) {
+              return core::Error{core::Errc::kConflict,
+                                 fmt::format("{}: gateway '{}' is declared in forge.yaml; change "
+                                             "it there (only description, tags and enabled can "
+                                             "be changed here)",
+                                             field, current.name)};
+            }
+          }
+        }
+        return gatewayFromBody(body, &current);
+      },
+      [writer](core::Result<storage::GatewayRecord> saved) {
+        if (!saved) return sendError(writer, nameTaken(saved.error(), "gateway"));
+        sendJson(writer, 200, gatewayJson(*saved));
+      });
 }
 
 void RestApi::deleteGateway(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
@@ -339,21 +416,32 @@ void RestApi::deleteGateway(const net::RequestPtr& request, const net::ResponseW
   catalog_.deleteGateway(id, [writer, id](core::Result<bool> deleted) {
     if (!deleted) return sendError(writer, deleted.error());
     if (!*deleted) return sendError(writer, notFound("gateway", id));
-    sendJson(writer, 200,
-             json::object{{"status", "success"}, {"message", fmt::format("Gateway {} deleted", id)}});
+    sendJson(
+        writer, 200,
+        json::object{{"status", "success"}, {"message", fmt::format("Gateway {} deleted", id)}});
   });
 }
 
-void RestApi::setGatewayState(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+void RestApi::setGatewayState(const net::RequestPtr& request,
+                              const net::ResponseWriterPtr& writer) {
   auto active = activation(*request);
   if (!active) return sendError(writer, active.error());
-  catalog_.setGatewayEnabled(std::string(request->param("id")), *active,
-                             [writer, active = *active](core::Result<storage::GatewayRecord> g) {
-                               if (!g) return sendError(writer, g.error());
-                               sendJson(writer, 200,
-                                        stateChanged("Gateway", g->name, active, "gateway",
-                                                     gatewayJson(*g)));
-                             });
+  catalog_.updateGateway(
+      std::string(request->param("id")),
+      [active =
+           *active](const storage::GatewayRecord& current) -> core::Result<storage::GatewayRecord> {
+        auto changed = current;
+        changed.enabled = active;
+        if (!active) {
+          changed.reachable = false;
+          changed.health = "disabled";
+        }
+        return changed;
+      },
+      [writer, active = *active](core::Result<storage::GatewayRecord> g) {
+        if (!g) return sendError(writer, g.error());
+        sendJson(writer, 200, stateChanged("Gateway", g->name, active, "gateway", gatewayJson(*g)));
+      });
 }
 
 void RestApi::refreshGateway(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
@@ -389,23 +477,9 @@ void RestApi::listServers(const net::RequestPtr& request, const net::ResponseWri
 }
 
 namespace {
-// A server's tool selection may not exceed its max_tools.
-core::Status checkToolLimit(const catalog::Catalog& catalog, const storage::ServerRecord& s) {
-  if (s.max_tools <= 0) return core::Ok{};
-  const auto count = catalog.countServerTools(s);
-  if (count <= static_cast<std::size_t>(s.max_tools)) return core::Ok{};
-  return core::Error{core::Errc::kUnprocessable,
-                     fmt::format("associated_tools: selects {} tools, more than max_tools ({})",
-                                 count, s.max_tools)};
-}
-
 void answerServer(const net::ResponseWriterPtr& writer, int status,
                   core::Result<storage::ServerRecord> saved) {
-  if (!saved) {
-    auto error = saved.error();
-    if (error.code == core::Errc::kConflict) error.message = "a server with this name already exists";
-    return sendError(writer, error);
-  }
+  if (!saved) return sendError(writer, nameTaken(saved.error(), "server"));
   sendJson(writer, status, serverJson(*saved));
 }
 } // namespace
@@ -415,7 +489,6 @@ void RestApi::createServer(const net::RequestPtr& request, const net::ResponseWr
   if (!body) return sendError(writer, body.error());
   auto record = serverFromBody(*body, nullptr);
   if (!record) return sendError(writer, record.error());
-  if (auto limit = checkToolLimit(catalog_, *record); !limit) return sendError(writer, limit.error());
   catalog_.createServer(std::move(*record), [writer](core::Result<storage::ServerRecord> saved) {
     answerServer(writer, 201, std::move(saved));
   });
@@ -433,19 +506,14 @@ void RestApi::getServer(const net::RequestPtr& request, const net::ResponseWrite
 void RestApi::updateServer(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
   auto body = parseBody(request->body);
   if (!body) return sendError(writer, body.error());
-  catalog_.storage().submit([this, writer, body = std::move(*body),
-                             id = std::string(request->param("id"))](Store& store) {
-    auto current = store.server(id);
-    if (!current) return sendError(writer, current.error());
-    if (!*current) return sendError(writer, notFound("server", id));
-    auto record = serverFromBody(body, &**current);
-    if (!record) return sendError(writer, record.error());
-    if (auto limit = checkToolLimit(catalog_, *record); !limit)
-      return sendError(writer, limit.error());
-    catalog_.updateServer(std::move(*record), [writer](core::Result<storage::ServerRecord> saved) {
-      answerServer(writer, 200, std::move(saved));
-    });
-  });
+  catalog_.updateServer(
+      std::string(request->param("id")),
+      [body = std::move(*body)](const storage::ServerRecord& current) {
+        return serverFromBody(body, &current);
+      },
+      [writer](core::Result<storage::ServerRecord> saved) {
+        answerServer(writer, 200, std::move(saved));
+      });
 }
 
 void RestApi::deleteServer(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
@@ -453,26 +521,27 @@ void RestApi::deleteServer(const net::RequestPtr& request, const net::ResponseWr
   catalog_.deleteServer(id, [writer, id](core::Result<bool> deleted) {
     if (!deleted) return sendError(writer, deleted.error());
     if (!*deleted) return sendError(writer, notFound("server", id));
-    sendJson(writer, 200,
-             json::object{{"status", "success"}, {"message", fmt::format("Server {} deleted", id)}});
+    sendJson(
+        writer, 200,
+        json::object{{"status", "success"}, {"message", fmt::format("Server {} deleted", id)}});
   });
 }
 
 void RestApi::setServerState(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
   auto active = activation(*request);
   if (!active) return sendError(writer, active.error());
-  catalog_.storage().submit([this, writer, active = *active,
-                             id = std::string(request->param("id"))](Store& store) {
-    auto current = store.server(id);
-    if (!current) return sendError(writer, current.error());
-    if (!*current) return sendError(writer, notFound("server", id));
-    auto record = **current;
-    record.enabled = active;
-    catalog_.updateServer(std::move(record), [writer, active](core::Result<storage::ServerRecord> s) {
-      if (!s) return sendError(writer, s.error());
-      sendJson(writer, 200, stateChanged("Server", s->name, active, "server", serverJson(*s)));
-    });
-  });
+  catalog_.updateServer(
+      std::string(request->param("id")),
+      [active =
+           *active](const storage::ServerRecord& current) -> core::Result<storage::ServerRecord> {
+        auto changed = current;
+        changed.enabled = active;
+        return changed;
+      },
+      [writer, active = *active](core::Result<storage::ServerRecord> s) {
+        if (!s) return sendError(writer, s.error());
+        sendJson(writer, 200, stateChanged("Server", s->name, active, "server", serverJson(*s)));
+      });
 }
 
 void RestApi::serverMembers(storage::MemberKind kind, const net::RequestPtr& request,
@@ -510,7 +579,8 @@ void RestApi::serverMembers(storage::MemberKind kind, const net::RequestPtr& req
 void RestApi::serverTools(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
   serverMembers(storage::MemberKind::kTool, request, writer);
 }
-void RestApi::serverResources(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+void RestApi::serverResources(const net::RequestPtr& request,
+                              const net::ResponseWriterPtr& writer) {
   serverMembers(storage::MemberKind::kResource, request, writer);
 }
 void RestApi::serverPrompts(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
@@ -520,30 +590,11 @@ void RestApi::serverPrompts(const net::RequestPtr& request, const net::ResponseW
 // ---- tools, resources, prompts ----------------------------------------------------------------
 
 void RestApi::listTools(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
-  auto l = listing(*request);
-  if (!l) return sendError(writer, l.error());
-  catalog_.storage().submit([writer, l = *l](Store& store) {
-    auto snap = snapshot(store);
-    if (!snap) return sendError(writer, snap.error());
-    json::array items;
-    for (const auto& t : snap->tools) {
-      if (!l.wants(t) || (!l.gateway_id.empty() && t.gateway_id != l.gateway_id)) continue;
-      items.push_back(toolJson(t, snap->gateway(t.gateway_id), snap->metricsOf(t)));
-    }
-    sendJson(writer, 200, page(std::move(items), l, "tools"));
-  });
+  listItems(catalog_.storage(), request, writer, &Snapshot::tools, toolView, "tools");
 }
 
 void RestApi::getTool(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
-  catalog_.storage().submit([writer, id = std::string(request->param("id"))](Store& store) {
-    auto snap = snapshot(store);
-    if (!snap) return sendError(writer, snap.error());
-    for (const auto& t : snap->tools) {
-      if (t.id == id || t.name == id)
-        return sendJson(writer, 200, toolJson(t, snap->gateway(t.gateway_id), snap->metricsOf(t)));
-    }
-    sendError(writer, notFound("tool", id));
-  });
+  getItem(catalog_.storage(), request, writer, &Snapshot::tools, toolView, "tool");
 }
 
 void RestApi::setItemState(const char* table, const char* singular, const net::RequestPtr& request,
@@ -551,18 +602,17 @@ void RestApi::setItemState(const char* table, const char* singular, const net::R
   auto active = activation(*request);
   if (!active) return sendError(writer, active.error());
   const std::string id(request->param("id"));
-  catalog_.setItemEnabled(table, id, *active,
-                          [writer, id, singular, active = *active](core::Result<bool> changed) {
-                            if (!changed) return sendError(writer, changed.error());
-                            if (!*changed) return sendError(writer, notFound(singular, id));
-                            sendJson(writer, 200,
-                                     json::object{{"status", "success"},
-                                                  {"message", fmt::format("{} {} {}", singular, id,
-                                                                          active ? "activated"
-                                                                                 : "deactivated")},
-                                                  {"id", id},
-                                                  {"enabled", active}});
-                          });
+  catalog_.setItemEnabled(
+      table, id, *active, [writer, id, singular, active = *active](core::Result<bool> changed) {
+        if (!changed) return sendError(writer, changed.error());
+        if (!*changed) return sendError(writer, notFound(singular, id));
+        sendJson(writer, 200,
+                 json::object{{"status", "success"},
+                              {"message", fmt::format("{} {} {}", singular, id,
+                                                      active ? "activated" : "deactivated")},
+                              {"id", id},
+                              {"enabled", active}});
+      });
 }
 
 void RestApi::setToolState(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
@@ -577,54 +627,19 @@ void RestApi::setPromptState(const net::RequestPtr& request, const net::Response
 }
 
 void RestApi::listResources(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
-  auto l = listing(*request);
-  if (!l) return sendError(writer, l.error());
-  catalog_.storage().submit([writer, l = *l](Store& store) {
-    auto snap = snapshot(store);
-    if (!snap) return sendError(writer, snap.error());
-    json::array items;
-    for (const auto& r : snap->resources) {
-      if (!l.wants(r) || (!l.gateway_id.empty() && r.gateway_id != l.gateway_id)) continue;
-      items.push_back(resourceJson(r, snap->gateway(r.gateway_id)));
-    }
-    sendJson(writer, 200, page(std::move(items), l, "resources"));
-  });
+  listItems(catalog_.storage(), request, writer, &Snapshot::resources, resourceView, "resources");
 }
 
 void RestApi::getResource(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
-  catalog_.storage().submit([writer, id = std::string(request->param("id"))](Store& store) {
-    auto snap = snapshot(store);
-    if (!snap) return sendError(writer, snap.error());
-    for (const auto& r : snap->resources)
-      if (r.id == id) return sendJson(writer, 200, resourceJson(r, snap->gateway(r.gateway_id)));
-    sendError(writer, notFound("resource", id));
-  });
+  getItem(catalog_.storage(), request, writer, &Snapshot::resources, resourceView, "resource");
 }
 
 void RestApi::listPrompts(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
-  auto l = listing(*request);
-  if (!l) return sendError(writer, l.error());
-  catalog_.storage().submit([writer, l = *l](Store& store) {
-    auto snap = snapshot(store);
-    if (!snap) return sendError(writer, snap.error());
-    json::array items;
-    for (const auto& p : snap->prompts) {
-      if (!l.wants(p) || (!l.gateway_id.empty() && p.gateway_id != l.gateway_id)) continue;
-      items.push_back(promptJson(p, snap->gateway(p.gateway_id)));
-    }
-    sendJson(writer, 200, page(std::move(items), l, "prompts"));
-  });
+  listItems(catalog_.storage(), request, writer, &Snapshot::prompts, promptView, "prompts");
 }
 
 void RestApi::getPrompt(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
-  catalog_.storage().submit([writer, id = std::string(request->param("id"))](Store& store) {
-    auto snap = snapshot(store);
-    if (!snap) return sendError(writer, snap.error());
-    for (const auto& p : snap->prompts)
-      if (p.id == id || p.name == id)
-        return sendJson(writer, 200, promptJson(p, snap->gateway(p.gateway_id)));
-    sendError(writer, notFound("prompt", id));
-  });
+  getItem(catalog_.storage(), request, writer, &Snapshot::prompts, promptView, "prompt");
 }
 
 void RestApi::renderPrompt(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
@@ -639,9 +654,9 @@ void RestApi::renderPrompt(const net::RequestPtr& request, const net::ResponseWr
       arguments = std::move(*body);
     for (const auto& [key, value] : arguments) {
       if (!value.is_string()) {
-        return sendError(writer, core::Error{core::Errc::kUnprocessable,
-                                             fmt::format("arguments.{}: must be a string",
-                                                         std::string(key))});
+        return sendError(
+            writer, core::Error{core::Errc::kUnprocessable,
+                                fmt::format("arguments.{}: must be a string", std::string(key))});
       }
     }
   }
@@ -660,8 +675,7 @@ void RestApi::renderPrompt(const net::RequestPtr& request, const net::ResponseWr
                                            fmt::format("the upstream of prompt {} is not connected",
                                                        prompt->name)});
     }
-    up->call("prompts/get",
-             json::object{{"name", prompt->original_name}, {"arguments", arguments}},
+    up->call("prompts/get", json::object{{"name", prompt->original_name}, {"arguments", arguments}},
              [writer](const mcp::Message& answer) {
                if (answer.kind == mcp::Kind::kResult) return sendJson(writer, 200, answer.result);
                const auto error = mcp::toError(answer);
@@ -748,7 +762,8 @@ void RestApi::importCatalog(const net::RequestPtr& request, const net::ResponseW
   const json::object* doc = &*body;
   if (const auto* wrapped = body->if_contains("import_data")) {
     if (!wrapped->is_object())
-      return sendError(writer, core::Error{core::Errc::kUnprocessable, "import_data: must be an object"});
+      return sendError(writer,
+                       core::Error{core::Errc::kUnprocessable, "import_data: must be an object"});
     doc = &wrapped->get_object();
   }
   catalog::ImportPlan plan;
@@ -780,12 +795,14 @@ void RestApi::importCatalog(const net::RequestPtr& request, const net::ResponseW
     if (!*s) return sendError(writer, s->error());
   std::size_t index = 0;
   for (const auto& item : *gateways ? **gateways : json::array{}) {
-    auto record = item.is_object() ? gatewayFromBody(item.get_object(), nullptr)
-                                   : core::Result<storage::GatewayRecord>(core::Errc::kUnprocessable,
-                                                                          "must be an object");
+    auto record =
+        item.is_object()
+            ? gatewayFromBody(item.get_object(), nullptr)
+            : core::Result<storage::GatewayRecord>(core::Errc::kUnprocessable, "must be an object");
     if (!record) {
-      return sendError(writer, core::Error{core::Errc::kUnprocessable,
-                                           fmt::format("gateways[{}].{}", index, record.error().message)});
+      return sendError(writer,
+                       core::Error{core::Errc::kUnprocessable,
+                                   fmt::format("gateways[{}].{}", index, record.error().message)});
     }
     record->source = "api";
     plan.gateways.push_back(std::move(*record));
@@ -797,8 +814,9 @@ void RestApi::importCatalog(const net::RequestPtr& request, const net::ResponseW
                                    : core::Result<storage::ServerRecord>(core::Errc::kUnprocessable,
                                                                          "must be an object");
     if (!record) {
-      return sendError(writer, core::Error{core::Errc::kUnprocessable,
-                                           fmt::format("servers[{}].{}", index, record.error().message)});
+      return sendError(writer,
+                       core::Error{core::Errc::kUnprocessable,
+                                   fmt::format("servers[{}].{}", index, record.error().message)});
     }
     plan.servers.push_back(std::move(*record));
     ++index;
@@ -807,10 +825,12 @@ void RestApi::importCatalog(const net::RequestPtr& request, const net::ResponseW
     if (!item.is_object()) continue;
     const auto& t = item.get_object();
     catalog::ImportPlan::ToolSetting setting;
-    if (const auto* v = t.if_contains("gateway"); v && v->is_string()) setting.gateway = v->get_string();
+    if (const auto* v = t.if_contains("gateway"); v && v->is_string())
+      setting.gateway = v->get_string();
     if (const auto* v = t.if_contains("original_name"); v && v->is_string())
       setting.original_name = v->get_string();
-    if (const auto* v = t.if_contains("enabled"); v && v->is_bool()) setting.enabled = v->get_bool();
+    if (const auto* v = t.if_contains("enabled"); v && v->is_bool())
+      setting.enabled = v->get_bool();
     if (const auto* v = t.if_contains("tags"); v && v->is_array())
       for (const auto& tag : v->get_array())
         if (tag.is_string()) setting.tags.emplace_back(tag.get_string());
@@ -827,13 +847,14 @@ void RestApi::importCatalog(const net::RequestPtr& request, const net::ResponseW
                           {"updated", report->updated},
                           {"skipped", report->skipped},
                           {"failed", report->failed},
+                          {"pending", report->pending},
                           {"errors", std::move(errors)}});
   });
 }
 
 void RestApi::version(const net::RequestPtr&, const net::ResponseWriterPtr& writer) {
-  const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
-      std::chrono::steady_clock::now() - started_);
+  const auto uptime =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
   const std::string backend = catalog_.storage().backend();
   const std::string where = catalog_.storage().description();
   catalog_.storage().submit([writer, uptime, backend, where](Store& store) {

@@ -67,7 +67,8 @@ private:
 
   void setItemState(const char* table, const char* singular, const net::RequestPtr&,
                     const net::ResponseWriterPtr&);
-  void serverMembers(storage::MemberKind kind, const net::RequestPtr&, const net::ResponseWriterPtr&);
+  void serverMembers(storage::MemberKind kind, const net::RequestPtr&,
+                     const net::ResponseWriterPtr&);
 
   catalog::Catalog& catalog_;
   std::shared_ptr<gateway::UpstreamRegistry> registry_;

@@ -117,7 +117,8 @@ public:
     if (!v->is_object()) return fail(snake, "must be an object of strings");
     std::map<std::string, std::string> items;
     for (const auto& [key, value] : v->get_object()) {
-      if (!value.is_string()) return fail(fmt::format("{}.{}", snake, std::string(key)), "must be a string");
+      if (!value.is_string())
+        return fail(fmt::format("{}.{}", snake, std::string(key)), "must be a string");
       items[std::string(key)] = std::string(value.get_string());
     }
     out = std::move(items);
@@ -137,8 +138,7 @@ void checkName(BodyReader& reader, const std::string& name) {
   if (name.empty()) return reader.fail("name", "field required");
   if (name.size() > kMaxNameLength)
     return reader.fail("name", fmt::format("at most {} characters", kMaxNameLength));
-  if (storage::slugify(name).empty())
-    reader.fail("name", "must contain a letter or a digit");
+  if (storage::slugify(name).empty()) reader.fail("name", "must contain a letter or a digit");
   for (unsigned char c : name)
     if (c < 0x20) return reader.fail("name", "must not contain control characters");
 }
@@ -146,10 +146,12 @@ void checkName(BodyReader& reader, const std::string& name) {
 } // namespace
 
 core::Result<json::object> parseBody(const std::string& body) {
-  if (body.empty()) return core::Error{core::Errc::kBadRequest, "request body required (a JSON object)"};
+  if (body.empty())
+    return core::Error{core::Errc::kBadRequest, "request body required (a JSON object)"};
   boost::system::error_code ec;
   auto value = json::parse(body, ec);
-  if (ec) return core::Error{core::Errc::kBadRequest, fmt::format("body is not JSON: {}", ec.message())};
+  if (ec)
+    return core::Error{core::Errc::kBadRequest, fmt::format("body is not JSON: {}", ec.message())};
   if (!value.is_object()) return core::Error{core::Errc::kBadRequest, "body must be a JSON object"};
   return std::move(value.get_object());
 }
@@ -172,10 +174,11 @@ std::optional<std::string> parseTransport(const std::string& label) {
 json::object metricsJson(const storage::CallMetrics* m) {
   const std::int64_t calls = m ? m->calls : 0;
   const std::int64_t errors = m ? m->errors : 0;
-  json::object out{{"totalExecutions", calls},
-                   {"successfulExecutions", calls - errors},
-                   {"failedExecutions", errors},
-                   {"failureRate", calls ? static_cast<double>(errors) / static_cast<double>(calls) : 0.0}};
+  json::object out{
+      {"totalExecutions", calls},
+      {"successfulExecutions", calls - errors},
+      {"failedExecutions", errors},
+      {"failureRate", calls ? static_cast<double>(errors) / static_cast<double>(calls) : 0.0}};
   if (m && calls) {
     out["minResponseTime"] = m->min_ms / 1000.0;
     out["maxResponseTime"] = m->max_ms / 1000.0;
@@ -191,29 +194,30 @@ json::object metricsJson(const storage::CallMetrics* m) {
 }
 
 json::object gatewayJson(const storage::GatewayRecord& g) {
-  json::object out{{"id", g.id},
-                   {"name", g.name},
-                   {"slug", g.slug},
-                   {"description", g.description},
-                   {"transport", transportLabel(g.transport)},
-                   {"url", g.url},
-                   {"command", g.command},
-                   {"args", stringArray(g.args)},
-                   {"cwd", g.cwd},
-                   {"sessionMode", g.session_mode},
-                   {"callTimeoutMs", g.call_timeout_ms},
-                   {"maxConcurrency", g.max_concurrency},
-                   {"enabled", g.enabled},
-                   {"isActive", g.enabled},
-                   {"reachable", g.reachable},
-                   {"health", g.health},
-                   {"lastError", g.last_error},
-                   {"capabilities", parsedOr(g.capabilities, json::object{})},
-                   {"source", g.source},
-                   {"tags", stringArray(g.tags)},
-                   {"createdAt", g.created_at},
-                   {"updatedAt", g.updated_at},
-                   {"lastSeen", g.last_seen.empty() ? json::value(nullptr) : json::value(g.last_seen)}};
+  json::object out{
+      {"id", g.id},
+      {"name", g.name},
+      {"slug", g.slug},
+      {"description", g.description},
+      {"transport", transportLabel(g.transport)},
+      {"url", g.url},
+      {"command", g.command},
+      {"args", stringArray(g.args)},
+      {"cwd", g.cwd},
+      {"sessionMode", g.session_mode},
+      {"callTimeoutMs", g.call_timeout_ms},
+      {"maxConcurrency", g.max_concurrency},
+      {"enabled", g.enabled},
+      {"isActive", g.enabled},
+      {"reachable", g.reachable},
+      {"health", g.health},
+      {"lastError", g.last_error},
+      {"capabilities", parsedOr(g.capabilities, json::object{})},
+      {"source", g.source},
+      {"tags", stringArray(g.tags)},
+      {"createdAt", g.created_at},
+      {"updatedAt", g.updated_at},
+      {"lastSeen", g.last_seen.empty() ? json::value(nullptr) : json::value(g.last_seen)}};
   // Header values and environment values may be credentials: names only.
   json::array header_names, env_names;
   for (const auto& [name, value] : g.headers)
@@ -330,24 +334,31 @@ core::Result<storage::GatewayRecord> gatewayFromBody(const json::object& body,
   checkName(in, g.name);
   if (!transport.empty()) {
     auto parsed = parseTransport(transport);
-    if (!parsed) in.fail("transport", "must be one of SSE, STREAMABLEHTTP, STDIO");
-    else g.transport = *parsed;
+    if (!parsed)
+      in.fail("transport", "must be one of SSE, STREAMABLEHTTP, STDIO");
+    else
+      g.transport = *parsed;
   } else if (!base || in.has("url") || in.has("command")) {
     // ContextForge's inference: a command is stdio; a URL ending in /sse is SSE; else HTTP.
-    if (!g.command.empty()) g.transport = "stdio";
-    else if (g.url.ends_with("/sse") || g.url.find("/sse?") != std::string::npos) g.transport = "sse";
-    else g.transport = "streamable-http";
+    if (!g.command.empty())
+      g.transport = "stdio";
+    else if (g.url.ends_with("/sse") || g.url.find("/sse?") != std::string::npos)
+      g.transport = "sse";
+    else
+      g.transport = "streamable-http";
   }
   if (g.session_mode != "shared" && g.session_mode != "per-client")
     in.fail("session_mode", "must be shared or per-client");
   if (g.transport == "stdio" && g.command.empty()) in.fail("command", "required for STDIO");
   if (g.transport != "stdio") {
-    if (g.url.empty()) in.fail("url", "field required");
+    if (g.url.empty())
+      in.fail("url", "field required");
     else if (!g.url.starts_with("http://") && !g.url.starts_with("https://"))
       in.fail("url", "must be an http:// or https:// URL");
   }
   if (in.error()) return *in.error();
-  if (!base || body.contains("name")) g.slug = storage::slugify(g.name);
+  // The slug is fixed at registration: tool names and servers' selectors are built on it.
+  if (!base) g.slug = storage::slugify(g.name);
   return g;
 }
 
@@ -432,12 +443,10 @@ json::object exportJson(const std::vector<storage::GatewayRecord>& gateways,
                                      {"enabled", t.enabled},
                                      {"tags", stringArray(t.tags)}});
   }
-  return json::object{{"version", "forge-export/1"},
-                      {"exported_by", fmt::format("forge {}", core::kVersion)},
-                      {"exported_at", storage::nowUtc()},
-                      {"gateways", std::move(gateways_out)},
-                      {"servers", std::move(servers_out)},
-                      {"tools", std::move(tools_out)}};
+  return json::object{
+      {"version", "forge-export/1"},       {"exported_by", fmt::format("forge {}", core::kVersion)},
+      {"exported_at", storage::nowUtc()},  {"gateways", std::move(gateways_out)},
+      {"servers", std::move(servers_out)}, {"tools", std::move(tools_out)}};
 }
 
 core::Result<bool> boolParam(const std::optional<std::string>& value, const char* name,

@@ -24,10 +24,13 @@ struct Catalog::View {
     bool enabled = true;
   };
   std::string separator;
-  std::map<std::string, storage::GatewayRecord> gateways; // by slug
-  std::map<std::string, std::string> slug_of;             // gateway id -> slug
+  std::map<std::string, storage::GatewayRecord> gateways;               // by slug
+  std::map<std::string, std::string> slug_of;                           // gateway id -> slug
   std::map<std::tuple<ListKind, std::string, std::string>, Item> items; // kind, slug, key
   std::map<std::string, storage::ServerRecord> servers;                 // by id
+  // For servers with max_tools: the tools they expose (slug, original name), the first
+  // max_tools members in name order, as GET /servers/{id}/tools lists them.
+  std::map<std::string, std::set<std::pair<std::string, std::string>>> capped_tools;
 
   const Item* item(ListKind kind, const std::string& slug, const std::string& key) const {
     auto it = items.find({kind, slug, key});
@@ -89,19 +92,16 @@ public:
     const bool renamed = kind == ListKind::kTools || kind == ListKind::kPrompts;
     const std::string exposed =
         renamed ? gateway::exposedName(upstream, key, view->separator, true) : key;
+    if (kind == ListKind::kTools && server->second.max_tools > 0) {
+      const auto& capped = view->capped_tools.at(server_id_);
+      return capped.count({upstream, key}) > 0;
+    }
     const std::string id = item ? item->id : std::string();
     for (const auto& member : server->second.members) {
       if (member.kind == memberKindOf(kind) && selectorMatches(member.selector, id, exposed, key))
         return true;
     }
     return false;
-  }
-
-  std::size_t maxTools() const override {
-    const auto view = view_();
-    auto server = view->servers.find(server_id_);
-    return server == view->servers.end() ? 0
-                                         : static_cast<std::size_t>(server->second.max_tools);
   }
 
 private:
@@ -160,7 +160,8 @@ upstream::UpstreamConfig upstreamConfigOf(const storage::GatewayRecord& record,
   config.url = record.url;
   config.headers = record.headers;
   config.call_timeout = std::chrono::milliseconds(record.call_timeout_ms);
-  config.max_concurrency = static_cast<std::size_t>(std::max<std::int64_t>(1, record.max_concurrency));
+  config.max_concurrency =
+      static_cast<std::size_t>(std::max<std::int64_t>(1, record.max_concurrency));
   config.per_client_sessions = record.session_mode == "per-client";
   return config;
 }
@@ -226,8 +227,23 @@ core::Status Catalog::reloadView(Store& store) {
     view->items[{ListKind::kPrompts, slugOf(p.gateway_id), p.original_name}] = {p.id, p.enabled};
   auto servers = store.servers();
   if (!servers) return servers.error();
-  for (auto& s : *servers)
+  for (auto& s : *servers) {
+    if (s.max_tools > 0) {
+      auto& capped = view->capped_tools[s.id];
+      for (const auto& t : *tools) { // in name order
+        if (capped.size() >= static_cast<std::size_t>(s.max_tools)) break;
+        if (!t.enabled) continue;
+        for (const auto& m : s.members) {
+          if (m.kind == storage::MemberKind::kTool &&
+              selectorMatches(m.selector, t.id, t.name, t.original_name)) {
+            capped.insert({slugOf(t.gateway_id), t.original_name});
+            break;
+          }
+        }
+      }
+    }
     view->servers[s.id] = std::move(s);
+  }
   std::lock_guard lock(mutex_);
   view_ = std::move(view);
   return core::Ok{};
@@ -257,8 +273,8 @@ core::Status Catalog::load(const std::vector<upstream::UpstreamConfig>& configur
         saved = store.insertGateway(std::move(seeded));
       }
       if (!saved) {
-        return core::Error{saved.error().code, fmt::format("seeding upstream '{}': {}",
-                                                           config.name, saved.error().message)};
+        return core::Error{saved.error().code, fmt::format("seeding upstream '{}': {}", config.name,
+                                                           saved.error().message)};
       }
     }
     // Upstreams seeded from an earlier forge.yaml and since removed from it go too.
@@ -341,45 +357,46 @@ void Catalog::discover(const std::string& slug) {
     }
   };
   const std::string separator = options_.separator;
-  for (ListKind kind : {ListKind::kTools, ListKind::kResources, ListKind::kResourceTemplates,
-                        ListKind::kPrompts}) {
-    registry_->lists(kind, {slug}, [join, kind, slug, separator,
-                                    finishOne](std::vector<gateway::UpstreamList> lists) {
-      {
-        std::lock_guard lock(join->mutex);
-        auto& list = lists.front();
-        // Only tools are required: many servers offer no resources or prompts at all.
-        if (list.error && kind == ListKind::kTools) join->error = *list.error;
-        for (const auto& item : list.items) {
-          if (kind == ListKind::kTools) {
-            storage::ToolRecord t;
-            t.original_name = stringField(item, "name");
-            t.name = gateway::exposedName(slug, t.original_name, separator, true);
-            t.description = stringField(item, "description");
-            t.input_schema = documentField(item, "inputSchema", "{}");
-            t.output_schema = documentField(item, "outputSchema", "");
-            t.annotations = documentField(item, "annotations", "{}");
-            join->found.tools.push_back(std::move(t));
-          } else if (kind == ListKind::kPrompts) {
-            storage::PromptRecord p;
-            p.original_name = stringField(item, "name");
-            p.name = gateway::exposedName(slug, p.original_name, separator, true);
-            p.description = stringField(item, "description");
-            p.arguments = documentField(item, "arguments", "[]");
-            join->found.prompts.push_back(std::move(p));
-          } else {
-            storage::ResourceRecord r;
-            r.is_template = kind == ListKind::kResourceTemplates;
-            r.uri = stringField(item, r.is_template ? "uriTemplate" : "uri");
-            r.name = stringField(item, "name");
-            r.description = stringField(item, "description");
-            r.mime_type = stringField(item, "mimeType");
-            join->found.resources.push_back(std::move(r));
+  for (ListKind kind :
+       {ListKind::kTools, ListKind::kResources, ListKind::kResourceTemplates, ListKind::kPrompts}) {
+    registry_->lists(
+        kind, {slug},
+        [join, kind, slug, separator, finishOne](std::vector<gateway::UpstreamList> lists) {
+          {
+            std::lock_guard lock(join->mutex);
+            auto& list = lists.front();
+            // Only tools are required: many servers offer no resources or prompts at all.
+            if (list.error && kind == ListKind::kTools) join->error = *list.error;
+            for (const auto& item : list.items) {
+              if (kind == ListKind::kTools) {
+                storage::ToolRecord t;
+                t.original_name = stringField(item, "name");
+                t.name = gateway::exposedName(slug, t.original_name, separator, true);
+                t.description = stringField(item, "description");
+                t.input_schema = documentField(item, "inputSchema", "{}");
+                t.output_schema = documentField(item, "outputSchema", "");
+                t.annotations = documentField(item, "annotations", "{}");
+                join->found.tools.push_back(std::move(t));
+              } else if (kind == ListKind::kPrompts) {
+                storage::PromptRecord p;
+                p.original_name = stringField(item, "name");
+                p.name = gateway::exposedName(slug, p.original_name, separator, true);
+                p.description = stringField(item, "description");
+                p.arguments = documentField(item, "arguments", "[]");
+                join->found.prompts.push_back(std::move(p));
+              } else {
+                storage::ResourceRecord r;
+                r.is_template = kind == ListKind::kResourceTemplates;
+                r.uri = stringField(item, r.is_template ? "uriTemplate" : "uri");
+                r.name = stringField(item, "name");
+                r.description = stringField(item, "description");
+                r.mime_type = stringField(item, "mimeType");
+                join->found.resources.push_back(std::move(r));
+              }
+            }
           }
-        }
-      }
-      finishOne();
-    });
+          finishOne();
+        });
   }
 }
 
@@ -400,6 +417,7 @@ void Catalog::finishDiscovery(const std::string& slug, core::Result<storage::Dis
           log::warn("storing what upstream {} offers: {}", slug, s.error().message);
         } else {
           log::info("upstream {}: discovered {}", slug, counts);
+          applyPendingSettings(store, id);
         }
         store.setGatewayHealth(id, true, "ready", "", capabilities);
       } else {
@@ -440,10 +458,12 @@ void Catalog::connect(const storage::GatewayRecord& record) {
 
 namespace {
 // Reads a gateway back (its health as discovery left it) and hands it to `done`.
-void answerGateway(Store& store, const std::string& id, const Callback<storage::GatewayRecord>& done) {
+void answerGateway(Store& store, const std::string& id,
+                   const Callback<storage::GatewayRecord>& done) {
   auto record = store.gateway(id);
   if (!record) return done(record.error());
-  if (!*record) return done(core::Error{core::Errc::kNotFound, fmt::format("gateway {} not found", id)});
+  if (!*record)
+    return done(core::Error{core::Errc::kNotFound, fmt::format("gateway {} not found", id)});
   done(std::move(**record));
 }
 } // namespace
@@ -462,18 +482,25 @@ void Catalog::createGateway(storage::GatewayRecord record, Callback<storage::Gat
   });
 }
 
-void Catalog::updateGateway(storage::GatewayRecord record, Callback<storage::GatewayRecord> done) {
-  storage_->submit([this, record = std::move(record), done](Store& store) mutable {
-    auto before = store.gateway(record.id);
+void Catalog::updateGateway(const std::string& id, Change<storage::GatewayRecord> change,
+                            Callback<storage::GatewayRecord> done) {
+  // Read, change and write in one job: two concurrent updates cannot lose each other's fields.
+  storage_->submit([this, id, change = std::move(change), done](Store& store) {
+    auto before = store.gateway(id);
     if (!before) return done(before.error());
     if (!*before)
-      return done(core::Error{core::Errc::kNotFound, fmt::format("gateway {} not found", record.id)});
-    auto saved = store.updateGateway(std::move(record));
+      return done(core::Error{core::Errc::kNotFound, fmt::format("gateway {} not found", id)});
+    auto changed = change(**before);
+    if (!changed) return done(changed.error());
+    changed->id = id;
+    auto saved = store.updateGateway(std::move(*changed));
     if (!saved) return done(saved.error());
     reloadView(store);
     registry_->remove((*before)->slug);
-    if (!saved->enabled) return done(std::move(*saved));
-    const std::string id = saved->id;
+    if (!saved->enabled) {
+      registry_->broadcast("notifications/tools/list_changed");
+      return done(std::move(*saved));
+    }
     awaitDiscovery(saved->slug, [this, id, done] {
       storage_->submit([id, done](Store& s) { answerGateway(s, id, done); });
     });
@@ -492,34 +519,6 @@ void Catalog::deleteGateway(const std::string& id, Callback<bool> done) {
     registry_->remove((*record)->slug);
     registry_->broadcast("notifications/tools/list_changed");
     done(true);
-  });
-}
-
-void Catalog::setGatewayEnabled(const std::string& id, bool enabled,
-                                Callback<storage::GatewayRecord> done) {
-  storage_->submit([this, id, enabled, done](Store& store) {
-    auto record = store.gateway(id);
-    if (!record) return done(record.error());
-    if (!*record)
-      return done(core::Error{core::Errc::kNotFound, fmt::format("gateway {} not found", id)});
-    auto changed = **record;
-    changed.enabled = enabled;
-    if (!enabled) {
-      changed.reachable = false;
-      changed.health = "disabled";
-    }
-    auto saved = store.updateGateway(std::move(changed));
-    if (!saved) return done(saved.error());
-    reloadView(store);
-    if (!enabled) {
-      registry_->remove(saved->slug);
-      registry_->broadcast("notifications/tools/list_changed");
-      return done(std::move(*saved));
-    }
-    awaitDiscovery(saved->slug, [this, id, done] {
-      storage_->submit([id, done](Store& s) { answerGateway(s, id, done); });
-    });
-    connect(*saved);
   });
 }
 
@@ -576,9 +575,17 @@ void Catalog::createServer(storage::ServerRecord record, Callback<storage::Serve
   });
 }
 
-void Catalog::updateServer(storage::ServerRecord record, Callback<storage::ServerRecord> done) {
-  storage_->submit([this, record = std::move(record), done](Store& store) mutable {
-    auto saved = store.updateServer(std::move(record));
+void Catalog::updateServer(const std::string& id, Change<storage::ServerRecord> change,
+                           Callback<storage::ServerRecord> done) {
+  storage_->submit([this, id, change = std::move(change), done](Store& store) {
+    auto before = store.server(id);
+    if (!before) return done(before.error());
+    if (!*before)
+      return done(core::Error{core::Errc::kNotFound, fmt::format("server {} not found", id)});
+    auto changed = change(**before);
+    if (!changed) return done(changed.error());
+    changed->id = id;
+    auto saved = store.updateServer(std::move(*changed));
     if (saved) {
       reloadView(store);
       registry_->broadcast("notifications/tools/list_changed");
@@ -636,6 +643,33 @@ bool importOne(Record record, const std::optional<Record>& existing, const Impor
 
 } // namespace
 
+void Catalog::applySetting(Store& store, const std::string& tool_id,
+                           const ImportPlan::ToolSetting& setting) {
+  if (auto s = store.setItemEnabled("tools", tool_id, setting.enabled); !s)
+    log::warn("applying an imported setting to tool {}: {}", tool_id, s.error().message);
+  if (auto s = store.setItemTags("tools", tool_id, setting.tags); !s)
+    log::warn("applying imported tags to tool {}: {}", tool_id, s.error().message);
+}
+
+void Catalog::applyPendingSettings(Store& store, const std::string& gateway_id) {
+  std::vector<ImportPlan::ToolSetting> settings;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = pending_settings_.find(gateway_id);
+    if (it == pending_settings_.end()) return;
+    settings = std::move(it->second);
+    pending_settings_.erase(it);
+  }
+  auto tools = store.tools();
+  if (!tools) return;
+  for (const auto& setting : settings) {
+    for (const auto& t : *tools) {
+      if (t.gateway_id == gateway_id && t.original_name == setting.original_name)
+        applySetting(store, t.id, setting);
+    }
+  }
+}
+
 void Catalog::importCatalog(ImportPlan plan, Callback<ImportReport> done) {
   storage_->submit([this, plan = std::move(plan), done](Store& store) {
     ImportReport report;
@@ -660,8 +694,14 @@ void Catalog::importCatalog(ImportPlan plan, Callback<ImportReport> done) {
     if (!plan.dry_run) {
       auto tools = store.tools();
       auto gateways = store.gateways();
-      if (!tools || !gateways) return done(core::Error{core::Errc::kUnavailable, "reading the catalog failed"});
+      if (!tools || !gateways)
+        return done(core::Error{core::Errc::kUnavailable, "reading the catalog failed"});
       for (const auto& setting : plan.tools) {
+        // Settings follow their gateway: not applied where the gateway was skipped.
+        if (std::find(touched.begin(), touched.end(), setting.gateway) == touched.end()) {
+          ++report.skipped;
+          continue;
+        }
         std::string gateway_id;
         for (const auto& g : *gateways)
           if (g.name == setting.gateway) gateway_id = g.id;
@@ -669,11 +709,13 @@ void Catalog::importCatalog(ImportPlan plan, Callback<ImportReport> done) {
           return t.gateway_id == gateway_id && t.original_name == setting.original_name;
         });
         if (tool == tools->end()) {
-          ++report.skipped; // not discovered (yet): nothing to apply the setting to
+          // Not discovered yet: applied when the gateway has been listed.
+          std::lock_guard lock(mutex_);
+          pending_settings_[gateway_id].push_back(setting);
+          ++report.pending;
           continue;
         }
-        store.setItemEnabled("tools", tool->id, setting.enabled);
-        store.setItemTags("tools", tool->id, setting.tags);
+        applySetting(store, tool->id, setting);
         ++report.updated;
       }
     }
@@ -702,24 +744,6 @@ bool Catalog::serverActive(const std::string& server_id) const {
   const auto v = view();
   auto it = v->servers.find(server_id);
   return it != v->servers.end() && it->second.enabled;
-}
-
-std::size_t Catalog::countServerTools(const storage::ServerRecord& server) const {
-  const auto v = view();
-  std::size_t count = 0;
-  for (const auto& [key, item] : v->items) {
-    const auto& [kind, slug, original] = key;
-    if (kind != ListKind::kTools) continue;
-    const std::string exposed = gateway::exposedName(slug, original, v->separator, true);
-    for (const auto& member : server.members) {
-      if (member.kind == storage::MemberKind::kTool &&
-          selectorMatches(member.selector, item.id, exposed, original)) {
-        ++count;
-        break;
-      }
-    }
-  }
-  return count;
 }
 
 // ---- metrics ----------------------------------------------------------------------------------

@@ -59,11 +59,15 @@ struct ImportReport {
   int updated = 0;
   int skipped = 0;
   int failed = 0;
+  int pending = 0; // tool settings to apply once their upstream has been listed
   std::vector<std::string> errors;
 };
 
 template <class T>
 using Callback = std::function<void(core::Result<T>)>;
+// Turns a stored record into its new version (runs on the storage thread), or refuses.
+template <class T>
+using Change = std::function<core::Result<T>(const T& current)>;
 
 // Which selectors of a server match an item (id, exposed name, original name or glob).
 bool selectorMatches(const std::string& selector, const std::string& id, const std::string& exposed,
@@ -95,10 +99,11 @@ public:
 
   // ---- upstreams ("gateways")
   void createGateway(storage::GatewayRecord record, Callback<storage::GatewayRecord> done);
-  void updateGateway(storage::GatewayRecord record, Callback<storage::GatewayRecord> done);
+  // Applies `change` to the stored record and saves the result, in one storage job; the
+  // upstream reconnects.
+  void updateGateway(const std::string& id, Change<storage::GatewayRecord> change,
+                     Callback<storage::GatewayRecord> done);
   void deleteGateway(const std::string& id, Callback<bool> done);
-  void setGatewayEnabled(const std::string& id, bool enabled,
-                         Callback<storage::GatewayRecord> done);
   // Lists the upstream again and stores what it offers now.
   void refreshGateway(const std::string& id, Callback<storage::Discovery> done);
 
@@ -106,7 +111,8 @@ public:
   void setItemEnabled(const std::string& table, const std::string& id, bool enabled,
                       Callback<bool> done);
   void createServer(storage::ServerRecord record, Callback<storage::ServerRecord> done);
-  void updateServer(storage::ServerRecord record, Callback<storage::ServerRecord> done);
+  void updateServer(const std::string& id, Change<storage::ServerRecord> change,
+                    Callback<storage::ServerRecord> done);
   void deleteServer(const std::string& id, Callback<bool> done);
 
   // Applies an import: gateways and servers by name (conflicts per the plan's strategy), then
@@ -118,8 +124,6 @@ public:
   std::shared_ptr<const gateway::ItemFilter> serverFilter(const std::string& server_id);
   // True if a virtual server with this id exists and is enabled.
   bool serverActive(const std::string& server_id) const;
-  // How many tools of the catalog a server's members select now (for max_tools checks).
-  std::size_t countServerTools(const storage::ServerRecord& server) const;
 
   // gateway::RegistryObserver
   void onUpstreamState(const std::string& upstream, upstream::State state,
@@ -139,6 +143,10 @@ private:
   void awaitDiscovery(const std::string& slug, std::function<void()> then);
   void connect(const storage::GatewayRecord& record);
   void flushMetrics();
+  void applySetting(storage::Store& store, const std::string& tool_id,
+                    const ImportPlan::ToolSetting& setting);
+  // Imported tool settings whose tools had not been discovered yet (by gateway id).
+  void applyPendingSettings(storage::Store& store, const std::string& gateway_id);
   void scheduleFlush();
 
   net::EventLoop& loop_;
@@ -150,6 +158,7 @@ private:
   std::shared_ptr<const View> view_;
   std::map<std::string, std::vector<std::function<void()>>> discovery_waiters_; // by slug
   std::vector<storage::CallSample> samples_;
+  std::map<std::string, std::vector<ImportPlan::ToolSetting>> pending_settings_;
   bool stopping_ = false;
 };
 

@@ -9,5 +9,6 @@ CommandPtr makeGatewayCommand();
 CommandPtr makeConfigCommand();
 CommandPtr makeTranslateCommand();
 CommandPtr makeWrapperCommand();
+CommandPtr makeRegisterCommand();
 
 } // namespace forge::cli

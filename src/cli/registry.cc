@@ -4,20 +4,22 @@
 #include "core/version.h"
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <fmt/format.h>
 
 namespace forge::cli {
 
 std::vector<CommandFactory> builtinCommands() {
   return {
-      makeGatewayCommand,
-      makeConfigCommand,
-      makeTranslateCommand,
-      makeWrapperCommand,
+      makeGatewayCommand, makeConfigCommand,   makeTranslateCommand,
+      makeWrapperCommand, makeRegisterCommand,
   };
 }
 
 int runMain(int argc, char** argv) {
+  // Writing to a peer that has gone (an upstream's stdin, a client socket) must be an error
+  // value on that one channel, not the death of the process.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"Forge: a fast, self-hosted Model Context Protocol gateway", "forge"};
   app.set_version_flag("-v,--version", fmt::format("forge {} ({}, {})", core::kVersion,
                                                    core::kGitCommit, core::kBuildType));

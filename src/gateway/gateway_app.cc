@@ -120,8 +120,6 @@ private:
     json::array errors;
     std::set<std::string> seen;
     const char* field = nameField(kind);
-    const std::size_t max_tools =
-        options_.filter && kind == ListKind::kTools ? options_.filter->maxTools() : 0;
     for (auto& list : lists) {
       if (list.error) {
         errors.push_back(json::object{{"upstream", list.upstream}, {"error", *list.error}});
@@ -131,7 +129,6 @@ private:
       }
       for (auto& item : list.items) {
         if (!allowed(kind, list.upstream, stringField(item, keyField(kind)))) continue;
-        if (max_tools != 0 && items.size() >= max_tools) break;
         if (field) {
           const std::string name = expose(list.upstream, stringField(item, field));
           if (!seen.insert(name).second) {

@@ -20,8 +20,6 @@ public:
   virtual ~ItemFilter() = default;
   // `key`: the item's original name (tools, prompts), URI (resources) or URI template.
   virtual bool allows(ListKind kind, const std::string& upstream, const std::string& key) const = 0;
-  // The most tools a tools/list may show; 0: no limit.
-  virtual std::size_t maxTools() const { return 0; }
 };
 
 struct GatewayAppOptions {

@@ -5,7 +5,6 @@
 
 #include <fmt/format.h>
 
-
 namespace forge::storage {
 namespace {
 
@@ -150,10 +149,10 @@ core::Result<int> migrate(Database& db) {
     if (migration.version <= *current) continue;
     auto status = transaction(db, [&]() -> core::Status {
       if (auto applied = db.execScript(migration.sql); !applied) return applied;
-      auto recorded = db.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES "
-                               "(?, ?, ?)",
-                               {std::int64_t{migration.version}, std::string(migration.name),
-                                nowUtc()});
+      auto recorded =
+          db.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES "
+                   "(?, ?, ?)",
+                   {std::int64_t{migration.version}, std::string(migration.name), nowUtc()});
       if (!recorded) return recorded.error();
       return core::Ok{};
     });

@@ -40,7 +40,8 @@ bool isIdentChar(char c) {
 
 std::string trimmedMessage(const char* message) {
   std::string_view s = message != nullptr ? message : "";
-  while (!s.empty() && isSpace(s.back())) s.remove_suffix(1);
+  while (!s.empty() && isSpace(s.back()))
+    s.remove_suffix(1);
   std::string out(s);
   for (char& c : out) {
     if (c == '\n') c = ' ';
@@ -50,7 +51,8 @@ std::string trimmedMessage(const char* message) {
 
 // The start of a statement's text, for error messages about bad SQL.
 std::string excerpt(std::string_view sql) {
-  while (!sql.empty() && isSpace(sql.front())) sql.remove_prefix(1);
+  while (!sql.empty() && isSpace(sql.front()))
+    sql.remove_prefix(1);
   constexpr std::size_t kMax = 160;
   std::string out(sql.substr(0, kMax));
   for (char& c : out) {
@@ -68,9 +70,8 @@ core::Errc errcForSqlState(std::string_view state) {
   if (state == "23505") return core::Errc::kConflict; // unique_violation
   // Connection exceptions, insufficient resources, the server shutting down or not yet up,
   // and the transient failures a retry resolves (serialization, deadlock, lock not available).
-  if (startsWith(state, "08") || startsWith(state, "53") || state == "57P01" ||
-      state == "57P02" || state == "57P03" || state == "40001" || state == "40P01" ||
-      state == "55P03") {
+  if (startsWith(state, "08") || startsWith(state, "53") || state == "57P01" || state == "57P02" ||
+      state == "57P03" || state == "40001" || state == "40P01" || state == "55P03") {
     return core::Errc::kUnavailable;
   }
   return core::Errc::kInternal;
@@ -128,8 +129,8 @@ std::string rewritePlaceholders(std::string_view sql, std::size_t& count) {
     char c = sql[i];
     if (c == '\'') {
       // A string literal; '' is a quote inside it. E'...' also escapes with a backslash.
-      bool escapes = i > 0 && (sql[i - 1] == 'E' || sql[i - 1] == 'e') &&
-                     (i < 2 || !isIdentChar(sql[i - 2]));
+      bool escapes =
+          i > 0 && (sql[i - 1] == 'E' || sql[i - 1] == 'e') && (i < 2 || !isIdentChar(sql[i - 2]));
       out += c;
       ++i;
       while (i < n) {
@@ -155,7 +156,8 @@ std::string rewritePlaceholders(std::string_view sql, std::size_t& count) {
       }
     } else if (c == '-' && i + 1 < n && sql[i + 1] == '-') {
       // A comment to the end of the line.
-      while (i < n && sql[i] != '\n') out += sql[i++];
+      while (i < n && sql[i] != '\n')
+        out += sql[i++];
     } else if (c == '/' && i + 1 < n && sql[i + 1] == '*') {
       // A block comment; they nest in PostgreSQL.
       int depth = 0;
@@ -255,8 +257,7 @@ core::Error resultError(PGconn* conn, const PGresult* result, std::string_view s
   }
   const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
   const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
-  std::string message =
-      trimmedMessage(primary != nullptr ? primary : PQresultErrorMessage(result));
+  std::string message = trimmedMessage(primary != nullptr ? primary : PQresultErrorMessage(result));
   if (message.empty()) message = trimmedMessage(PQerrorMessage(conn));
   core::Errc errc = core::Errc::kInternal;
   if (state != nullptr) {
@@ -306,8 +307,8 @@ core::Result<Rows> PostgresDatabase::query(std::string_view sql, const std::vect
   }
 
   if (auto connected = ensureConnected(); !connected) return connected.error();
-  ResultPtr result(PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()),
-                                types.data(), values.data(), nullptr, nullptr, 0));
+  ResultPtr result(PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), types.data(),
+                                values.data(), nullptr, nullptr, 0));
   ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
   if (status == PGRES_EMPTY_QUERY) {
     return core::Error{core::Errc::kInternal, "postgresql: empty statement"};

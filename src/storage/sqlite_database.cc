@@ -25,7 +25,8 @@ bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
 
 // The start of a statement's text, for error messages about bad SQL.
 std::string excerpt(std::string_view sql) {
-  while (!sql.empty() && isSpace(sql.front())) sql.remove_prefix(1);
+  while (!sql.empty() && isSpace(sql.front()))
+    sql.remove_prefix(1);
   constexpr std::size_t kMax = 160;
   std::string out(sql.substr(0, kMax));
   for (char& c : out) {
@@ -85,9 +86,9 @@ core::Result<DatabasePtr> SqliteDatabase::open(const std::string& path, bool cre
     if (!dir.empty() && !std::filesystem::exists(dir, ec)) {
       std::filesystem::create_directories(dir, ec);
       if (ec) {
-        return core::Error{core::Errc::kUnavailable,
-                           fmt::format("sqlite: cannot create data directory {}: {}",
-                                       dir.string(), ec.message())};
+        return core::Error{
+            core::Errc::kUnavailable,
+            fmt::format("sqlite: cannot create data directory {}: {}", dir.string(), ec.message())};
       }
       std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
                                    std::filesystem::perm_options::replace, ec);
@@ -96,9 +97,9 @@ core::Result<DatabasePtr> SqliteDatabase::open(const std::string& path, bool cre
   if (!in_memory) createPrivateFile(path);
 
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
     sqlite3_close_v2(raw);
@@ -112,9 +113,9 @@ core::Result<DatabasePtr> SqliteDatabase::open(const std::string& path, bool cre
   if (!journal) return journal.error();
   std::string mode = journal->rows.empty() ? std::string() : journal->rows[0].text(0);
   if (mode != "wal" && !(in_memory && mode == "memory")) {
-    return core::Error{core::Errc::kUnavailable,
-                       fmt::format("sqlite: cannot use WAL for {} (journal mode is '{}')", path,
-                                   mode)};
+    return core::Error{
+        core::Errc::kUnavailable,
+        fmt::format("sqlite: cannot use WAL for {} (journal mode is '{}')", path, mode)};
   }
   for (const char* pragma : {"PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
     if (auto status = db->execScript(pragma); !status) return status.error();
@@ -123,7 +124,8 @@ core::Result<DatabasePtr> SqliteDatabase::open(const std::string& path, bool cre
 }
 
 SqliteDatabase::~SqliteDatabase() {
-  for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+  for (auto& [sql, stmt] : statements_)
+    sqlite3_finalize(stmt);
   sqlite3_close_v2(db_);
 }
 
@@ -150,11 +152,12 @@ core::Result<sqlite3_stmt*> SqliteDatabase::prepare(std::string_view sql) {
   }
   // Whatever follows the statement may only be whitespace, ';' and comments.
   std::string_view rest(tail, static_cast<std::size_t>(sql.data() + sql.size() - tail));
-  while (!rest.empty() && (isSpace(rest.front()) || rest.front() == ';')) rest.remove_prefix(1);
+  while (!rest.empty() && (isSpace(rest.front()) || rest.front() == ';'))
+    rest.remove_prefix(1);
   if (!rest.empty()) {
     sqlite3_stmt* next = nullptr;
-    int next_rc = sqlite3_prepare_v2(db_, rest.data(), static_cast<int>(rest.size()), &next,
-                                     nullptr);
+    int next_rc =
+        sqlite3_prepare_v2(db_, rest.data(), static_cast<int>(rest.size()), &next, nullptr);
     sqlite3_finalize(next);
     if (next_rc != SQLITE_OK || next != nullptr) {
       sqlite3_finalize(stmt);
@@ -166,7 +169,8 @@ core::Result<sqlite3_stmt*> SqliteDatabase::prepare(std::string_view sql) {
   }
 
   if (statements_.size() >= kMaxCachedStatements) {
-    for (auto& [text, cached] : statements_) sqlite3_finalize(cached);
+    for (auto& [text, cached] : statements_)
+      sqlite3_finalize(cached);
     statements_.clear();
   }
   statements_.emplace(std::move(key), stmt);

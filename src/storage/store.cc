@@ -298,15 +298,15 @@ std::string newId() {
 }
 
 std::string nowUtc() {
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
-                     fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(
+                                                  std::chrono::system_clock::now())));
 }
 
 std::string slugify(const std::string& name) {
   std::string out;
   bool dash = false;
   for (unsigned char c : name) {
-    if (std::isalnum(c) || c == '_') {
+    if (std::isalnum(c)) {
       if (dash && !out.empty()) out += '-';
       dash = false;
       out += static_cast<char>(std::tolower(c));
@@ -327,8 +327,7 @@ core::Result<std::vector<GatewayRecord>> Store::gateways() {
 
 core::Result<std::optional<GatewayRecord>> Store::gateway(const std::string& id) {
   return selectOne<GatewayRecord>(
-      db_, fmt::format("SELECT {} FROM gateways WHERE id = ?", kGatewayColumns), {id},
-      gatewayFrom);
+      db_, fmt::format("SELECT {} FROM gateways WHERE id = ?", kGatewayColumns), {id}, gatewayFrom);
 }
 
 core::Result<std::optional<GatewayRecord>> Store::gatewayByName(const std::string& name) {
@@ -367,11 +366,11 @@ core::Status Store::setGatewayHealth(const std::string& id, bool reachable,
                                      const std::string& health, const std::string& last_error,
                                      const std::string& capabilities) {
   const std::string now = nowUtc();
-  auto rows = db_.query("UPDATE gateways SET reachable = ?, health = ?, last_error = ?, "
-                        "capabilities = ?, last_seen = CASE WHEN ? = 1 THEN ? ELSE last_seen END "
-                        "WHERE id = ?",
-                        {flag(reachable), health, last_error, capabilities, flag(reachable), now,
-                         id});
+  auto rows =
+      db_.query("UPDATE gateways SET reachable = ?, health = ?, last_error = ?, "
+                "capabilities = ?, last_seen = CASE WHEN ? = 1 THEN ? ELSE last_seen END "
+                "WHERE id = ?",
+                {flag(reachable), health, last_error, capabilities, flag(reachable), now, id});
   if (!rows) return rows.error();
   return core::Ok{};
 }
@@ -390,15 +389,14 @@ struct Kept {
 
 core::Result<std::map<std::string, Kept>> keptItems(Database& db, const char* table,
                                                     const char* key, const std::string& gateway) {
-  auto rows = db.query(
-      fmt::format("SELECT {}, id, enabled, tags, created_at FROM {} WHERE gateway_id = ?", key,
-                  table),
-      {gateway});
+  auto rows =
+      db.query(fmt::format("SELECT {}, id, enabled, tags, created_at FROM {} WHERE gateway_id = ?",
+                           key, table),
+               {gateway});
   if (!rows) return rows.error();
   std::map<std::string, Kept> out;
   for (const auto& row : rows->rows)
-    out[row.text(0)] =
-        Kept{row.text(1), row.integer(2) != 0, stringList(row.text(3)), row.text(4)};
+    out[row.text(0)] = Kept{row.text(1), row.integer(2) != 0, stringList(row.text(3)), row.text(4)};
   return out;
 }
 
@@ -451,59 +449,68 @@ core::Status upsert(Database& db, const char* table, const char* columns, const 
 
 } // namespace
 
+namespace {
+
+// How discovered items of one kind are stored: table, identifying column, row values.
+struct ItemTable {
+  const char* table;
+  const char* columns;
+  const char* key; // unique per gateway
+};
+constexpr ItemTable kToolTable{"tools", kToolColumns, "original_name"};
+constexpr ItemTable kResourceTable{"resources", kResourceColumns, "uri"};
+constexpr ItemTable kPromptTable{"prompts", kPromptColumns, "original_name"};
+
+const std::string& keyOf(const ToolRecord& t) { return t.original_name; }
+const std::string& keyOf(const ResourceRecord& r) { return r.uri; }
+const std::string& keyOf(const PromptRecord& p) { return p.original_name; }
+
+std::vector<Value> valuesOf(const ToolRecord& t) {
+  return {t.id,           t.gateway_id,    t.original_name, t.name,          t.description,
+          t.input_schema, t.output_schema, t.annotations,   flag(t.enabled), toJson(t.tags),
+          t.created_at,   t.updated_at};
+}
+std::vector<Value> valuesOf(const ResourceRecord& r) {
+  return {r.id,        r.gateway_id,        r.uri,           r.name,         r.description,
+          r.mime_type, flag(r.is_template), flag(r.enabled), toJson(r.tags), r.created_at,
+          r.updated_at};
+}
+std::vector<Value> valuesOf(const PromptRecord& p) {
+  return {p.id,        p.gateway_id,    p.original_name, p.name,       p.description,
+          p.arguments, flag(p.enabled), toJson(p.tags),  p.created_at, p.updated_at};
+}
+
+// Makes a gateway's rows of one kind exactly `found`, keeping what operators set on them.
+template <class Record>
+core::Status syncItems(Database& db, const ItemTable& table, const std::string& gateway_id,
+                       std::vector<Record>& found) {
+  auto kept = keptItems(db, table.table, table.key, gateway_id);
+  if (!kept) return kept.error();
+  std::set<std::string> present;
+  for (auto& item : found) {
+    item.gateway_id = gateway_id;
+    keep(item, keyOf(item), *kept);
+    present.insert(keyOf(item));
+    auto status = upsert(db, table.table, table.columns,
+                         fmt::format("gateway_id, {}", table.key).c_str(), valuesOf(item));
+    if (!status) return status;
+  }
+  return removeGone(db, table.table, *kept, present);
+}
+
+} // namespace
+
 core::Status Store::replaceDiscovery(const std::string& gateway_id, Discovery found) {
   return transaction(db_, [&]() -> core::Status {
-    auto tools = keptItems(db_, "tools", "original_name", gateway_id);
-    if (!tools) return tools.error();
-    std::set<std::string> present;
-    for (auto& t : found.tools) {
-      t.gateway_id = gateway_id;
-      keep(t, t.original_name, *tools);
-      present.insert(t.original_name);
-      auto status = upsert(db_, "tools", kToolColumns, "gateway_id, original_name",
-                           {t.id, t.gateway_id, t.original_name, t.name, t.description,
-                            t.input_schema, t.output_schema, t.annotations, flag(t.enabled),
-                            toJson(t.tags), t.created_at, t.updated_at});
-      if (!status) return status;
-    }
-    if (auto s = removeGone(db_, "tools", *tools, present); !s)
-      return s;
-
-    auto resources = keptItems(db_, "resources", "uri", gateway_id);
-    if (!resources) return resources.error();
-    present.clear();
-    for (auto& r : found.resources) {
-      r.gateway_id = gateway_id;
-      keep(r, r.uri, *resources);
-      present.insert(r.uri);
-      auto status = upsert(db_, "resources", kResourceColumns, "gateway_id, uri",
-                           {r.id, r.gateway_id, r.uri, r.name, r.description, r.mime_type,
-                            flag(r.is_template), flag(r.enabled), toJson(r.tags), r.created_at,
-                            r.updated_at});
-      if (!status) return status;
-    }
-    if (auto s = removeGone(db_, "resources", *resources, present); !s) return s;
-
-    auto prompts = keptItems(db_, "prompts", "original_name", gateway_id);
-    if (!prompts) return prompts.error();
-    present.clear();
-    for (auto& p : found.prompts) {
-      p.gateway_id = gateway_id;
-      keep(p, p.original_name, *prompts);
-      present.insert(p.original_name);
-      auto status = upsert(db_, "prompts", kPromptColumns, "gateway_id, original_name",
-                           {p.id, p.gateway_id, p.original_name, p.name, p.description,
-                            p.arguments, flag(p.enabled), toJson(p.tags), p.created_at,
-                            p.updated_at});
-      if (!status) return status;
-    }
-    return removeGone(db_, "prompts", *prompts, present);
+    if (auto s = syncItems(db_, kToolTable, gateway_id, found.tools); !s) return s;
+    if (auto s = syncItems(db_, kResourceTable, gateway_id, found.resources); !s) return s;
+    return syncItems(db_, kPromptTable, gateway_id, found.prompts);
   });
 }
 
 core::Result<std::vector<ToolRecord>> Store::tools() {
-  return selectAll<ToolRecord>(
-      db_, fmt::format("SELECT {} FROM tools ORDER BY name", kToolColumns), {}, toolFrom);
+  return selectAll<ToolRecord>(db_, fmt::format("SELECT {} FROM tools ORDER BY name", kToolColumns),
+                               {}, toolFrom);
 }
 
 core::Result<std::optional<ToolRecord>> Store::tool(const std::string& id) {
@@ -537,13 +544,20 @@ namespace {
 bool isItemTable(const std::string& table) {
   return table == "tools" || table == "resources" || table == "prompts";
 }
+
+// Items are addressed by id, or by what clients know them by: exposed name, or URI.
+const char* itemKeyColumn(const std::string& table) {
+  return table == "resources" ? "uri" : "name";
+}
 } // namespace
 
 core::Result<bool> Store::setItemEnabled(const std::string& table, const std::string& id,
                                          bool enabled) {
   if (!isItemTable(table)) return core::Error{core::Errc::kInternal, "unknown item table"};
-  auto rows = db_.query(fmt::format("UPDATE {} SET enabled = ?, updated_at = ? WHERE id = ?", table),
-                        {flag(enabled), nowUtc(), id});
+  auto rows =
+      db_.query(fmt::format("UPDATE {} SET enabled = ?, updated_at = ? WHERE id = ? OR {} = ?",
+                            table, itemKeyColumn(table)),
+                {flag(enabled), nowUtc(), id, id});
   if (!rows) return rows.error();
   return rows->affected > 0;
 }
@@ -551,8 +565,9 @@ core::Result<bool> Store::setItemEnabled(const std::string& table, const std::st
 core::Result<bool> Store::setItemTags(const std::string& table, const std::string& id,
                                       const std::vector<std::string>& tags) {
   if (!isItemTable(table)) return core::Error{core::Errc::kInternal, "unknown item table"};
-  auto rows = db_.query(fmt::format("UPDATE {} SET tags = ?, updated_at = ? WHERE id = ?", table),
-                        {toJson(tags), nowUtc(), id});
+  auto rows = db_.query(fmt::format("UPDATE {} SET tags = ?, updated_at = ? WHERE id = ? OR {} = ?",
+                                    table, itemKeyColumn(table)),
+                        {toJson(tags), nowUtc(), id, id});
   if (!rows) return rows.error();
   return rows->affected > 0;
 }
@@ -581,22 +596,20 @@ core::Status loadMembers(Database& db, std::vector<ServerRecord>& servers) {
 core::Status saveMembers(Database& db, const ServerRecord& server) {
   auto cleared = db.query("DELETE FROM server_members WHERE server_id = ?", {server.id});
   if (!cleared) return cleared.error();
-  std::set<std::pair<MemberKind, std::string>> seen;
   std::int64_t position = 0;
   for (const auto& member : server.members) {
-    if (!seen.insert({member.kind, member.selector}).second) continue;
-    auto rows = db.query("INSERT INTO server_members (server_id, kind, selector, position) VALUES "
-                         "(?, ?, ?, ?)",
-                         {server.id, std::string(memberKindName(member.kind)), member.selector,
-                          position++});
+    auto rows = db.query(
+        "INSERT INTO server_members (server_id, kind, selector, position) VALUES "
+        "(?, ?, ?, ?)",
+        {server.id, std::string(memberKindName(member.kind)), member.selector, position++});
     if (!rows) return rows.error();
   }
   return core::Ok{};
 }
 
 std::vector<Value> serverValues(const ServerRecord& s) {
-  return {s.id,          s.name,          s.description,  s.icon,      flag(s.enabled),
-          s.max_tools,   toJson(s.tags),  s.created_at,   s.updated_at};
+  return {s.id,        s.name,         s.description, s.icon,      flag(s.enabled),
+          s.max_tools, toJson(s.tags), s.created_at,  s.updated_at};
 }
 
 core::Result<std::optional<ServerRecord>> oneServer(Database& db, const char* where,
@@ -635,7 +648,18 @@ core::Result<std::optional<ServerRecord>> Store::serverByName(const std::string&
   return oneServer(db_, "name", name);
 }
 
+namespace {
+// Each (kind, selector) once, in the order first given: what is stored is what is answered.
+void dropDuplicateMembers(ServerRecord& record) {
+  std::set<std::pair<MemberKind, std::string>> seen;
+  std::erase_if(record.members, [&](const Member& m) {
+    return !seen.insert({m.kind, m.selector}).second;
+  });
+}
+} // namespace
+
 core::Result<ServerRecord> Store::insertServer(ServerRecord record) {
+  dropDuplicateMembers(record);
   if (record.id.empty()) record.id = newId();
   stamp(record.created_at, record.updated_at);
   auto status = transaction(db_, [&]() -> core::Status {
@@ -648,6 +672,7 @@ core::Result<ServerRecord> Store::insertServer(ServerRecord record) {
 }
 
 core::Result<ServerRecord> Store::updateServer(ServerRecord record) {
+  dropDuplicateMembers(record);
   stamp(record.created_at, record.updated_at);
   auto status = transaction(db_, [&]() -> core::Status {
     auto values = serverValues(record);
@@ -671,8 +696,8 @@ core::Result<bool> Store::deleteServer(const std::string& id) {
 
 namespace {
 std::string currentHour() {
-  return fmt::format("{:%Y-%m-%dT%H:00:00Z}",
-                     fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
+  return fmt::format("{:%Y-%m-%dT%H:00:00Z}", fmt::gmtime(std::chrono::system_clock::to_time_t(
+                                                  std::chrono::system_clock::now())));
 }
 } // namespace
 
@@ -701,7 +726,7 @@ core::Status Store::addCalls(const std::vector<CallSample>& samples) {
 namespace {
 CallMetrics metricsFrom(const Row& row) {
   return CallMetrics{row.text(0), row.text(1), row.integer(2), row.integer(3),
-                     row.real(4), row.real(5), row.real(6), row.text(7)};
+                     row.real(4), row.real(5), row.real(6),    row.text(7)};
 }
 } // namespace
 

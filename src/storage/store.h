@@ -50,9 +50,9 @@ struct ToolRecord {
   std::string original_name;
   std::string name; // exposed: <gateway slug><separator><original name>
   std::string description;
-  std::string input_schema = "{}";  // JSON
-  std::string output_schema;        // JSON or empty
-  std::string annotations = "{}";   // JSON
+  std::string input_schema = "{}"; // JSON
+  std::string output_schema;       // JSON or empty
+  std::string annotations = "{}";  // JSON
   bool enabled = true;
   std::vector<std::string> tags;
   std::string created_at;
@@ -192,7 +192,8 @@ private:
 std::string newId();
 // The current time as ISO 8601 UTC with seconds ("2026-11-27T16:30:05Z").
 std::string nowUtc();
-// A name made fit for URLs and tool prefixes: lower case, runs of other characters become '-'.
+// A name made fit for URLs and tool prefixes: lower-case letters and digits, every run of
+// other characters one '-' (so a slug never holds the "__" of exposed names).
 std::string slugify(const std::string& name);
 
 } // namespace forge::storage

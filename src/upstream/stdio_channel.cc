@@ -130,6 +130,9 @@ private:
       // Child: own process group, dies with the gateway, stdio on the pipes.
       ::setpgid(0, 0);
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      // Forge ignores SIGPIPE (a closed pipe is an error value to it); an ignored signal would
+      // stay ignored across exec, and the server expects the default.
+      ::signal(SIGPIPE, SIG_DFL);
       if (::getppid() != parent) ::_exit(127);
       ::dup2(in[0], STDIN_FILENO);
       ::dup2(out[1], STDOUT_FILENO);

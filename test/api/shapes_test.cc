@@ -26,8 +26,8 @@ TEST(GatewayBodyTest, InfersTheTransportLikeContextForge) {
   ASSERT_TRUE(stdio.ok());
   EXPECT_EQ(stdio->transport, "stdio");
   EXPECT_EQ(stdio->args, (std::vector<std::string>{"-y", "pkg"}));
-  auto explicit_sse =
-      gatewayFromBody(object(R"({"name":"Big One","url":"http://h/x","transport":"SSE"})"), nullptr);
+  auto explicit_sse = gatewayFromBody(
+      object(R"({"name":"Big One","url":"http://h/x","transport":"SSE"})"), nullptr);
   EXPECT_EQ(explicit_sse->transport, "sse");
   EXPECT_EQ(explicit_sse->slug, "big-one");
 }
