@@ -2,6 +2,7 @@
 // io_context by one coroutine. One deadline covers the whole exchange: a timer cancels name
 // resolution, and the tcp_stream's expiry (expires_at) covers connect, write and read.
 #include "net/http_client.h"
+#include "net/url.h"
 
 #include "core/version.h"
 
@@ -29,93 +30,11 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
+using Url = HttpUrl;
+
+core::Result<Url> parseUrl(std::string_view text) { return parseHttpUrl(text, "URL"); }
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::uint32_t kMaxHeaderBytes = 64 * 1024;
-
-bool startsWithIgnoreCase(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() && equalsIgnoreCase(text.substr(0, prefix.size()), prefix);
-}
-
-bool hasSpaceOrControl(std::string_view text) {
-  return std::any_of(text.begin(), text.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u <= 0x20 || u == 0x7f;
-  });
-}
-
-bool isHeaderSafe(std::string_view text) {
-  return std::none_of(text.begin(), text.end(),
-                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
-}
-
-struct Url {
-  std::string host; // IPv6 without brackets
-  std::string port; // "80" when the URL names none
-  std::string target;
-
-  std::string authority() const {
-    return host.find(':') == std::string::npos ? host + ":" + port : "[" + host + "]:" + port;
-  }
-  std::string origin() const { return "http://" + authority(); }
-  std::string hostHeader() const {
-    if (port != "80") return authority();
-    return host.find(':') == std::string::npos ? host : "[" + host + "]";
-  }
-};
-
-core::Result<Url> parseUrl(std::string_view text) {
-  const auto invalid = [text](std::string_view why) {
-    return core::Error{core::Errc::kInvalidParams, fmt::format("invalid URL '{}': {}", text, why)};
-  };
-  if (startsWithIgnoreCase(text, "https://")) {
-    return core::Error{core::Errc::kInvalidParams,
-                       fmt::format("{}: https is not supported yet (no TLS client); use an "
-                                   "http:// URL",
-                                   text)};
-  }
-  if (!startsWithIgnoreCase(text, "http://")) return invalid("it must start with http://");
-  const std::string_view rest = text.substr(7);
-  const auto authority_end = rest.find_first_of("/?#");
-  const std::string_view authority = rest.substr(0, authority_end);
-  std::string_view target =
-      authority_end == std::string_view::npos ? std::string_view{} : rest.substr(authority_end);
-  target = target.substr(0, target.find('#'));
-  if (authority.find('@') != std::string_view::npos)
-    return invalid("credentials in the URL are not supported");
-
-  Url url;
-  std::string_view port;
-  if (!authority.empty() && authority.front() == '[') {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) return invalid("unterminated IPv6 address");
-    url.host = std::string(authority.substr(1, close - 1));
-    const std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return invalid("garbage after the IPv6 address");
-      port = after.substr(1);
-    }
-  } else {
-    const auto colon = authority.find(':');
-    url.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
-  }
-  if (url.host.empty() || hasSpaceOrControl(url.host)) return invalid("no host");
-  if (!port.empty()) {
-    if (port.size() > 5 ||
-        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-      return invalid("bad port");
-    }
-    const int number = std::stoi(std::string(port));
-    if (number < 1 || number > 65535) return invalid("bad port");
-    url.port = std::to_string(number);
-  } else {
-    url.port = "80";
-  }
-  url.target =
-      target.empty() || target.front() == '?' ? "/" + std::string(target) : std::string(target);
-  if (hasSpaceOrControl(url.target)) return invalid("spaces or control characters in the path");
-  return url;
-}
 
 http::verb verbOf(Method method) {
   switch (method) {

@@ -1,5 +1,6 @@
 // The PostgreSQL backend on libpq.
 #include "storage/postgres_database.h"
+#include "storage/sql_text.h"
 
 #include "core/log.h"
 
@@ -33,32 +34,18 @@ struct ResultDeleter {
 };
 using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
 
-bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
 bool isIdentChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
 std::string trimmedMessage(const char* message) {
   std::string_view s = message != nullptr ? message : "";
-  while (!s.empty() && isSpace(s.back()))
+  while (!s.empty() && isSqlSpace(s.back()))
     s.remove_suffix(1);
   std::string out(s);
   for (char& c : out) {
     if (c == '\n') c = ' ';
   }
-  return out;
-}
-
-// The start of a statement's text, for error messages about bad SQL.
-std::string excerpt(std::string_view sql) {
-  while (!sql.empty() && isSpace(sql.front()))
-    sql.remove_prefix(1);
-  constexpr std::size_t kMax = 160;
-  std::string out(sql.substr(0, kMax));
-  for (char& c : out) {
-    if (isSpace(c)) c = ' ';
-  }
-  if (sql.size() > kMax) out += "...";
   return out;
 }
 
@@ -266,8 +253,9 @@ core::Error resultError(PGconn* conn, const PGresult* result, std::string_view s
     errc = core::Errc::kUnavailable; // libpq's own report of a broken connection
   }
   if (errc == core::Errc::kInternal) {
-    return core::Error{errc, fmt::format("postgresql: {} [{}] (in \"{}\")", message,
-                                         state != nullptr ? state : "no SQLSTATE", excerpt(sql))};
+    return core::Error{errc,
+                       fmt::format("postgresql: {} [{}] (in \"{}\")", message,
+                                   state != nullptr ? state : "no SQLSTATE", sqlExcerpt(sql))};
   }
   return core::Error{errc, fmt::format("postgresql: {}", message)};
 }
@@ -281,7 +269,7 @@ core::Result<Rows> PostgresDatabase::query(std::string_view sql, const std::vect
     return core::Error{core::Errc::kInternal,
                        fmt::format("postgresql: statement has {} placeholders but {} values "
                                    "were given (in \"{}\")",
-                                   placeholders, params.size(), excerpt(sql))};
+                                   placeholders, params.size(), sqlExcerpt(sql))};
   }
 
   std::vector<std::string> formatted(params.size());

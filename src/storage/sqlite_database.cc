@@ -1,5 +1,6 @@
 // The SQLite backend on libsqlite3.
 #include "storage/sqlite_database.h"
+#include "storage/sql_text.h"
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -20,21 +21,6 @@ namespace {
 constexpr int kBusyTimeoutMs = 5000;
 // Statements cached per connection; a handful of stores each use a few dozen at most.
 constexpr std::size_t kMaxCachedStatements = 256;
-
-bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
-
-// The start of a statement's text, for error messages about bad SQL.
-std::string excerpt(std::string_view sql) {
-  while (!sql.empty() && isSpace(sql.front()))
-    sql.remove_prefix(1);
-  constexpr std::size_t kMax = 160;
-  std::string out(sql.substr(0, kMax));
-  for (char& c : out) {
-    if (isSpace(c)) c = ' ';
-  }
-  if (sql.size() > kMax) out += "...";
-  return out;
-}
 
 core::Errc errcFor(int code) {
   if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY) {
@@ -133,7 +119,7 @@ core::Error SqliteDatabase::error(int code, std::string_view sql) const {
   core::Errc errc = errcFor(code);
   std::string message = fmt::format("sqlite: {}", sqlite3_errmsg(db_));
   if (errc == core::Errc::kInternal && !sql.empty()) {
-    message += fmt::format(" (in \"{}\")", excerpt(sql));
+    message += fmt::format(" (in \"{}\")", sqlExcerpt(sql));
   }
   return core::Error{errc, std::move(message)};
 }
@@ -152,7 +138,7 @@ core::Result<sqlite3_stmt*> SqliteDatabase::prepare(std::string_view sql) {
   }
   // Whatever follows the statement may only be whitespace, ';' and comments.
   std::string_view rest(tail, static_cast<std::size_t>(sql.data() + sql.size() - tail));
-  while (!rest.empty() && (isSpace(rest.front()) || rest.front() == ';'))
+  while (!rest.empty() && (isSqlSpace(rest.front()) || rest.front() == ';'))
     rest.remove_prefix(1);
   if (!rest.empty()) {
     sqlite3_stmt* next = nullptr;
@@ -164,7 +150,7 @@ core::Result<sqlite3_stmt*> SqliteDatabase::prepare(std::string_view sql) {
       return core::Error{core::Errc::kInternal,
                          fmt::format("sqlite: query() runs one statement, use execScript() for "
                                      "several (in \"{}\")",
-                                     excerpt(sql))};
+                                     sqlExcerpt(sql))};
     }
   }
 
@@ -188,7 +174,7 @@ core::Result<Rows> SqliteDatabase::query(std::string_view sql, const std::vector
     return core::Error{core::Errc::kInternal,
                        fmt::format("sqlite: statement has {} placeholders but {} values were "
                                    "given (in \"{}\")",
-                                   expected, params.size(), excerpt(sql))};
+                                   expected, params.size(), sqlExcerpt(sql))};
   }
   for (std::size_t i = 0; i < params.size(); ++i) {
     const int index = static_cast<int>(i) + 1;
@@ -269,7 +255,7 @@ core::Status SqliteDatabase::execScript(std::string_view sql) {
   sqlite3_free(message);
   core::Errc errc = errcFor(code);
   if (errc == core::Errc::kInternal) {
-    return core::Error{errc, fmt::format("sqlite: {} (in script \"{}\")", text, excerpt(sql))};
+    return core::Error{errc, fmt::format("sqlite: {} (in script \"{}\")", text, sqlExcerpt(sql))};
   }
   return core::Error{errc, fmt::format("sqlite: {}", text)};
 }

@@ -27,6 +27,7 @@
 #include "core/assert.h"
 #include "core/log.h"
 #include "net/event_loop_impl.h"
+#include "net/url.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -61,6 +62,14 @@ using tcp = asio::ip::tcp;
 using Executor = asio::any_io_executor;
 using ErrorCode = boost::system::error_code;
 using Clock = std::chrono::steady_clock;
+using net::hasSpaceOrControl;
+using net::isHeaderSafe;
+using net::startsWithIgnoreCase;
+using Url = net::HttpUrl;
+
+core::Result<Url> parseUrl(std::string_view text) {
+  return net::parseHttpUrl(text, "upstream URL");
+}
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 constexpr std::size_t kMaxBodyBytes = 16 * 1024 * 1024; // a JSON body, or one event of a stream
@@ -86,14 +95,6 @@ constexpr std::string_view kVersionHeader = "MCP-Protocol-Version";
 
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
-bool startsWithIgnoreCase(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (lower(text[i]) != lower(prefix[i])) return false;
-  }
-  return true;
-}
-
 // The media type of a Content-Type value, lower-cased, without parameters.
 std::string mediaType(std::string_view value) {
   value = value.substr(0, value.find(';'));
@@ -104,92 +105,6 @@ std::string mediaType(std::string_view value) {
   std::string out(value);
   std::transform(out.begin(), out.end(), out.begin(), lower);
   return out;
-}
-
-// Whether text may go into an HTTP request line or header without splitting it.
-bool isHeaderSafe(std::string_view text) {
-  return std::none_of(text.begin(), text.end(),
-                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
-}
-
-bool hasSpaceOrControl(std::string_view text) {
-  return std::any_of(text.begin(), text.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u <= 0x20 || u == 0x7f;
-  });
-}
-
-struct Url {
-  std::string host; // a name or an address; IPv6 without brackets
-  std::string port; // "80" when the URL names none
-  std::uint16_t port_number = 80;
-  std::string target; // path and query; at least "/"
-
-  bool sameOrigin(const Url& other) const { return host == other.host && port == other.port; }
-  // "host:port" (IPv6 in brackets), for messages.
-  std::string authority() const {
-    return host.find(':') == std::string::npos ? host + ":" + port : "[" + host + "]:" + port;
-  }
-  // The Host header: the authority without the default port.
-  std::string hostHeader() const {
-    if (port != "80") return authority();
-    return host.find(':') == std::string::npos ? host : "[" + host + "]";
-  }
-};
-
-// Parses http://host[:port][/path][?query]. https is refused for now (no TLS client yet).
-core::Result<Url> parseUrl(std::string_view text) {
-  const auto invalid = [text](std::string_view why) {
-    return core::Error{core::Errc::kInvalidParams,
-                       fmt::format("invalid upstream URL '{}': {}", text, why)};
-  };
-  if (startsWithIgnoreCase(text, "https://")) {
-    return core::Error{core::Errc::kInvalidParams,
-                       fmt::format("https upstream URLs are not supported yet: {}", text)};
-  }
-  if (!startsWithIgnoreCase(text, "http://")) return invalid("only http:// URLs are supported");
-  const std::string_view rest = text.substr(7);
-  const auto authority_end = rest.find_first_of("/?#");
-  const std::string_view authority = rest.substr(0, authority_end);
-  std::string_view target =
-      authority_end == std::string_view::npos ? std::string_view{} : rest.substr(authority_end);
-  target = target.substr(0, target.find('#'));
-  if (authority.find('@') != std::string_view::npos)
-    return invalid("credentials are not supported");
-
-  Url url;
-  std::string_view port;
-  if (!authority.empty() && authority.front() == '[') {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) return invalid("unterminated IPv6 address");
-    url.host = std::string(authority.substr(1, close - 1));
-    const std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return invalid("garbage after the IPv6 address");
-      port = after.substr(1);
-    }
-  } else {
-    const auto colon = authority.find(':');
-    url.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
-  }
-  if (url.host.empty() || hasSpaceOrControl(url.host)) return invalid("no host");
-  if (!port.empty()) {
-    if (port.size() > 5 ||
-        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-      return invalid("bad port");
-    }
-    const int number = std::stoi(std::string(port));
-    if (number < 1 || number > 65535) return invalid("bad port");
-    url.port = std::to_string(number);
-    url.port_number = static_cast<std::uint16_t>(number);
-  } else {
-    url.port = "80";
-  }
-  url.target =
-      target.empty() || target.front() == '?' ? "/" + std::string(target) : std::string(target);
-  if (hasSpaceOrControl(url.target)) return invalid("spaces or control characters in the path");
-  return url;
 }
 
 // Resolves the `endpoint` event of a legacy server (a path, or an absolute URL) against the URL
