@@ -405,7 +405,7 @@ void RestApi::updateGateway(const net::RequestPtr& request, const net::ResponseW
         }
         return gatewayFromBody(body, &current);
       },
-      [writer](core::Result<storage::GatewayRecord> saved) {
+      [writer](const core::Result<storage::GatewayRecord>& saved) {
         if (!saved) return sendError(writer, nameTaken(saved.error(), "gateway"));
         sendJson(writer, 200, gatewayJson(*saved));
       });
@@ -413,7 +413,7 @@ void RestApi::updateGateway(const net::RequestPtr& request, const net::ResponseW
 
 void RestApi::deleteGateway(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
   const std::string id(request->param("id"));
-  catalog_.deleteGateway(id, [writer, id](core::Result<bool> deleted) {
+  catalog_.deleteGateway(id, [writer, id](const core::Result<bool>& deleted) {
     if (!deleted) return sendError(writer, deleted.error());
     if (!*deleted) return sendError(writer, notFound("gateway", id));
     sendJson(
@@ -438,7 +438,7 @@ void RestApi::setGatewayState(const net::RequestPtr& request,
         }
         return changed;
       },
-      [writer, active = *active](core::Result<storage::GatewayRecord> g) {
+      [writer, active = *active](const core::Result<storage::GatewayRecord>& g) {
         if (!g) return sendError(writer, g.error());
         sendJson(writer, 200, stateChanged("Gateway", g->name, active, "gateway", gatewayJson(*g)));
       });
@@ -446,7 +446,7 @@ void RestApi::setGatewayState(const net::RequestPtr& request,
 
 void RestApi::refreshGateway(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
   const std::string id(request->param("id"));
-  catalog_.refreshGateway(id, [writer, id](core::Result<storage::Discovery> found) {
+  catalog_.refreshGateway(id, [writer, id](const core::Result<storage::Discovery>& found) {
     if (!found) return sendError(writer, found.error());
     json::array tools;
     for (const auto& t : found->tools)
@@ -478,7 +478,7 @@ void RestApi::listServers(const net::RequestPtr& request, const net::ResponseWri
 
 namespace {
 void answerServer(const net::ResponseWriterPtr& writer, int status,
-                  core::Result<storage::ServerRecord> saved) {
+                  const core::Result<storage::ServerRecord>& saved) {
   if (!saved) return sendError(writer, nameTaken(saved.error(), "server"));
   sendJson(writer, status, serverJson(*saved));
 }
@@ -489,9 +489,10 @@ void RestApi::createServer(const net::RequestPtr& request, const net::ResponseWr
   if (!body) return sendError(writer, body.error());
   auto record = serverFromBody(*body, nullptr);
   if (!record) return sendError(writer, record.error());
-  catalog_.createServer(std::move(*record), [writer](core::Result<storage::ServerRecord> saved) {
-    answerServer(writer, 201, std::move(saved));
-  });
+  catalog_.createServer(std::move(*record),
+                        [writer](const core::Result<storage::ServerRecord>& saved) {
+                          answerServer(writer, 201, saved);
+                        });
 }
 
 void RestApi::getServer(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
@@ -511,14 +512,14 @@ void RestApi::updateServer(const net::RequestPtr& request, const net::ResponseWr
       [body = std::move(*body)](const storage::ServerRecord& current) {
         return serverFromBody(body, &current);
       },
-      [writer](core::Result<storage::ServerRecord> saved) {
-        answerServer(writer, 200, std::move(saved));
+      [writer](const core::Result<storage::ServerRecord>& saved) {
+        answerServer(writer, 200, saved);
       });
 }
 
 void RestApi::deleteServer(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
   const std::string id(request->param("id"));
-  catalog_.deleteServer(id, [writer, id](core::Result<bool> deleted) {
+  catalog_.deleteServer(id, [writer, id](const core::Result<bool>& deleted) {
     if (!deleted) return sendError(writer, deleted.error());
     if (!*deleted) return sendError(writer, notFound("server", id));
     sendJson(
@@ -538,7 +539,7 @@ void RestApi::setServerState(const net::RequestPtr& request, const net::Response
         changed.enabled = active;
         return changed;
       },
-      [writer, active = *active](core::Result<storage::ServerRecord> s) {
+      [writer, active = *active](const core::Result<storage::ServerRecord>& s) {
         if (!s) return sendError(writer, s.error());
         sendJson(writer, 200, stateChanged("Server", s->name, active, "server", serverJson(*s)));
       });
@@ -603,7 +604,8 @@ void RestApi::setItemState(const char* table, const char* singular, const net::R
   if (!active) return sendError(writer, active.error());
   const std::string id(request->param("id"));
   catalog_.setItemEnabled(
-      table, id, *active, [writer, id, singular, active = *active](core::Result<bool> changed) {
+      table, id, *active,
+      [writer, id, singular, active = *active](const core::Result<bool>& changed) {
         if (!changed) return sendError(writer, changed.error());
         if (!*changed) return sendError(writer, notFound(singular, id));
         sendJson(writer, 200,
@@ -836,20 +838,21 @@ void RestApi::importCatalog(const net::RequestPtr& request, const net::ResponseW
         if (tag.is_string()) setting.tags.emplace_back(tag.get_string());
     plan.tools.push_back(std::move(setting));
   }
-  catalog_.importCatalog(std::move(plan), [writer](core::Result<catalog::ImportReport> report) {
-    if (!report) return sendError(writer, report.error());
-    json::array errors;
-    for (const auto& e : report->errors)
-      errors.emplace_back(e);
-    sendJson(writer, 200,
-             json::object{{"status", report->failed ? "partial" : "success"},
-                          {"created", report->created},
-                          {"updated", report->updated},
-                          {"skipped", report->skipped},
-                          {"failed", report->failed},
-                          {"pending", report->pending},
-                          {"errors", std::move(errors)}});
-  });
+  catalog_.importCatalog(std::move(plan),
+                         [writer](const core::Result<catalog::ImportReport>& report) {
+                           if (!report) return sendError(writer, report.error());
+                           json::array errors;
+                           for (const auto& e : report->errors)
+                             errors.emplace_back(e);
+                           sendJson(writer, 200,
+                                    json::object{{"status", report->failed ? "partial" : "success"},
+                                                 {"created", report->created},
+                                                 {"updated", report->updated},
+                                                 {"skipped", report->skipped},
+                                                 {"failed", report->failed},
+                                                 {"pending", report->pending},
+                                                 {"errors", std::move(errors)}});
+                         });
 }
 
 void RestApi::version(const net::RequestPtr&, const net::ResponseWriterPtr& writer) {

@@ -111,6 +111,76 @@ CREATE TABLE call_metrics (
 )
 )sql";
 
+// Version 2: identity. Users (argon2id hashes), teams and their members, API tokens (only a
+// hash of the secret is kept), revoked JWT ids, and the audit trail. Gateways and virtual
+// servers gain an owning team ('' = visible to every team).
+constexpr const char* kIdentity = R"sql(
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE,
+  full_name TEXT NOT NULL DEFAULT '',
+  password_hash TEXT NOT NULL DEFAULT '',
+  role TEXT NOT NULL DEFAULT 'developer',
+  enabled INTEGER NOT NULL DEFAULT 1,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  last_login TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE teams (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  slug TEXT NOT NULL UNIQUE,
+  description TEXT NOT NULL DEFAULT '',
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE team_members (
+  team_id TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  role TEXT NOT NULL DEFAULT 'developer',
+  joined_at TEXT NOT NULL,
+  PRIMARY KEY (team_id, user_id)
+);
+CREATE TABLE api_tokens (
+  id TEXT PRIMARY KEY,
+  jti TEXT NOT NULL UNIQUE,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name TEXT NOT NULL DEFAULT '',
+  token_hash TEXT NOT NULL UNIQUE,
+  servers TEXT NOT NULL DEFAULT '[]',
+  ip_allow TEXT NOT NULL DEFAULT '[]',
+  expires_at TEXT NOT NULL DEFAULT '',
+  revoked_at TEXT NOT NULL DEFAULT '',
+  revoked_by TEXT NOT NULL DEFAULT '',
+  revoke_reason TEXT NOT NULL DEFAULT '',
+  last_used_at TEXT NOT NULL DEFAULT '',
+  use_count BIGINT NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE token_revocations (
+  jti TEXT PRIMARY KEY,
+  revoked_at TEXT NOT NULL,
+  revoked_by TEXT NOT NULL DEFAULT '',
+  reason TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE audit_log (
+  id TEXT PRIMARY KEY,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target_type TEXT NOT NULL DEFAULT '',
+  target_id TEXT NOT NULL DEFAULT '',
+  result TEXT NOT NULL,
+  status BIGINT NOT NULL DEFAULT 0,
+  detail TEXT NOT NULL DEFAULT '',
+  remote TEXT NOT NULL DEFAULT '',
+  request_id TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_log_at ON audit_log (at);
+ALTER TABLE servers ADD COLUMN team_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE gateways ADD COLUMN team_id TEXT NOT NULL DEFAULT ''
+)sql";
+
 core::Status ensureMigrationsTable(Database& db) {
   auto created = db.query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY "
                           "KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
@@ -123,6 +193,7 @@ core::Status ensureMigrationsTable(Database& db) {
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> all{
       {1, "catalog", kCatalog},
+      {2, "identity", kIdentity},
   };
   return all;
 }

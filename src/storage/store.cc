@@ -1,5 +1,7 @@
 #include "storage/store.h"
 
+#include "storage/rows.h"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -13,51 +15,8 @@
 
 namespace forge::storage {
 namespace json = boost::json;
+using namespace detail;
 namespace {
-
-// ---- JSON text columns ------------------------------------------------------------------------
-
-std::string toJson(const std::vector<std::string>& list) {
-  json::array out;
-  for (const auto& item : list)
-    out.emplace_back(item);
-  return json::serialize(out);
-}
-
-std::string toJson(const std::map<std::string, std::string>& map) {
-  json::object out;
-  for (const auto& [key, value] : map)
-    out[key] = value;
-  return json::serialize(out);
-}
-
-// Columns are written by this file only, so a malformed document means damage: read it as
-// empty rather than failing every listing.
-json::value parseOrNull(const std::string& text) {
-  boost::system::error_code ec;
-  auto value = json::parse(text, ec);
-  return ec ? json::value() : value;
-}
-
-std::vector<std::string> stringList(const std::string& text) {
-  std::vector<std::string> out;
-  const auto value = parseOrNull(text);
-  if (!value.is_array()) return out;
-  for (const auto& item : value.get_array())
-    if (item.is_string()) out.emplace_back(item.get_string());
-  return out;
-}
-
-std::map<std::string, std::string> stringMap(const std::string& text) {
-  std::map<std::string, std::string> out;
-  const auto value = parseOrNull(text);
-  if (!value.is_object()) return out;
-  for (const auto& [key, item] : value.get_object())
-    if (item.is_string()) out[std::string(key)] = std::string(item.get_string());
-  return out;
-}
-
-std::int64_t flag(bool value) { return value ? 1 : 0; }
 
 // ---- Row mapping ------------------------------------------------------------------------------
 
@@ -207,66 +166,6 @@ std::optional<MemberKind> parseMemberKind(const std::string& name) {
   if (name == "resource") return MemberKind::kResource;
   if (name == "prompt") return MemberKind::kPrompt;
   return std::nullopt;
-}
-
-// "INSERT INTO t (a, b) VALUES (?, ?)" for a column list.
-std::string insertSql(const char* table, const char* columns) {
-  const auto count = std::count(columns, columns + std::char_traits<char>::length(columns), ',');
-  std::string marks = "?";
-  for (long i = 0; i < count; ++i)
-    marks += ", ?";
-  return fmt::format("INSERT INTO {} ({}) VALUES ({})", table, columns, marks);
-}
-
-// "UPDATE t SET a = ?, b = ? WHERE id = ?" for a column list that starts with id.
-std::string updateSql(const char* table, const char* columns) {
-  std::string sets;
-  std::string_view rest = columns;
-  bool first = true;
-  while (!rest.empty()) {
-    const auto comma = rest.find(',');
-    std::string_view column = rest.substr(0, comma);
-    while (!column.empty() && column.front() == ' ')
-      column.remove_prefix(1);
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    if (column == "id") continue;
-    sets += fmt::format("{}{} = ?", first ? "" : ", ", column);
-    first = false;
-  }
-  return fmt::format("UPDATE {} SET {} WHERE id = ?", table, sets);
-}
-
-template <class T, class From>
-core::Result<std::vector<T>> selectAll(Database& db, const std::string& sql,
-                                       const std::vector<Value>& params, From from) {
-  auto rows = db.query(sql, params);
-  if (!rows) return rows.error();
-  std::vector<T> out;
-  out.reserve(rows->rows.size());
-  for (const auto& row : rows->rows)
-    out.push_back(from(row));
-  return out;
-}
-
-template <class T, class From>
-core::Result<std::optional<T>> selectOne(Database& db, const std::string& sql,
-                                         const std::vector<Value>& params, From from) {
-  auto all = selectAll<T>(db, sql, params, from);
-  if (!all) return all.error();
-  if (all->empty()) return std::optional<T>();
-  return std::optional<T>(std::move(all->front()));
-}
-
-void stamp(std::string& created, std::string& updated) {
-  const std::string now = nowUtc();
-  if (created.empty()) created = now;
-  updated = now;
-}
-
-core::Result<bool> deleteById(Database& db, const char* table, const std::string& id) {
-  auto rows = db.query(fmt::format("DELETE FROM {} WHERE id = ?", table), {id});
-  if (!rows) return rows.error();
-  return rows->affected > 0;
 }
 
 } // namespace

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "storage/database.h"
+#include "storage/identity_store.h"
 
 #include <cstdint>
 #include <map>
@@ -140,6 +141,8 @@ class Store {
 public:
   explicit Store(Database& db) : db_(db) {}
   Database& database() { return db_; }
+  // Users, teams, tokens and the audit trail, in the same database.
+  IdentityStore identity() { return IdentityStore(db_); }
 
   // Gateways. insertGateway fills id and times when empty; kConflict for a taken name/slug.
   core::Result<std::vector<GatewayRecord>> gateways();

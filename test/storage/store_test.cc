@@ -272,6 +272,98 @@ TEST_P(StoreTest, WorkerRunsJobsInOrderOffTheCallersThread) {
   EXPECT_FALSE(worker->submit([](Store&) {}));
 }
 
+TEST_P(StoreTest, UsersTeamsAndMemberships) {
+  auto id = store_->identity();
+  auto ada = id.insertUser(
+      {.email = "ada@example.com", .password_hash = "$argon2id$x", .role = "platform_admin"});
+  ASSERT_TRUE(ada.ok()) << ada.error().message;
+  auto dup = id.insertUser({.email = "ada@example.com"});
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().code, core::Errc::kConflict);
+  auto bob = id.insertUser({.email = "bob@example.com", .role = "viewer"});
+  ASSERT_TRUE(bob.ok());
+  auto team = id.insertTeam({.name = "Data Platform"});
+  ASSERT_TRUE(team.ok());
+  EXPECT_EQ(team->slug, "data-platform");
+  ASSERT_TRUE(id.setMember(team->id, bob->id, "developer").ok());
+  ASSERT_TRUE(id.setMember(team->id, bob->id, "team_admin").ok()); // a change, not a second row
+  auto members = id.members(team->id);
+  ASSERT_TRUE(members.ok());
+  ASSERT_EQ(members->size(), 1u);
+  EXPECT_EQ((*members)[0].role, "team_admin");
+  EXPECT_EQ(id.membershipsOf(bob->id)->size(), 1u);
+  auto by_slug = id.team("data-platform");
+  ASSERT_TRUE(by_slug.ok() && by_slug->has_value());
+  EXPECT_EQ((*by_slug)->id, team->id);
+  // Deleting the user removes the membership with it.
+  EXPECT_TRUE(*id.deleteUser(bob->id));
+  EXPECT_TRUE(id.members(team->id)->empty());
+  auto found = id.userByEmail("ada@example.com");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->role, "platform_admin");
+  EXPECT_TRUE(id.recordLogin(ada->id).ok());
+  EXPECT_FALSE((*id.user(ada->id))->last_login.empty());
+}
+
+TEST_P(StoreTest, TokensAreFoundByHashAndRevokedByIdOrJti) {
+  auto id = store_->identity();
+  auto user = id.insertUser({.email = "t@example.com"});
+  ASSERT_TRUE(user.ok());
+  auto token = id.insertToken({.user_id = user->id,
+                               .name = "ci",
+                               .token_hash = "abc123",
+                               .servers = {"s1", "s2"},
+                               .expires_at = "2030-01-01T00:00:00Z"});
+  ASSERT_TRUE(token.ok()) << token.error().message;
+  auto found = id.tokenByHash("abc123");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->servers, (std::vector<std::string>{"s1", "s2"}));
+  ASSERT_TRUE(id.recordTokenUse(token->id, 3, "2026-11-27T10:00:00Z").ok());
+  EXPECT_EQ((*id.tokenById(token->jti))->use_count, 3);
+  auto revoked = id.revoke(token->jti, "admin@example.com", "leaked");
+  ASSERT_TRUE(revoked.ok()) << revoked.error().message;
+  EXPECT_TRUE(*revoked);
+  EXPECT_FALSE((*id.tokenById(token->id))->revoked_at.empty());
+  // A jti that names no API token (a login JWT) is recorded all the same; twice is harmless.
+  EXPECT_FALSE(*id.revoke("login-jti", "admin", ""));
+  EXPECT_FALSE(*id.revoke("login-jti", "admin", ""));
+  auto jtis = id.revokedJtis();
+  ASSERT_TRUE(jtis.ok());
+  EXPECT_EQ(*jtis, (std::set<std::string>{token->jti, "login-jti"}));
+}
+
+TEST_P(StoreTest, AuditTrailIsQueryable) {
+  auto id = store_->identity();
+  ASSERT_TRUE(id.appendAudit({{.at = "2026-11-27T10:00:00.000Z",
+                               .actor = "ada",
+                               .action = "POST /gateways",
+                               .target_type = "gateway",
+                               .target_id = "g1",
+                               .result = "allowed",
+                               .status = 201},
+                              {.at = "2026-11-27T11:00:00.000Z",
+                               .actor = "bob",
+                               .action = "tools/call",
+                               .target_id = "fixture__add",
+                               .result = "denied",
+                               .status = 403},
+                              {.at = "2026-11-27T12:00:00.000Z",
+                               .actor = "ada",
+                               .action = "POST /servers",
+                               .result = "allowed",
+                               .status = 201}})
+                  .ok());
+  auto all = id.audit({});
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].action, "POST /servers"); // newest first
+  EXPECT_EQ(id.audit({.actor = "ada"})->size(), 2u);
+  EXPECT_EQ(id.audit({.result = "denied"})->size(), 1u);
+  EXPECT_EQ(id.audit({.action = "POST "})->size(), 2u);
+  EXPECT_EQ(id.audit({.since = "2026-11-27T11:00:00.000Z"})->size(), 2u);
+  EXPECT_EQ(id.audit({.limit = 1})->size(), 1u);
+}
+
 TEST(SlugTest, MakesNamesFitForUrls) {
   EXPECT_EQ(slugify("My Upstream"), "my-upstream");
   EXPECT_EQ(slugify("  GitHub  MCP!! "), "github-mcp");
