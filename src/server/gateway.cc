@@ -26,7 +26,11 @@ using net::Method;
 // Creates the data directory (0700) if needed and checks that it is writable.
 core::Status prepareDataDir(const std::string& dir) {
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
+  // The database and generated secrets live here: readable by the owner alone.
+  const bool created = std::filesystem::create_directories(dir, ec);
+  if (created && !ec)
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
   if (ec) {
     return core::Error{core::Errc::kUnavailable,
                        fmt::format("cannot create data directory '{}': {}", dir, ec.message())};

@@ -53,6 +53,11 @@ TEST_F(GatewayProcessTest, HealthAndReadyAnswer) {
   ASSERT_TRUE(ready);
   EXPECT_EQ(ready->status, 200);
   EXPECT_TRUE(std::filesystem::is_directory(dir_ / "data"));
+  // The data directory and the database are the owner's alone.
+  namespace fs = std::filesystem;
+  EXPECT_EQ(fs::status(dir_ / "data").permissions() & fs::perms::all, fs::perms::owner_all);
+  EXPECT_EQ(fs::status(dir_ / "data" / "forge.db").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
 }
 
 TEST_F(GatewayProcessTest, SigtermStopsGracefullyWithExitZero) {
