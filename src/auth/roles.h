@@ -20,14 +20,14 @@ std::optional<Role> parseRole(std::string_view name);
 const char* roleName(Role role);
 
 enum class Permission {
-  kCatalogRead,   // list gateways, servers, tools, resources, prompts, tags
-  kCatalogWrite,  // register, change, delete gateways and servers; enable or disable items
-  kToolsExecute,  // tools/call
-  kContentRead,   // resources/read, prompts/get, completion
-  kTokensOwn,     // create, list and revoke one's own API tokens
-  kTokensAll,     // every user's tokens
-  kUsersManage,   // users, roles, teams
-  kAuditRead,     // the audit trail, exports
+  kCatalogRead,  // list gateways, servers, tools, resources, prompts, tags
+  kCatalogWrite, // register, change, delete gateways and servers; enable or disable items
+  kToolsExecute, // tools/call
+  kContentRead,  // resources/read, prompts/get, completion
+  kTokensOwn,    // create, list and revoke one's own API tokens
+  kTokensAll,    // every user's tokens
+  kUsersManage,  // users, roles, teams
+  kAuditRead,    // the audit trail, exports
 };
 
 const char* permissionName(Permission permission);

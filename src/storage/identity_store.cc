@@ -13,7 +13,7 @@ constexpr const char* kUserColumns = "id, email, full_name, password_hash, role,
                                      "created_at, updated_at, last_login";
 
 UserRecord userFrom(const Row& row) {
-  return UserRecord{row.text(0), row.text(1),          row.text(2), row.text(3), row.text(4),
+  return UserRecord{row.text(0),         row.text(1), row.text(2), row.text(3), row.text(4),
                     row.integer(5) != 0, row.text(6), row.text(7), row.text(8)};
 }
 
@@ -60,9 +60,9 @@ constexpr const char* kAuditColumns = "id, at, actor, action, target_type, targe
                                       "status, detail, remote, request_id";
 
 AuditRecord auditFrom(const Row& row) {
-  return AuditRecord{row.text(0), row.text(1),    row.text(2), row.text(3),
-                     row.text(4), row.text(5),    row.text(6), row.integer(7),
-                     row.text(8), row.text(9),    row.text(10)};
+  return AuditRecord{row.text(0), row.text(1), row.text(2), row.text(3),
+                     row.text(4), row.text(5), row.text(6), row.integer(7),
+                     row.text(8), row.text(9), row.text(10)};
 }
 
 } // namespace
@@ -117,8 +117,8 @@ core::Status IdentityStore::recordLogin(const std::string& user_id) {
 // ---- teams ------------------------------------------------------------------------------------
 
 core::Result<std::vector<TeamRecord>> IdentityStore::teams() {
-  return selectAll<TeamRecord>(
-      db_, fmt::format("SELECT {} FROM teams ORDER BY name", kTeamColumns), {}, teamFrom);
+  return selectAll<TeamRecord>(db_, fmt::format("SELECT {} FROM teams ORDER BY name", kTeamColumns),
+                               {}, teamFrom);
 }
 
 core::Result<std::optional<TeamRecord>> IdentityStore::team(const std::string& id) {
@@ -132,8 +132,8 @@ core::Result<TeamRecord> IdentityStore::insertTeam(TeamRecord record) {
   if (record.slug.empty()) record.slug = slugify(record.name);
   stamp(record.created_at, record.updated_at);
   auto rows = db_.query(insertSql("teams", kTeamColumns),
-                        {record.id, record.name, record.slug, record.description,
-                         record.created_at, record.updated_at});
+                        {record.id, record.name, record.slug, record.description, record.created_at,
+                         record.updated_at});
   if (!rows) return rows.error();
   return record;
 }
@@ -168,8 +168,8 @@ core::Status IdentityStore::setMember(const std::string& team_id, const std::str
 
 core::Result<bool> IdentityStore::removeMember(const std::string& team_id,
                                                const std::string& user_id) {
-  auto rows = db_.query("DELETE FROM team_members WHERE team_id = ? AND user_id = ?",
-                        {team_id, user_id});
+  auto rows =
+      db_.query("DELETE FROM team_members WHERE team_id = ? AND user_id = ?", {team_id, user_id});
   if (!rows) return rows.error();
   return rows->affected > 0;
 }
@@ -265,9 +265,9 @@ core::Status IdentityStore::appendAudit(const std::vector<AuditRecord>& records)
   return transaction(db_, [&]() -> core::Status {
     for (const auto& r : records) {
       auto rows = db_.query(insertSql("audit_log", kAuditColumns),
-                            {r.id.empty() ? newId() : r.id, r.at.empty() ? nowUtc() : r.at,
-                             r.actor, r.action, r.target_type, r.target_id, r.result, r.status,
-                             r.detail, r.remote, r.request_id});
+                            {r.id.empty() ? newId() : r.id, r.at.empty() ? nowUtc() : r.at, r.actor,
+                             r.action, r.target_type, r.target_id, r.result, r.status, r.detail,
+                             r.remote, r.request_id});
       if (!rows) return rows.error();
     }
     return core::Ok{};

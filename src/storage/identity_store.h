@@ -19,7 +19,7 @@ struct UserRecord {
   std::string id;
   std::string email;
   std::string full_name;
-  std::string password_hash; // argon2id PHC string; empty: cannot log in with a password
+  std::string password_hash;      // argon2id PHC string; empty: cannot log in with a password
   std::string role = "developer"; // platform_admin | team_admin | developer | viewer
   bool enabled = true;
   std::string created_at;
@@ -48,11 +48,11 @@ struct ApiTokenRecord {
   std::string jti;
   std::string user_id;
   std::string name;
-  std::string token_hash;           // hex SHA-256 of the secret
-  std::vector<std::string> servers; // virtual server ids it may reach; empty: any the user may
+  std::string token_hash;            // hex SHA-256 of the secret
+  std::vector<std::string> servers;  // virtual server ids it may reach; empty: any the user may
   std::vector<std::string> ip_allow; // client addresses or CIDRs; empty: any
-  std::string expires_at;           // ISO 8601 UTC; empty: never
-  std::string revoked_at;           // empty: not revoked
+  std::string expires_at;            // ISO 8601 UTC; empty: never
+  std::string revoked_at;            // empty: not revoked
   std::string revoked_by;
   std::string revoke_reason;
   std::string last_used_at;
@@ -62,7 +62,7 @@ struct ApiTokenRecord {
 
 struct AuditRecord {
   std::string id;
-  std::string at; // ISO 8601 UTC with milliseconds
+  std::string at;     // ISO 8601 UTC with milliseconds
   std::string actor;  // user email, "token:<name>", or "anonymous"
   std::string action; // "POST /gateways", "tools/call", "login"
   std::string target_type;

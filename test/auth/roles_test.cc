@@ -30,7 +30,9 @@ TEST(RoleTest, OnlyPlatformAdminsManageUsersAndReadTheAudit) {
 }
 
 TEST(PrincipalTest, AnotherTeamsObjectsAreInvisible) {
-  Principal dev{.user_id = "u", .email = "dev@x", .role = Role::kDeveloper,
+  Principal dev{.user_id = "u",
+                .email = "dev@x",
+                .role = Role::kDeveloper,
                 .teams = {{"team-a", Role::kDeveloper}}};
   EXPECT_TRUE(dev.may(Permission::kToolsExecute, "team-a"));
   EXPECT_TRUE(dev.may(Permission::kToolsExecute, "")); // shared objects
@@ -40,7 +42,8 @@ TEST(PrincipalTest, AnotherTeamsObjectsAreInvisible) {
 }
 
 TEST(PrincipalTest, ATeamAdminAdministersOnlyTheirTeam) {
-  Principal lead{.email = "lead@x", .role = Role::kDeveloper,
+  Principal lead{.email = "lead@x",
+                 .role = Role::kDeveloper,
                  .teams = {{"team-a", Role::kTeamAdmin}, {"team-b", Role::kViewer}}};
   EXPECT_TRUE(lead.may(Permission::kCatalogWrite, "team-a"));
   EXPECT_FALSE(lead.may(Permission::kCatalogWrite, "team-b"));
@@ -54,7 +57,8 @@ TEST(PrincipalTest, ATeamAdminAdministersOnlyTheirTeam) {
 }
 
 TEST(PrincipalTest, ATokenScopedToServersSeesOnlyThose) {
-  Principal scoped{.email = "ci@x", .role = Role::kDeveloper, .servers = std::vector<std::string>{"s1"}};
+  Principal scoped{
+      .email = "ci@x", .role = Role::kDeveloper, .servers = std::vector<std::string>{"s1"}};
   EXPECT_TRUE(scoped.maySeeServer("s1", ""));
   EXPECT_FALSE(scoped.maySeeServer("s2", ""));
   Principal admin{.email = "root@x", .role = Role::kPlatformAdmin};
