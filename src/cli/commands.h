@@ -10,5 +10,6 @@ CommandPtr makeConfigCommand();
 CommandPtr makeTranslateCommand();
 CommandPtr makeWrapperCommand();
 CommandPtr makeRegisterCommand();
+CommandPtr makeTokenCommand();
 
 } // namespace forge::cli

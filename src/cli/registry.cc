@@ -12,7 +12,7 @@ namespace forge::cli {
 std::vector<CommandFactory> builtinCommands() {
   return {
       makeGatewayCommand, makeConfigCommand,   makeTranslateCommand,
-      makeWrapperCommand, makeRegisterCommand,
+      makeWrapperCommand, makeRegisterCommand, makeTokenCommand,
   };
 }
 

@@ -1,4 +1,5 @@
 // The `forge` command line as a user meets it.
+#include "auth/jwt.h"
 #include "support/child_process.h"
 
 #include <boost/json/parse.hpp>
@@ -99,6 +100,60 @@ TEST_F(CliTest, ConfigValidateAndShow) {
 
   std::ofstream(dir_ / "forge.yaml") << "server:\n  port: -5\n";
   EXPECT_EQ(forge({"config", "validate"}).exit_code, 1);
+}
+
+} // namespace
+} // namespace forge::test
+
+namespace forge::test {
+namespace {
+
+class TokenCliTest : public ::testing::Test {
+protected:
+  CommandResult forge(std::vector<std::string> args, std::vector<std::string> env = {}) {
+    args.insert(args.begin(), FORGE_BINARY);
+    return runCommand(args, env, std::filesystem::temp_directory_path().string());
+  }
+  static constexpr const char* kSecret = "a-test-secret-that-is-long-enough-0123456789";
+};
+
+TEST_F(TokenCliTest, MintsATokenTheGatewaysKeyVerifies) {
+  const auto result = forge({"token", "create", "--user", "ada@example.com", "--exp", "60"},
+                            {std::string("JWT_SECRET_KEY=") + kSecret});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  std::string token = result.out;
+  while (!token.empty() && token.back() == '\n')
+    token.pop_back();
+  auto key = auth::JwtKey::hs256(kSecret);
+  ASSERT_TRUE(key.ok());
+  auth::VerifyOptions options;
+  options.audiences = {std::string(auth::kDefaultAudience)};
+  options.issuer = std::string(auth::kDefaultIssuer);
+  auto claims = auth::verify(token, *key, options);
+  ASSERT_TRUE(claims.ok()) << claims.error().message;
+  EXPECT_EQ(claims->sub, "ada@example.com");
+  EXPECT_FALSE(claims->jti.empty());
+  const auto lifetime = claims->exp - claims->iat;
+  EXPECT_EQ(lifetime, 3600);
+  EXPECT_EQ(claims->extra.at("role"), "developer");
+  // Another secret does not verify it.
+  auto other = auth::JwtKey::hs256("another-secret-that-is-long-enough-987654321");
+  EXPECT_FALSE(auth::verify(token, *other, options).ok());
+}
+
+TEST_F(TokenCliTest, RefusesToMintWithoutAStrongSecretOrWithAnUnknownRole) {
+  auto missing = forge({"token", "create", "--user", "a@b"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("JWT_SECRET_KEY"), std::string::npos) << missing.err;
+  auto weak = forge({"token", "create", "--user", "a@b", "--secret", "short"});
+  EXPECT_EQ(weak.exit_code, 2);
+  EXPECT_NE(weak.err.find("32"), std::string::npos) << weak.err;
+  auto role = forge({"token", "create", "--user", "a@b", "--secret", kSecret, "--role", "root"});
+  EXPECT_EQ(role.exit_code, 2);
+  EXPECT_NE(role.err.find("root"), std::string::npos) << role.err;
+  auto json = forge({"token", "create", "--user", "a@b", "--secret", kSecret, "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_NE(json.out.find("\"jti\""), std::string::npos) << json.out;
 }
 
 } // namespace
