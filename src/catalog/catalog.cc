@@ -23,20 +23,33 @@ struct Catalog::View {
     std::string id;
     bool enabled = true;
   };
+  // (kind, upstream slug, key), looked up by string_views: a check allocates nothing.
+  using ItemKey = std::tuple<ListKind, std::string, std::string>;
+  using ItemRef = std::tuple<ListKind, std::string_view, std::string_view>;
+  struct ItemOrder {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      return ItemRef(std::get<0>(a), std::get<1>(a), std::get<2>(a)) <
+             ItemRef(std::get<0>(b), std::get<1>(b), std::get<2>(b));
+    }
+  };
   std::string separator;
-  std::map<std::string, storage::GatewayRecord> gateways;               // by slug
-  std::map<std::string, std::string> slug_of;                           // gateway id -> slug
-  std::map<std::tuple<ListKind, std::string, std::string>, Item> items; // kind, slug, key
-  std::map<std::string, storage::ServerRecord> servers;                 // by id
+  std::map<std::string, storage::GatewayRecord> gateways; // by slug
+  std::map<std::string, std::string> slug_of;             // gateway id -> slug
+  std::map<ItemKey, Item, ItemOrder> items;
+  bool any_disabled = false;                            // else every item is enabled
+  std::map<std::string, storage::ServerRecord> servers; // by id
   // For servers with max_tools: the tools they expose (slug, original name), the first
   // max_tools members in name order, as GET /servers/{id}/tools lists them.
   std::map<std::string, std::set<std::pair<std::string, std::string>>> capped_tools;
 
-  const Item* item(ListKind kind, const std::string& slug, const std::string& key) const {
-    auto it = items.find({kind, slug, key});
+  const Item* item(ListKind kind, std::string_view slug, std::string_view key) const {
+    auto it = items.find(ItemRef(kind, slug, key));
     return it == items.end() ? nullptr : &it->second;
   }
-  bool enabled(ListKind kind, const std::string& slug, const std::string& key) const {
+  bool enabled(ListKind kind, std::string_view slug, std::string_view key) const {
+    if (!any_disabled) return true;
     const Item* found = item(kind, slug, key);
     return !found || found->enabled; // not yet discovered: enabled, as new items are
   }
@@ -193,10 +206,7 @@ Catalog::Catalog(net::EventLoop& loop, std::shared_ptr<gateway::UpstreamRegistry
 
 Catalog::~Catalog() { stop(); }
 
-std::shared_ptr<const Catalog::View> Catalog::view() const {
-  std::lock_guard lock(mutex_);
-  return view_;
-}
+std::shared_ptr<const Catalog::View> Catalog::view() const { return view_.load(); }
 
 core::Status Catalog::reloadView(Store& store) {
   auto view = std::make_shared<View>();
@@ -227,6 +237,8 @@ core::Status Catalog::reloadView(Store& store) {
     view->items[{ListKind::kPrompts, slugOf(p.gateway_id), p.original_name}] = {p.id, p.enabled};
   auto servers = store.servers();
   if (!servers) return servers.error();
+  for (const auto& [key, item] : view->items)
+    view->any_disabled = view->any_disabled || !item.enabled;
   for (auto& s : *servers) {
     if (s.max_tools > 0) {
       auto& capped = view->capped_tools[s.id];
@@ -244,8 +256,7 @@ core::Status Catalog::reloadView(Store& store) {
     }
     view->servers[s.id] = std::move(s);
   }
-  std::lock_guard lock(mutex_);
-  view_ = std::move(view);
+  view_.store(std::move(view));
   return core::Ok{};
 }
 
@@ -336,10 +347,11 @@ void Catalog::onUpstreamState(const std::string& upstream, upstream::State state
 }
 
 void Catalog::onListChanged(const std::string& upstream, std::optional<ListKind>) {
-  discover(upstream);
+  // The registry has relayed the upstream's list_changed to the clients already.
+  discover(upstream, false);
 }
 
-void Catalog::discover(const std::string& slug) {
+void Catalog::discover(const std::string& slug, bool announce) {
   struct Join {
     std::mutex mutex;
     int remaining = 4;
@@ -347,13 +359,13 @@ void Catalog::discover(const std::string& slug) {
     std::optional<std::string> error;
   };
   auto join = std::make_shared<Join>();
-  auto finishOne = [this, slug, join] {
+  auto finishOne = [this, slug, join, announce] {
     std::lock_guard lock(join->mutex);
     if (--join->remaining != 0) return;
     if (join->error) {
-      finishDiscovery(slug, core::Error{core::Errc::kBadGateway, *join->error});
+      finishDiscovery(slug, core::Error{core::Errc::kBadGateway, *join->error}, announce);
     } else {
-      finishDiscovery(slug, std::move(join->found));
+      finishDiscovery(slug, std::move(join->found), announce);
     }
   };
   const std::string separator = options_.separator;
@@ -400,13 +412,15 @@ void Catalog::discover(const std::string& slug) {
   }
 }
 
-void Catalog::finishDiscovery(const std::string& slug, core::Result<storage::Discovery> found) {
+void Catalog::finishDiscovery(const std::string& slug, core::Result<storage::Discovery> found,
+                              bool announce) {
   std::string capabilities = "{}";
   if (auto up = registry_->find(slug)) {
     const auto init = up->initializeResult();
     if (const auto* caps = init.if_contains("capabilities")) capabilities = json::serialize(*caps);
   }
-  storage_->submit([this, slug, found = std::move(found), capabilities](Store& store) mutable {
+  storage_->submit([this, slug, found = std::move(found), capabilities,
+                    announce](Store& store) mutable {
     auto record = store.gateway(view()->gateways.count(slug) ? view()->gateways.at(slug).id : "");
     if (record && *record) {
       const auto& id = (*record)->id;
@@ -425,7 +439,7 @@ void Catalog::finishDiscovery(const std::string& slug, core::Result<storage::Dis
         store.setGatewayHealth(id, false, "error", found.error().message, capabilities);
       }
       reloadView(store);
-      registry_->broadcast("notifications/tools/list_changed");
+      if (announce) registry_->broadcast("notifications/tools/list_changed");
     }
     std::vector<std::function<void()>> waiters;
     {

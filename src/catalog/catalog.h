@@ -19,6 +19,7 @@
 #include "storage/worker.h"
 #include "upstream/upstream.h"
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -138,8 +139,11 @@ private:
   std::shared_ptr<const View> view() const;
   // Rebuilds the view from the database (on the storage thread).
   core::Status reloadView(storage::Store& store);
-  void discover(const std::string& slug);
-  void finishDiscovery(const std::string& slug, core::Result<storage::Discovery> found);
+  // Lists an upstream and stores what it offers; `announce` tells the clients that their lists
+  // changed (not needed when the upstream said so itself: the registry relays that).
+  void discover(const std::string& slug, bool announce = true);
+  void finishDiscovery(const std::string& slug, core::Result<storage::Discovery> found,
+                       bool announce);
   void awaitDiscovery(const std::string& slug, std::function<void()> then);
   void connect(const storage::GatewayRecord& record);
   void flushMetrics();
@@ -154,8 +158,8 @@ private:
   std::unique_ptr<storage::StorageWorker> storage_;
   const CatalogOptions options_;
 
+  std::atomic<std::shared_ptr<const View>> view_; // read on every MCP list and call
   mutable std::mutex mutex_;
-  std::shared_ptr<const View> view_;
   std::map<std::string, std::vector<std::function<void()>>> discovery_waiters_; // by slug
   std::vector<storage::CallSample> samples_;
   std::map<std::string, std::vector<ImportPlan::ToolSetting>> pending_settings_;

@@ -59,22 +59,27 @@ std::string insertSql(const char* table, const char* columns) {
   return fmt::format("INSERT INTO {} ({}) VALUES ({})", table, columns, marks);
 }
 
-// "UPDATE t SET a = ?, b = ? WHERE id = ?" for a column list that starts with id.
-std::string updateSql(const char* table, const char* columns) {
+// "a = <value of a>, b = ..." for every column of a list but those in `skip`.
+std::string assignments(const char* columns, std::initializer_list<std::string_view> skip,
+                        std::string_view value) {
   std::string sets;
   std::string_view rest = columns;
-  bool first = true;
   while (!rest.empty()) {
     const auto comma = rest.find(',');
     std::string_view column = rest.substr(0, comma);
     while (!column.empty() && column.front() == ' ')
       column.remove_prefix(1);
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    if (column == "id") continue;
-    sets += fmt::format("{}{} = ?", first ? "" : ", ", column);
-    first = false;
+    if (std::find(skip.begin(), skip.end(), column) != skip.end()) continue;
+    sets += fmt::format("{}{} = {}", sets.empty() ? "" : ", ", column,
+                        fmt::format(fmt::runtime(value), column));
   }
-  return fmt::format("UPDATE {} SET {} WHERE id = ?", table, sets);
+  return sets;
+}
+
+// "UPDATE t SET a = ?, b = ? WHERE id = ?" for a column list that starts with id.
+std::string updateSql(const char* table, const char* columns) {
+  return fmt::format("UPDATE {} SET {} WHERE id = ?", table, assignments(columns, {"id"}, "?"));
 }
 
 void stamp(std::string& created, std::string& updated) {

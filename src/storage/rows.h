@@ -6,6 +6,7 @@
 
 #include <boost/json/value.hpp>
 
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -23,6 +24,10 @@ inline std::int64_t flag(bool value) { return value ? 1 : 0; }
 
 // "INSERT INTO t (a, b) VALUES (?, ?)" for a column list.
 std::string insertSql(const char* table, const char* columns);
+// "a = V, b = V" for the columns of a list except `skip`; V is `value` with "{}" standing for
+// the column's name ("?", or "excluded.{}" for an upsert).
+std::string assignments(const char* columns, std::initializer_list<std::string_view> skip,
+                        std::string_view value);
 // "UPDATE t SET a = ?, b = ? WHERE id = ?" for a column list that starts with id.
 std::string updateSql(const char* table, const char* columns);
 // Sets created (when empty) and updated to now.

@@ -328,17 +328,7 @@ core::Status removeGone(Database& db, const char* table, const std::map<std::str
 core::Status upsert(Database& db, const char* table, const char* columns, const char* conflict,
                     std::vector<Value> values) {
   // Every column but id and created_at follows the discovered value.
-  std::string sets;
-  std::string_view rest = columns;
-  while (!rest.empty()) {
-    const auto comma = rest.find(',');
-    std::string_view column = rest.substr(0, comma);
-    while (!column.empty() && column.front() == ' ')
-      column.remove_prefix(1);
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    if (column == "id" || column == "created_at") continue;
-    sets += fmt::format("{}{} = excluded.{}", sets.empty() ? "" : ", ", column, column);
-  }
+  const std::string sets = assignments(columns, {"id", "created_at"}, "excluded.{}");
   auto rows = db.query(fmt::format("{} ON CONFLICT ({}) DO UPDATE SET {}",
                                    insertSql(table, columns), conflict, sets),
                        values);
