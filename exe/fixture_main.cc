@@ -2,6 +2,7 @@
 // the test suite (as an upstream behind the gateway) and by the benchmarks (its `echo` tool).
 #include "core/log.h"
 #include "fixture/fixture_app.h"
+#include "fixture/oauth.h"
 #include "net/http_server.h"
 #include "transport/stdio_server.h"
 #include "transport/streamable_http.h"
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <memory>
 
 #include <thread>
 
@@ -24,6 +26,8 @@ int main(int argc, char** argv) {
   int port = 3099;
   std::size_t threads = 1;
   fixture::FixtureOptions options;
+  fixture::OAuthOptions oauth;
+  int token_lifetime = 60;
   app.add_flag("--stdio", stdio, "Serve one session on stdin/stdout instead of HTTP");
   app.add_option("--host", host, "HTTP listen address")->capture_default_str();
   app.add_option("--port", port, "HTTP port; the endpoint is /mcp (0 picks one)")
@@ -32,8 +36,18 @@ int main(int argc, char** argv) {
   app.add_option("--page-size", options.page_size, "Items per page of every list (0: no paging)");
   app.add_option("--echo-bytes", options.echo_payload_bytes, "Size of echo's default reply")
       ->capture_default_str();
+  app.add_option("--oauth-client-secret", oauth.client_secret,
+                 "Act as an OAuth-protected upstream: serve POST /oauth/token (client "
+                 "credentials), GET /oauth/stats, POST /oauth/revoke, and require a bearer token "
+                 "it issued on /mcp");
+  app.add_option("--oauth-client-id", oauth.client_id, "The one OAuth client's id")
+      ->capture_default_str();
+  app.add_option("--oauth-token-lifetime", token_lifetime, "Seconds a token lives (expires_in)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86'400));
   app.footer("Examples:\n  forge-fixture --port 3099        # http://127.0.0.1:3099/mcp\n"
-             "  forge-fixture --stdio --page-size 2");
+             "  forge-fixture --stdio --page-size 2\n"
+             "  forge-fixture --oauth-client-secret s3cret --oauth-token-lifetime 2");
   CLI11_PARSE(app, argc, argv);
 
   // stdout is the protocol channel in stdio mode: logs go to stderr (the default).
@@ -50,12 +64,20 @@ int main(int argc, char** argv) {
   net::Router router;
   transport::StreamableHttp mcp(loop, fixture, {});
   mcp.addRoutes(router, "/mcp");
+  std::unique_ptr<fixture::OAuthServer> oauth_server;
+  if (!oauth.client_secret.empty()) {
+    oauth.token_lifetime = std::chrono::seconds(token_lifetime);
+    oauth_server = std::make_unique<fixture::OAuthServer>(oauth);
+    oauth_server->addRoutes(router);
+  }
   net::HttpServerOptions http;
   http.host = host;
   http.port = static_cast<std::uint16_t>(port);
   http.access_log = false;
   auto server = net::makeHttpServer(
-      loop, http, [&router](const net::RequestPtr& r, const net::ResponseWriterPtr& w) {
+      loop, http,
+      [&router, &oauth_server](const net::RequestPtr& r, const net::ResponseWriterPtr& w) {
+        if (oauth_server && r->path.starts_with("/mcp") && !oauth_server->admit(*r, w)) return;
         router.dispatch(r, w);
       });
   if (auto status = server->listen(); !status) {

@@ -1,5 +1,6 @@
 #include "api/rest_api.h"
 
+#include "api/respond.h"
 #include "api/shapes.h"
 #include "core/log.h"
 #include "core/version.h"
@@ -20,14 +21,7 @@ using net::Method;
 using storage::Store;
 
 constexpr std::int64_t kDefaultPageSize = 50;
-
-void sendJson(const net::ResponseWriterPtr& writer, int status, const json::value& body) {
-  writer->send(net::Response::json(status, json::serialize(body)));
-}
-
-void sendError(const net::ResponseWriterPtr& writer, const core::Error& error) {
-  writer->send(net::Response::error(error));
-}
+constexpr std::int64_t kExportedAuditRecords = 100'000; // the newest
 
 core::Error notFound(const char* what, std::string_view id) {
   return core::Error{core::Errc::kNotFound, fmt::format("{} {} not found", what, id)};
@@ -38,6 +32,39 @@ core::Error nameTaken(core::Error error, const char* what) {
   if (error.code == core::Errc::kConflict)
     error.message = fmt::format("a {} with this name already exists", what);
   return error;
+}
+
+// What the caller of a request may see and change: roles and teams (auth/roles.h). Without a
+// principal (the API served without the identity layer, as in some tests) everything is allowed.
+struct Access {
+  std::shared_ptr<const auth::Principal> caller;
+
+  explicit Access(const net::Request& request) : caller(request.principal) {}
+
+  bool sees(const std::string& team) const { return !caller || caller->roleFor(team).has_value(); }
+  bool sees(const storage::ServerRecord& s) const {
+    return !caller || caller->maySeeServer(s.id, s.team_id);
+  }
+  // kOk, 404 for objects of teams the caller cannot see, 403 for the others.
+  core::Status check(auth::Permission permission, const std::string& team, const char* what,
+                     const std::string& id) const {
+    if (!caller || caller->may(permission, team)) return core::Ok{};
+    if (!sees(team)) return notFound(what, id);
+    return core::Error{
+        core::Errc::kForbidden,
+        fmt::format("forbidden: role {} may not {} this {}",
+                    auth::roleName(caller->roleFor(team).value_or(auth::Role::kViewer)),
+                    auth::permissionName(permission), what)};
+  }
+  bool platformAdmin() const { return !caller || caller->isPlatformAdmin() || caller->development; }
+};
+
+// Whether the caller holds `permission` in some scope (platform-wide or in one of its teams).
+bool mayAnywhere(const auth::Principal& caller, auth::Permission permission) {
+  if (caller.may(permission)) return true;
+  for (const auto& [team, role] : caller.teams)
+    if (caller.may(permission, team)) return true;
+  return false;
 }
 
 json::object stateChanged(const char* what, const std::string& name, bool active, const char* field,
@@ -60,6 +87,11 @@ struct Snapshot {
   const storage::GatewayRecord* gateway(const std::string& id) const {
     auto it = gateways.find(id);
     return it == gateways.end() ? nullptr : &it->second;
+  }
+  // The team owning an item's upstream.
+  std::string teamOf(const std::string& gateway_id) const {
+    const auto* g = gateway(gateway_id);
+    return g ? g->team_id : std::string();
   }
   const storage::CallMetrics* metricsOf(const storage::ToolRecord& t) const {
     const auto* g = gateway(t.gateway_id);
@@ -213,12 +245,13 @@ void listItems(storage::StorageWorker& storage, const net::RequestPtr& request,
                const char* field) {
   auto l = listing(*request);
   if (!l) return sendError(writer, l.error());
-  storage.submit([writer, l = *l, items, render, field](Store& store) {
+  storage.submit([writer, l = *l, items, render, field, access = Access(*request)](Store& store) {
     auto snap = snapshot(store);
     if (!snap) return sendError(writer, snap.error());
     json::array out;
     for (const auto& item : (*snap).*items) {
       if (!l.wants(item) || (!l.gateway_id.empty() && item.gateway_id != l.gateway_id)) continue;
+      if (!access.sees(snap->teamOf(item.gateway_id))) continue;
       out.push_back(render(item, *snap));
     }
     sendJson(writer, 200, page(std::move(out), l, field));
@@ -230,14 +263,15 @@ template <class Record>
 void getItem(storage::StorageWorker& storage, const net::RequestPtr& request,
              const net::ResponseWriterPtr& writer, Items<Record> items, Render<Record> render,
              const char* what) {
-  storage.submit(
-      [writer, items, render, what, key = std::string(request->param("id"))](Store& store) {
-        auto snap = snapshot(store);
-        if (!snap) return sendError(writer, snap.error());
-        for (const auto& item : (*snap).*items)
-          if (hasKey(item, key)) return sendJson(writer, 200, render(item, *snap));
-        sendError(writer, notFound(what, key));
-      });
+  storage.submit([writer, items, render, what, key = std::string(request->param("id")),
+                  access = Access(*request)](Store& store) {
+    auto snap = snapshot(store);
+    if (!snap) return sendError(writer, snap.error());
+    for (const auto& item : (*snap).*items)
+      if (hasKey(item, key) && access.sees(snap->teamOf(item.gateway_id)))
+        return sendJson(writer, 200, render(item, *snap));
+    sendError(writer, notFound(what, key));
+  });
 }
 
 // Does a server's selector list pick this item?
@@ -256,8 +290,19 @@ RestApi::RestApi(catalog::Catalog& catalog, std::shared_ptr<gateway::UpstreamReg
     : catalog_(catalog), registry_(std::move(registry)), started_(started) {}
 
 void RestApi::route(net::Router& router, OpenApiDocument& doc, Operation op, Handler handler) {
+  // Reads need catalog.read, changes catalog.write somewhere (platform-wide or in a team); the
+  // handlers then check the object's own team. Rendering a prompt reads content.
+  const auth::Permission needed = op.method == Method::kGet    ? auth::Permission::kCatalogRead
+                                  : op.path == "/prompts/{id}" ? auth::Permission::kContentRead
+                                                               : auth::Permission::kCatalogWrite;
   router.add(op.method, op.path,
-             [this, handler](const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+             [this, handler, needed](const net::RequestPtr& request,
+                                     const net::ResponseWriterPtr& writer) {
+               if (request->principal && !mayAnywhere(*request->principal, needed)) {
+                 return sendError(writer, core::Error{core::Errc::kForbidden,
+                                                      fmt::format("forbidden: requires {}",
+                                                                  auth::permissionName(needed))});
+               }
                (this->*handler)(request, writer);
              });
   doc.add(std::move(op));
@@ -344,17 +389,51 @@ void RestApi::addRoutes(net::Router& router, OpenApiDocument& doc) {
       &RestApi::version);
 }
 
+void RestApi::authorize(const net::RequestPtr& request, const net::ResponseWriterPtr& writer,
+                        const std::string& what, std::function<void()> then) {
+  catalog_.storage().submit([writer, what, then = std::move(then), access = Access(*request),
+                             id = std::string(request->param("id"))](Store& store) {
+    std::optional<std::string> team; // nullopt: no such object
+    if (what == "gateway") {
+      auto g = store.gateway(id);
+      if (!g) return sendError(writer, g.error());
+      if (*g) team = (*g)->team_id;
+    } else if (what == "server") {
+      auto s = store.server(id);
+      if (!s) return sendError(writer, s.error());
+      if (*s) team = (*s)->team_id;
+    } else {
+      auto snap = snapshot(store);
+      if (!snap) return sendError(writer, snap.error());
+      auto find = [&](const auto& items) {
+        for (const auto& item : items)
+          if (item.id == id) team = snap->teamOf(item.gateway_id);
+      };
+      if (what == "tools") find(snap->tools);
+      if (what == "resources") find(snap->resources);
+      if (what == "prompts") find(snap->prompts);
+    }
+    // Unknown objects go on: the change itself answers 404.
+    if (team) {
+      if (auto allowed = access.check(auth::Permission::kCatalogWrite, *team, what.c_str(), id);
+          !allowed)
+        return sendError(writer, allowed.error());
+    }
+    then();
+  });
+}
+
 // ---- gateways ---------------------------------------------------------------------------------
 
 void RestApi::listGateways(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
   auto l = listing(*request);
   if (!l) return sendError(writer, l.error());
-  catalog_.storage().submit([writer, l = *l](Store& store) {
+  catalog_.storage().submit([writer, l = *l, access = Access(*request)](Store& store) {
     auto gateways = store.gateways();
     if (!gateways) return sendError(writer, gateways.error());
     json::array items;
     for (const auto& g : *gateways)
-      if (l.wants(g)) items.push_back(gatewayJson(g));
+      if (l.wants(g) && access.sees(g.team_id)) items.push_back(gatewayJson(g));
     sendJson(writer, 200, page(std::move(items), l, "gateways"));
   });
 }
@@ -364,6 +443,10 @@ void RestApi::createGateway(const net::RequestPtr& request, const net::ResponseW
   if (!body) return sendError(writer, body.error());
   auto record = gatewayFromBody(*body, nullptr);
   if (!record) return sendError(writer, record.error());
+  if (auto allowed = Access(*request).check(auth::Permission::kCatalogWrite, record->team_id,
+                                            "team", record->team_id);
+      !allowed)
+    return sendError(writer, allowed.error());
   record->source = "api";
   catalog_.createGateway(std::move(*record),
                          [writer](const core::Result<storage::GatewayRecord>& saved) {
@@ -374,12 +457,13 @@ void RestApi::createGateway(const net::RequestPtr& request, const net::ResponseW
 }
 
 void RestApi::getGateway(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
-  catalog_.storage().submit([writer, id = std::string(request->param("id"))](Store& store) {
-    auto g = store.gateway(id);
-    if (!g) return sendError(writer, g.error());
-    if (!*g) return sendError(writer, notFound("gateway", id));
-    sendJson(writer, 200, gatewayJson(**g));
-  });
+  catalog_.storage().submit(
+      [writer, id = std::string(request->param("id")), access = Access(*request)](Store& store) {
+        auto g = store.gateway(id);
+        if (!g) return sendError(writer, g.error());
+        if (!*g || !access.sees((*g)->team_id)) return sendError(writer, notFound("gateway", id));
+        sendJson(writer, 200, gatewayJson(**g));
+      });
 }
 
 void RestApi::updateGateway(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
@@ -387,8 +471,12 @@ void RestApi::updateGateway(const net::RequestPtr& request, const net::ResponseW
   if (!body) return sendError(writer, body.error());
   catalog_.updateGateway(
       std::string(request->param("id")),
-      [body = std::move(*body)](
+      [body = std::move(*body), access = Access(*request)](
           const storage::GatewayRecord& current) -> core::Result<storage::GatewayRecord> {
+        if (auto allowed = access.check(auth::Permission::kCatalogWrite, current.team_id, "gateway",
+                                        current.id);
+            !allowed)
+          return allowed.error();
         // forge.yaml decides how to reach the upstreams it declares: a change here would be
         // undone by the next start.
         if (current.source == "config") {
@@ -403,7 +491,14 @@ void RestApi::updateGateway(const net::RequestPtr& request, const net::ResponseW
             }
           }
         }
-        return gatewayFromBody(body, &current);
+        auto changed = gatewayFromBody(body, &current);
+        if (changed && changed->team_id != current.team_id) {
+          if (auto allowed = access.check(auth::Permission::kCatalogWrite, changed->team_id, "team",
+                                          changed->team_id);
+              !allowed)
+            return allowed.error();
+        }
+        return changed;
       },
       [writer](const core::Result<storage::GatewayRecord>& saved) {
         if (!saved) return sendError(writer, nameTaken(saved.error(), "gateway"));
@@ -413,12 +508,14 @@ void RestApi::updateGateway(const net::RequestPtr& request, const net::ResponseW
 
 void RestApi::deleteGateway(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
   const std::string id(request->param("id"));
-  catalog_.deleteGateway(id, [writer, id](const core::Result<bool>& deleted) {
-    if (!deleted) return sendError(writer, deleted.error());
-    if (!*deleted) return sendError(writer, notFound("gateway", id));
-    sendJson(
-        writer, 200,
-        json::object{{"status", "success"}, {"message", fmt::format("Gateway {} deleted", id)}});
+  authorize(request, writer, "gateway", [this, writer, id] {
+    catalog_.deleteGateway(id, [writer, id](const core::Result<bool>& deleted) {
+      if (!deleted) return sendError(writer, deleted.error());
+      if (!*deleted) return sendError(writer, notFound("gateway", id));
+      sendJson(
+          writer, 200,
+          json::object{{"status", "success"}, {"message", fmt::format("Gateway {} deleted", id)}});
+    });
   });
 }
 
@@ -428,8 +525,12 @@ void RestApi::setGatewayState(const net::RequestPtr& request,
   if (!active) return sendError(writer, active.error());
   catalog_.updateGateway(
       std::string(request->param("id")),
-      [active =
-           *active](const storage::GatewayRecord& current) -> core::Result<storage::GatewayRecord> {
+      [active = *active, access = Access(*request)](
+          const storage::GatewayRecord& current) -> core::Result<storage::GatewayRecord> {
+        if (auto allowed = access.check(auth::Permission::kCatalogWrite, current.team_id, "gateway",
+                                        current.id);
+            !allowed)
+          return allowed.error();
         auto changed = current;
         changed.enabled = active;
         if (!active) {
@@ -446,18 +547,20 @@ void RestApi::setGatewayState(const net::RequestPtr& request,
 
 void RestApi::refreshGateway(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
   const std::string id(request->param("id"));
-  catalog_.refreshGateway(id, [writer, id](const core::Result<storage::Discovery>& found) {
-    if (!found) return sendError(writer, found.error());
-    json::array tools;
-    for (const auto& t : found->tools)
-      tools.push_back(toolJson(t, nullptr, nullptr));
-    sendJson(writer, 200,
-             json::object{{"gatewayId", id},
-                          {"toolCount", found->tools.size()},
-                          {"resourceCount", found->resources.size()},
-                          {"promptCount", found->prompts.size()},
-                          {"tools", std::move(tools)},
-                          {"refreshedAt", storage::nowUtc()}});
+  authorize(request, writer, "gateway", [this, writer, id] {
+    catalog_.refreshGateway(id, [writer, id](const core::Result<storage::Discovery>& found) {
+      if (!found) return sendError(writer, found.error());
+      json::array tools;
+      for (const auto& t : found->tools)
+        tools.push_back(toolJson(t, nullptr, nullptr));
+      sendJson(writer, 200,
+               json::object{{"gatewayId", id},
+                            {"toolCount", found->tools.size()},
+                            {"resourceCount", found->resources.size()},
+                            {"promptCount", found->prompts.size()},
+                            {"tools", std::move(tools)},
+                            {"refreshedAt", storage::nowUtc()}});
+    });
   });
 }
 
@@ -466,12 +569,12 @@ void RestApi::refreshGateway(const net::RequestPtr& request, const net::Response
 void RestApi::listServers(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
   auto l = listing(*request);
   if (!l) return sendError(writer, l.error());
-  catalog_.storage().submit([writer, l = *l](Store& store) {
+  catalog_.storage().submit([writer, l = *l, access = Access(*request)](Store& store) {
     auto servers = store.servers();
     if (!servers) return sendError(writer, servers.error());
     json::array items;
     for (const auto& s : *servers)
-      if (l.wants(s)) items.push_back(serverJson(s));
+      if (l.wants(s) && access.sees(s)) items.push_back(serverJson(s));
     sendJson(writer, 200, page(std::move(items), l, "servers"));
   });
 }
@@ -489,6 +592,10 @@ void RestApi::createServer(const net::RequestPtr& request, const net::ResponseWr
   if (!body) return sendError(writer, body.error());
   auto record = serverFromBody(*body, nullptr);
   if (!record) return sendError(writer, record.error());
+  if (auto allowed = Access(*request).check(auth::Permission::kCatalogWrite, record->team_id,
+                                            "team", record->team_id);
+      !allowed)
+    return sendError(writer, allowed.error());
   catalog_.createServer(std::move(*record),
                         [writer](const core::Result<storage::ServerRecord>& saved) {
                           answerServer(writer, 201, saved);
@@ -496,12 +603,13 @@ void RestApi::createServer(const net::RequestPtr& request, const net::ResponseWr
 }
 
 void RestApi::getServer(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
-  catalog_.storage().submit([writer, id = std::string(request->param("id"))](Store& store) {
-    auto s = store.server(id);
-    if (!s) return sendError(writer, s.error());
-    if (!*s) return sendError(writer, notFound("server", id));
-    sendJson(writer, 200, serverJson(**s));
-  });
+  catalog_.storage().submit(
+      [writer, id = std::string(request->param("id")), access = Access(*request)](Store& store) {
+        auto s = store.server(id);
+        if (!s) return sendError(writer, s.error());
+        if (!*s || !access.sees(**s)) return sendError(writer, notFound("server", id));
+        sendJson(writer, 200, serverJson(**s));
+      });
 }
 
 void RestApi::updateServer(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
@@ -509,8 +617,20 @@ void RestApi::updateServer(const net::RequestPtr& request, const net::ResponseWr
   if (!body) return sendError(writer, body.error());
   catalog_.updateServer(
       std::string(request->param("id")),
-      [body = std::move(*body)](const storage::ServerRecord& current) {
-        return serverFromBody(body, &current);
+      [body = std::move(*body), access = Access(*request)](
+          const storage::ServerRecord& current) -> core::Result<storage::ServerRecord> {
+        if (auto allowed = access.check(auth::Permission::kCatalogWrite, current.team_id, "server",
+                                        current.id);
+            !allowed)
+          return allowed.error();
+        auto changed = serverFromBody(body, &current);
+        if (changed && changed->team_id != current.team_id) {
+          if (auto allowed = access.check(auth::Permission::kCatalogWrite, changed->team_id, "team",
+                                          changed->team_id);
+              !allowed)
+            return allowed.error();
+        }
+        return changed;
       },
       [writer](const core::Result<storage::ServerRecord>& saved) {
         answerServer(writer, 200, saved);
@@ -519,12 +639,14 @@ void RestApi::updateServer(const net::RequestPtr& request, const net::ResponseWr
 
 void RestApi::deleteServer(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
   const std::string id(request->param("id"));
-  catalog_.deleteServer(id, [writer, id](const core::Result<bool>& deleted) {
-    if (!deleted) return sendError(writer, deleted.error());
-    if (!*deleted) return sendError(writer, notFound("server", id));
-    sendJson(
-        writer, 200,
-        json::object{{"status", "success"}, {"message", fmt::format("Server {} deleted", id)}});
+  authorize(request, writer, "server", [this, writer, id] {
+    catalog_.deleteServer(id, [writer, id](const core::Result<bool>& deleted) {
+      if (!deleted) return sendError(writer, deleted.error());
+      if (!*deleted) return sendError(writer, notFound("server", id));
+      sendJson(
+          writer, 200,
+          json::object{{"status", "success"}, {"message", fmt::format("Server {} deleted", id)}});
+    });
   });
 }
 
@@ -533,8 +655,12 @@ void RestApi::setServerState(const net::RequestPtr& request, const net::Response
   if (!active) return sendError(writer, active.error());
   catalog_.updateServer(
       std::string(request->param("id")),
-      [active =
-           *active](const storage::ServerRecord& current) -> core::Result<storage::ServerRecord> {
+      [active = *active, access = Access(*request)](
+          const storage::ServerRecord& current) -> core::Result<storage::ServerRecord> {
+        if (auto allowed = access.check(auth::Permission::kCatalogWrite, current.team_id, "server",
+                                        current.id);
+            !allowed)
+          return allowed.error();
         auto changed = current;
         changed.enabled = active;
         return changed;
@@ -548,14 +674,14 @@ void RestApi::setServerState(const net::RequestPtr& request, const net::Response
 void RestApi::serverMembers(storage::MemberKind kind, const net::RequestPtr& request,
                             const net::ResponseWriterPtr& writer) {
   const std::string separator = catalog_.separator();
-  catalog_.storage().submit([writer, kind, separator,
-                             id = std::string(request->param("id"))](Store& store) {
+  catalog_.storage().submit([writer, kind, separator, id = std::string(request->param("id")),
+                             access = Access(*request)](Store& store) {
     auto snap = snapshot(store);
     if (!snap) return sendError(writer, snap.error());
     const storage::ServerRecord* server = nullptr;
     for (const auto& s : snap->servers)
       if (s.id == id) server = &s;
-    if (!server) return sendError(writer, notFound("server", id));
+    if (!server || !access.sees(*server)) return sendError(writer, notFound("server", id));
     json::array items;
     if (kind == storage::MemberKind::kTool) {
       for (const auto& t : snap->tools) {
@@ -603,18 +729,19 @@ void RestApi::setItemState(const char* table, const char* singular, const net::R
   auto active = activation(*request);
   if (!active) return sendError(writer, active.error());
   const std::string id(request->param("id"));
-  catalog_.setItemEnabled(
-      table, id, *active,
-      [writer, id, singular, active = *active](const core::Result<bool>& changed) {
-        if (!changed) return sendError(writer, changed.error());
-        if (!*changed) return sendError(writer, notFound(singular, id));
-        sendJson(writer, 200,
-                 json::object{{"status", "success"},
-                              {"message", fmt::format("{} {} {}", singular, id,
-                                                      active ? "activated" : "deactivated")},
-                              {"id", id},
-                              {"enabled", active}});
-      });
+  authorize(request, writer, table, [this, writer, table, singular, id, active = *active] {
+    catalog_.setItemEnabled(
+        table, id, active, [writer, id, singular, active](const core::Result<bool>& changed) {
+          if (!changed) return sendError(writer, changed.error());
+          if (!*changed) return sendError(writer, notFound(singular, id));
+          sendJson(writer, 200,
+                   json::object{{"status", "success"},
+                                {"message", fmt::format("{} {} {}", singular, id,
+                                                        active ? "activated" : "deactivated")},
+                                {"id", id},
+                                {"enabled", active}});
+        });
+  });
 }
 
 void RestApi::setToolState(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
@@ -663,13 +790,18 @@ void RestApi::renderPrompt(const net::RequestPtr& request, const net::ResponseWr
     }
   }
   catalog_.storage().submit([this, writer, arguments = std::move(arguments),
-                             id = std::string(request->param("id"))](Store& store) {
+                             id = std::string(request->param("id")),
+                             access = Access(*request)](Store& store) {
     auto snap = snapshot(store);
     if (!snap) return sendError(writer, snap.error());
     const storage::PromptRecord* prompt = nullptr;
     for (const auto& p : snap->prompts)
       if (p.id == id || p.name == id) prompt = &p;
     if (!prompt || !prompt->enabled) return sendError(writer, notFound("prompt", id));
+    if (auto allowed = access.check(auth::Permission::kContentRead,
+                                    snap->teamOf(prompt->gateway_id), "prompt", id);
+        !allowed)
+      return sendError(writer, allowed.error());
     const auto* gateway = snap->gateway(prompt->gateway_id);
     auto up = gateway ? registry_->find(gateway->slug) : nullptr;
     if (!up) {
@@ -703,7 +835,7 @@ void RestApi::listTags(const net::RequestPtr& request, const net::ResponseWriter
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     }
   }
-  catalog_.storage().submit([writer, types](Store& store) {
+  catalog_.storage().submit([writer, types, access = Access(*request)](Store& store) {
     auto snap = snapshot(store);
     if (!snap) return sendError(writer, snap.error());
     struct Tag {
@@ -721,15 +853,15 @@ void RestApi::listTags(const net::RequestPtr& request, const net::ResponseWriter
       }
     };
     for (const auto& [id, g] : snap->gateways)
-      note("gateways", g.tags, g.id, g.name);
+      if (access.sees(g.team_id)) note("gateways", g.tags, g.id, g.name);
     for (const auto& s : snap->servers)
-      note("servers", s.tags, s.id, s.name);
+      if (access.sees(s)) note("servers", s.tags, s.id, s.name);
     for (const auto& t : snap->tools)
-      note("tools", t.tags, t.id, t.name);
+      if (access.sees(snap->teamOf(t.gateway_id))) note("tools", t.tags, t.id, t.name);
     for (const auto& r : snap->resources)
-      note("resources", r.tags, r.id, r.uri);
+      if (access.sees(snap->teamOf(r.gateway_id))) note("resources", r.tags, r.id, r.uri);
     for (const auto& p : snap->prompts)
-      note("prompts", p.tags, p.id, p.name);
+      if (access.sees(snap->teamOf(p.gateway_id))) note("prompts", p.tags, p.id, p.name);
     json::array out;
     for (auto& [name, tag] : tags) {
       json::object stats;
@@ -746,18 +878,36 @@ void RestApi::listTags(const net::RequestPtr& request, const net::ResponseWriter
   });
 }
 
-void RestApi::exportCatalog(const net::RequestPtr&, const net::ResponseWriterPtr& writer) {
+void RestApi::exportCatalog(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  // The whole catalog and the audit trail: platform admins only.
+  if (!Access(*request).platformAdmin()) {
+    return sendError(
+        writer, core::Error{core::Errc::kForbidden, "forbidden: export is for platform admins"});
+  }
   catalog_.storage().submit([writer](Store& store) {
     auto snap = snapshot(store);
     if (!snap) return sendError(writer, snap.error());
     std::vector<storage::GatewayRecord> gateways;
     for (const auto& [id, g] : snap->gateways)
       gateways.push_back(g);
-    sendJson(writer, 200, exportJson(gateways, snap->servers, snap->tools));
+    auto doc = exportJson(gateways, snap->servers, snap->tools);
+    storage::AuditQuery everything;
+    everything.limit = kExportedAuditRecords;
+    auto audit = store.identity().audit(everything);
+    if (!audit) return sendError(writer, audit.error());
+    json::array records;
+    for (const auto& r : *audit)
+      records.push_back(auditJson(r));
+    doc["audit_log"] = std::move(records);
+    sendJson(writer, 200, doc);
   });
 }
 
 void RestApi::importCatalog(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  if (!Access(*request).platformAdmin()) {
+    return sendError(
+        writer, core::Error{core::Errc::kForbidden, "forbidden: import is for platform admins"});
+  }
   auto body = parseBody(request->body);
   if (!body) return sendError(writer, body.error());
   // {"import_data": <export>, "conflict_strategy": ..., "dry_run": ...} or the export itself.
@@ -805,6 +955,17 @@ void RestApi::importCatalog(const net::RequestPtr& request, const net::ResponseW
       return sendError(writer,
                        core::Error{core::Errc::kUnprocessable,
                                    fmt::format("gateways[{}].{}", index, record.error().message)});
+    }
+    for (const auto* values : {&record->headers, &record->env}) {
+      for (const auto& [name, value] : *values) {
+        if (value == kMaskedValue) {
+          return sendError(writer, core::Error{core::Errc::kUnprocessable,
+                                               fmt::format("gateways[{}]: the value of {} is "
+                                                           "hidden in exports; fill it in before "
+                                                           "importing",
+                                                           index, name)});
+        }
+      }
     }
     record->source = "api";
     plan.gateways.push_back(std::move(*record));

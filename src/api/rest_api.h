@@ -15,7 +15,9 @@
 #include "net/router.h"
 
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <string>
 
 namespace forge::api {
 
@@ -65,6 +67,11 @@ private:
   void importCatalog(const net::RequestPtr&, const net::ResponseWriterPtr&);
   void version(const net::RequestPtr&, const net::ResponseWriterPtr&);
 
+  // Checks, on the storage thread, that the caller may change the object named by the path's
+  // {id} (`what`: gateway, server, tools, resources, prompts), then runs `then`; answers 404
+  // for objects of teams the caller cannot see and 403 for the others.
+  void authorize(const net::RequestPtr& request, const net::ResponseWriterPtr& writer,
+                 const std::string& what, std::function<void()> then);
   void setItemState(const char* table, const char* singular, const net::RequestPtr&,
                     const net::ResponseWriterPtr&);
   void serverMembers(storage::MemberKind kind, const net::RequestPtr&,

@@ -1,5 +1,7 @@
 #include "api/shapes.h"
 
+#include "api/body_reader.h"
+
 #include "core/version.h"
 
 #include <boost/json/parse.hpp>
@@ -27,10 +29,27 @@ json::array stringArray(const std::vector<std::string>& list) {
   return out;
 }
 
-json::object stringObject(const std::map<std::string, std::string>& map) {
+// Header and environment values may be credentials: exports name them and hide the values.
+json::object maskedObject(const std::map<std::string, std::string>& map) {
   json::object out;
   for (const auto& [key, value] : map)
-    out[key] = value;
+    out[key] = kMaskedValue;
+  return out;
+}
+
+// OAuth scopes: separated by spaces (RFC 6749 §3.3) or commas.
+std::vector<std::string> splitScopes(const std::string& text) {
+  std::vector<std::string> out;
+  std::string current;
+  for (char c : text) {
+    if (c == ' ' || c == ',' || c == '\t') {
+      if (!current.empty()) out.push_back(std::move(current));
+      current.clear();
+    } else {
+      current += c;
+    }
+  }
+  if (!current.empty()) out.push_back(std::move(current));
   return out;
 }
 
@@ -39,100 +58,6 @@ std::string lower(std::string text) {
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return text;
 }
-
-core::Error invalid(const std::string& field, const std::string& message) {
-  return core::Error{core::Errc::kUnprocessable, fmt::format("{}: {}", field, message)};
-}
-
-// Reads fields of a request body by their snake_case name or its camelCase alias, keeping the
-// first problem found so that the answer names the field.
-class BodyReader {
-public:
-  explicit BodyReader(const json::object& body) : body_(body) {}
-
-  const json::value* find(const char* snake, const char* camel = nullptr) const {
-    if (const auto* v = body_.if_contains(snake)) return v;
-    return camel ? body_.if_contains(camel) : nullptr;
-  }
-  bool has(const char* snake, const char* camel = nullptr) const {
-    const auto* v = find(snake, camel);
-    return v && !v->is_null();
-  }
-
-  void string(const char* snake, const char* camel, std::string& out) {
-    const auto* v = find(snake, camel);
-    if (!v || v->is_null()) return;
-    if (!v->is_string()) return fail(snake, "must be a string");
-    out = std::string(v->get_string());
-  }
-  void boolean(const char* snake, const char* camel, bool& out) {
-    const auto* v = find(snake, camel);
-    if (!v || v->is_null()) return;
-    if (!v->is_bool()) return fail(snake, "must be true or false");
-    out = v->get_bool();
-  }
-  void integer(const char* snake, const char* camel, std::int64_t& out, std::int64_t min,
-               std::int64_t max) {
-    const auto* v = find(snake, camel);
-    if (!v || v->is_null()) return;
-    if (!v->is_int64() && !v->is_uint64()) return fail(snake, "must be an integer");
-    const auto n = v->is_int64() ? v->get_int64() : static_cast<std::int64_t>(v->get_uint64());
-    if (n < min || n > max) return fail(snake, fmt::format("must be between {} and {}", min, max));
-    out = n;
-  }
-  // A list of strings; a comma-separated string is accepted too (ContextForge's forms).
-  void list(const char* snake, const char* camel, std::vector<std::string>& out) {
-    const auto* v = find(snake, camel);
-    if (!v || v->is_null()) return;
-    std::vector<std::string> items;
-    if (v->is_string()) {
-      std::string_view rest = v->get_string();
-      while (!rest.empty()) {
-        const auto comma = rest.find(',');
-        std::string item(rest.substr(0, comma));
-        item.erase(0, item.find_first_not_of(" \t"));
-        item.erase(item.find_last_not_of(" \t") + 1);
-        if (!item.empty()) items.push_back(std::move(item));
-        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-      }
-    } else if (v->is_array()) {
-      for (const auto& item : v->get_array()) {
-        if (item.is_string()) {
-          items.emplace_back(item.get_string());
-        } else if (item.is_object() && item.get_object().if_contains("id") &&
-                   item.get_object().at("id").is_string()) {
-          items.emplace_back(item.get_object().at("id").get_string()); // {"id": ...} objects
-        } else {
-          return fail(snake, "must be a list of strings");
-        }
-      }
-    } else {
-      return fail(snake, "must be a list of strings");
-    }
-    out = std::move(items);
-  }
-  void map(const char* snake, const char* camel, std::map<std::string, std::string>& out) {
-    const auto* v = find(snake, camel);
-    if (!v || v->is_null()) return;
-    if (!v->is_object()) return fail(snake, "must be an object of strings");
-    std::map<std::string, std::string> items;
-    for (const auto& [key, value] : v->get_object()) {
-      if (!value.is_string())
-        return fail(fmt::format("{}.{}", snake, std::string(key)), "must be a string");
-      items[std::string(key)] = std::string(value.get_string());
-    }
-    out = std::move(items);
-  }
-
-  void fail(const std::string& field, const std::string& message) {
-    if (!error_) error_ = invalid(field, message);
-  }
-  const std::optional<core::Error>& error() const { return error_; }
-
-private:
-  const json::object& body_;
-  std::optional<core::Error> error_;
-};
 
 void checkName(BodyReader& reader, const std::string& name) {
   if (name.empty()) return reader.fail("name", "field required");
@@ -214,6 +139,7 @@ json::object gatewayJson(const storage::GatewayRecord& g) {
       {"lastError", g.last_error},
       {"capabilities", parsedOr(g.capabilities, json::object{})},
       {"source", g.source},
+      {"teamId", g.team_id.empty() ? json::value(nullptr) : json::value(g.team_id)},
       {"tags", stringArray(g.tags)},
       {"createdAt", g.created_at},
       {"updatedAt", g.updated_at},
@@ -226,6 +152,25 @@ json::object gatewayJson(const storage::GatewayRecord& g) {
     env_names.emplace_back(name);
   out["headerNames"] = std::move(header_names);
   out["envNames"] = std::move(env_names);
+  // OAuth as ContextForge shows it, the client secret masked.
+  if (g.oauth_token_url.empty()) {
+    out["authType"] = nullptr;
+    out["oauthConfig"] = nullptr;
+  } else {
+    json::array scopes;
+    for (auto& scope : splitScopes(g.oauth_scope))
+      scopes.emplace_back(std::move(scope));
+    out["authType"] = "oauth";
+    out["oauthConfig"] =
+        json::object{{"grant_type", "client_credentials"},
+                     {"token_url", g.oauth_token_url},
+                     {"client_id", g.oauth_client_id},
+                     {"client_secret", g.oauth_client_secret.empty() ? json::value(nullptr)
+                                                                     : json::value(kMaskedValue)},
+                     {"scopes", std::move(scopes)},
+                     {"audience", g.oauth_audience.empty() ? json::value(nullptr)
+                                                           : json::value(g.oauth_audience)}};
+  }
   return out;
 }
 
@@ -301,6 +246,7 @@ json::object serverJson(const storage::ServerRecord& s) {
                       {"enabled", s.enabled},
                       {"isActive", s.enabled},
                       {"maxTools", s.max_tools},
+                      {"teamId", s.team_id.empty() ? json::value(nullptr) : json::value(s.team_id)},
                       {"associatedTools", std::move(tools)},
                       {"associatedResources", std::move(resources)},
                       {"associatedPrompts", std::move(prompts)},
@@ -310,6 +256,81 @@ json::object serverJson(const storage::ServerRecord& s) {
                       {"createdAt", s.created_at},
                       {"updatedAt", s.updated_at}};
 }
+
+namespace {
+
+void clearOAuth(storage::GatewayRecord& g) {
+  g.oauth_token_url.clear();
+  g.oauth_client_id.clear();
+  g.oauth_client_secret.clear();
+  g.oauth_scope.clear();
+  g.oauth_audience.clear();
+}
+
+// ContextForge's OAuth fields: auth_type "oauth" with oauth_config {grant_type, client_id,
+// client_secret, token_url, scopes|scope, audience} (snake_case or camelCase). Only the
+// client-credentials grant. On an update, fields not given keep their value, and a secret not
+// given (or given as the mask that responses show) keeps the stored one. auth_type "none" (or
+// "") removes OAuth.
+void readOAuth(BodyReader& in, storage::GatewayRecord& g) {
+  std::optional<std::string> auth_type;
+  if (in.has("auth_type", "authType")) {
+    std::string text;
+    in.string("auth_type", "authType", text);
+    auth_type = lower(text);
+  }
+  const json::value* config = in.find("oauth_config", "oauthConfig");
+  const bool has_config = config && !config->is_null();
+  if (auth_type && *auth_type != "oauth") {
+    if (!auth_type->empty() && *auth_type != "none") {
+      return in.fail("auth_type", "must be oauth or none (send other credentials as headers)");
+    }
+    if (has_config) return in.fail("oauth_config", "not allowed with auth_type none");
+    return clearOAuth(g);
+  }
+  if (!auth_type && !has_config) return; // unchanged
+  if (!has_config) {
+    if (g.oauth_token_url.empty()) in.fail("oauth_config", "field required for auth_type oauth");
+    return;
+  }
+  if (!config->is_object()) return in.fail("oauth_config", "must be an object");
+  BodyReader oc(config->get_object());
+  std::string grant = "client_credentials";
+  std::string secret;
+  oc.string("grant_type", "grantType", grant);
+  oc.string("token_url", "tokenUrl", g.oauth_token_url);
+  oc.string("client_id", "clientId", g.oauth_client_id);
+  oc.string("client_secret", "clientSecret", secret);
+  oc.string("audience", nullptr, g.oauth_audience);
+  if (const auto* scopes = oc.find("scopes"); scopes && !scopes->is_null()) {
+    std::vector<std::string> list;
+    if (scopes->is_string()) {
+      list = splitScopes(std::string(scopes->get_string()));
+    } else {
+      oc.list("scopes", nullptr, list);
+    }
+    g.oauth_scope.clear();
+    for (const auto& scope : list)
+      g.oauth_scope += (g.oauth_scope.empty() ? "" : " ") + scope;
+  } else {
+    oc.string("scope", nullptr, g.oauth_scope);
+  }
+  if (const auto& error = oc.error()) { // "field: problem" -> "oauth_config.field: problem"
+    const std::string& message = error->message;
+    const auto colon = message.find(": ");
+    return in.fail("oauth_config." + message.substr(0, colon), message.substr(colon + 2));
+  }
+  if (!secret.empty() && secret != kMaskedValue) g.oauth_client_secret = secret;
+  if (grant != "client_credentials")
+    return in.fail("oauth_config.grant_type", "only client_credentials is supported");
+  if (g.oauth_token_url.empty()) return in.fail("oauth_config.token_url", "field required");
+  if (!g.oauth_token_url.starts_with("http://") && !g.oauth_token_url.starts_with("https://"))
+    return in.fail("oauth_config.token_url", "must be an http:// or https:// URL");
+  if (g.oauth_client_id.empty()) return in.fail("oauth_config.client_id", "field required");
+  if (g.oauth_client_secret.empty()) return in.fail("oauth_config.client_secret", "field required");
+}
+
+} // namespace
 
 core::Result<storage::GatewayRecord> gatewayFromBody(const json::object& body,
                                                      const storage::GatewayRecord* base) {
@@ -328,6 +349,7 @@ core::Result<storage::GatewayRecord> gatewayFromBody(const json::object& body,
   in.integer("max_concurrency", "maxConcurrency", g.max_concurrency, 1, 100'000);
   in.boolean("enabled", "isActive", g.enabled);
   in.list("tags", nullptr, g.tags);
+  in.string("team_id", "teamId", g.team_id);
   std::string transport;
   in.string("transport", nullptr, transport);
   if (in.error()) return *in.error();
@@ -356,6 +378,9 @@ core::Result<storage::GatewayRecord> gatewayFromBody(const json::object& body,
     else if (!g.url.starts_with("http://") && !g.url.starts_with("https://"))
       in.fail("url", "must be an http:// or https:// URL");
   }
+  readOAuth(in, g);
+  if (!g.oauth_token_url.empty() && g.transport == "stdio")
+    in.fail("auth_type", "oauth needs an SSE or STREAMABLEHTTP upstream");
   if (in.error()) return *in.error();
   // The slug is fixed at registration: tool names and servers' selectors are built on it.
   if (!base) g.slug = storage::slugify(g.name);
@@ -377,6 +402,7 @@ core::Result<storage::ServerRecord> serverFromBody(const json::object& outer,
   in.boolean("enabled", "isActive", s.enabled);
   in.integer("max_tools", "maxTools", s.max_tools, 0, 100'000);
   in.list("tags", nullptr, s.tags);
+  in.string("team_id", "teamId", s.team_id);
   struct KindField {
     storage::MemberKind kind;
     const char* snake;
@@ -412,9 +438,9 @@ json::object exportJson(const std::vector<storage::GatewayRecord>& gateways,
                                         {"url", g.url},
                                         {"command", g.command},
                                         {"args", stringArray(g.args)},
-                                        {"env", stringObject(g.env)},
+                                        {"env", maskedObject(g.env)},
                                         {"cwd", g.cwd},
-                                        {"headers", stringObject(g.headers)},
+                                        {"headers", maskedObject(g.headers)},
                                         {"session_mode", g.session_mode},
                                         {"call_timeout_ms", g.call_timeout_ms},
                                         {"max_concurrency", g.max_concurrency},
@@ -457,6 +483,20 @@ core::Result<bool> boolParam(const std::optional<std::string>& value, const char
   if (v == "false" || v == "0" || v == "no") return false;
   return core::Error{core::Errc::kUnprocessable,
                      fmt::format("query parameter {}: must be true or false", name)};
+}
+
+json::object auditJson(const storage::AuditRecord& r) {
+  return json::object{{"id", r.id},
+                      {"at", r.at},
+                      {"actor", r.actor},
+                      {"action", r.action},
+                      {"targetType", r.target_type},
+                      {"targetId", r.target_id},
+                      {"result", r.result},
+                      {"status", r.status},
+                      {"detail", r.detail},
+                      {"remote", r.remote},
+                      {"requestId", r.request_id}};
 }
 
 } // namespace forge::api

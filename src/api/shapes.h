@@ -35,6 +35,11 @@ json::object toolJson(const storage::ToolRecord& t, const storage::GatewayRecord
 json::object resourceJson(const storage::ResourceRecord& r, const storage::GatewayRecord* gateway);
 json::object promptJson(const storage::PromptRecord& p, const storage::GatewayRecord* gateway);
 json::object serverJson(const storage::ServerRecord& s);
+json::object auditJson(const storage::AuditRecord& r);
+
+// What exports show instead of header and environment values (credentials are never exported in
+// clear); importing a gateway that still carries it is refused.
+inline constexpr std::string_view kMaskedValue = "********";
 
 // A gateway from a POST body (every required field) or merged into `base` from a PUT body (the
 // fields given). Errors are kUnprocessable and name the field.

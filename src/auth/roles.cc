@@ -94,4 +94,10 @@ std::string Principal::actor() const {
   return "token:" + token_id;
 }
 
+std::string Principal::key() const {
+  if (development) return "development";
+  if (!user_id.empty()) return user_id;
+  return "token:" + token_id;
+}
+
 } // namespace forge::auth

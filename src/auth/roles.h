@@ -58,6 +58,9 @@ struct Principal {
   bool maySeeServer(const std::string& server_id, const std::string& team_id) const;
   // "ada@example.com", or "token:<id>" for tokens without a user, for logs and the audit trail.
   std::string actor() const;
+  // A stable key for this caller: the user id, else "token:<id>"; for rate limits and for
+  // binding MCP sessions to whoever opened them.
+  std::string key() const;
 };
 
 } // namespace forge::auth

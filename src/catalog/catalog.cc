@@ -172,6 +172,11 @@ upstream::UpstreamConfig upstreamConfigOf(const storage::GatewayRecord& record,
   config.cwd = record.cwd;
   config.url = record.url;
   config.headers = record.headers;
+  if (!record.oauth_token_url.empty()) {
+    config.oauth = upstream::OAuthClientCredentials{record.oauth_token_url, record.oauth_client_id,
+                                                    core::Secret(record.oauth_client_secret),
+                                                    record.oauth_scope, record.oauth_audience};
+  }
   config.call_timeout = std::chrono::milliseconds(record.call_timeout_ms);
   config.max_concurrency =
       static_cast<std::size_t>(std::max<std::int64_t>(1, record.max_concurrency));
@@ -190,6 +195,13 @@ storage::GatewayRecord gatewayRecordOf(const upstream::UpstreamConfig& config) {
   record.cwd = config.cwd;
   record.url = config.url;
   record.headers = config.headers;
+  if (config.oauth) {
+    record.oauth_token_url = config.oauth->token_url;
+    record.oauth_client_id = config.oauth->client_id;
+    record.oauth_client_secret = config.oauth->client_secret.reveal();
+    record.oauth_scope = config.oauth->scope;
+    record.oauth_audience = config.oauth->audience;
+  }
   record.call_timeout_ms = config.call_timeout.count();
   record.max_concurrency = static_cast<std::int64_t>(config.max_concurrency);
   record.session_mode = config.per_client_sessions ? "per-client" : "shared";
@@ -201,6 +213,9 @@ Catalog::Catalog(net::EventLoop& loop, std::shared_ptr<gateway::UpstreamRegistry
                  std::unique_ptr<storage::StorageWorker> storage, CatalogOptions options)
     : loop_(loop), registry_(std::move(registry)), storage_(std::move(storage)),
       options_(std::move(options)), view_(std::make_shared<View>()) {
+  // Before any other job: every record the store reads or writes has its credentials opened
+  // or sealed with the box.
+  storage_->submit([box = options_.secrets](Store& store) { store.setSecretBox(box); });
   registry_->setObserver(this);
 }
 
@@ -758,6 +773,19 @@ bool Catalog::serverActive(const std::string& server_id) const {
   const auto v = view();
   auto it = v->servers.find(server_id);
   return it != v->servers.end() && it->second.enabled;
+}
+
+std::optional<std::string> Catalog::serverTeam(const std::string& server_id) const {
+  const auto v = view();
+  auto it = v->servers.find(server_id);
+  if (it == v->servers.end() || !it->second.enabled) return std::nullopt;
+  return it->second.team_id;
+}
+
+std::string Catalog::upstreamTeam(const std::string& slug) const {
+  const auto v = view();
+  auto it = v->gateways.find(slug);
+  return it == v->gateways.end() ? std::string() : it->second.team_id;
 }
 
 // ---- metrics ----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 // thread and must not block.
 #pragma once
 
+#include "auth/secret_box.h"
 #include "core/error.h"
 #include "gateway/gateway_app.h"
 #include "gateway/registry.h"
@@ -38,6 +39,8 @@ struct CatalogOptions {
   std::chrono::milliseconds discovery_timeout{15'000};
   std::chrono::milliseconds metrics_flush_interval{5'000};
   upstream::UpstreamConfig defaults; // timeouts, limits and back-off for stored upstreams
+  // Seals upstream credentials (headers, env values, OAuth client secrets) at rest; none: clear.
+  std::shared_ptr<const auth::SecretBox> secrets;
 };
 
 // An export document turned into records (api::importPlan), to apply in one go.
@@ -125,6 +128,10 @@ public:
   std::shared_ptr<const gateway::ItemFilter> serverFilter(const std::string& server_id);
   // True if a virtual server with this id exists and is enabled.
   bool serverActive(const std::string& server_id) const;
+  // The team owning an enabled virtual server ("" when shared); nullopt when there is none.
+  std::optional<std::string> serverTeam(const std::string& server_id) const;
+  // The team owning an upstream ("" when shared or unknown).
+  std::string upstreamTeam(const std::string& slug) const;
 
   // gateway::RegistryObserver
   void onUpstreamState(const std::string& upstream, upstream::State state,

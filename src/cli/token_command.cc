@@ -1,10 +1,12 @@
 // `forge token create --user EMAIL [--exp MINUTES]`: mints a JWT bearer token signed with the
-// gateway's HS256 secret (JWT_SECRET_KEY or --secret), with Forge's audience and issuer, as the
-// original system's token CLI did.
+// gateway's HS256 secret (--secret, JWT_SECRET_KEY, or the one the gateway generated into
+// <data_dir>/secrets.json), with Forge's audience and issuer, as the original system's token CLI
+// did. The gateway accepts it for users it knows; their role comes from the database.
 #include "auth/jwt.h"
 #include "auth/roles.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "identity/secrets.h"
 
 #include <CLI/CLI.hpp>
 #include <boost/json/value.hpp>
@@ -29,14 +31,19 @@ public:
     create->add_option("--exp", minutes_, "Lifetime in minutes (default: 7 days)")
         ->check(CLI::Range(1, 60 * 24 * 366));
     create->add_option("--secret", secret_,
-                       "HS256 signing secret, at least 32 characters (default: $JWT_SECRET_KEY)");
-    create->add_option("--role", role_, "platform_admin | team_admin | developer | viewer")
+                       "HS256 signing secret, at least 32 characters (default: $JWT_SECRET_KEY, "
+                       "else the gateway's generated one in <data-dir>/secrets.json)");
+    create->add_option("--data-dir", data_dir_, "The gateway's data directory")
         ->capture_default_str();
+    create->add_option("--role", role_,
+                       "Lower the user's role for this token: team_admin | developer | viewer "
+                       "(a token never raises the role stored for the user)");
     create->add_option("--audience", audience_, "The aud claim")->capture_default_str();
     create->add_option("--issuer", issuer_, "The iss claim")->capture_default_str();
     create->add_flag("--json", json_, "Print {token, jti, expires_at} as JSON");
     create->footer("Example:\n"
-                   "  JWT_SECRET_KEY=... forge token create --user admin@example.com --exp 60\n"
+                   "  forge token create --user admin@example.com --exp 60 --data-dir ./data\n"
+                   "  JWT_SECRET_KEY=... forge token create --user ada@example.com --role viewer\n"
                    "The token goes in 'Authorization: Bearer <token>'.");
   }
 
@@ -45,11 +52,21 @@ public:
       if (const char* env = std::getenv("JWT_SECRET_KEY")) secret_ = env;
     }
     if (secret_.empty()) {
-      std::fprintf(stderr, "forge token create: no signing secret: set JWT_SECRET_KEY or pass "
-                           "--secret\n");
+      auto stored = identity::readSecret(data_dir_, "jwt_secret");
+      if (!stored) {
+        std::fprintf(stderr, "forge token create: %s\n", stored.error().message.c_str());
+        return kExitFailure;
+      }
+      secret_ = *stored;
+    }
+    if (secret_.empty()) {
+      std::fprintf(stderr,
+                   "forge token create: no signing secret: pass --secret, set JWT_SECRET_KEY, or "
+                   "point --data-dir at a gateway's data directory (%s has no secrets.json)\n",
+                   data_dir_.c_str());
       return kExitUsage;
     }
-    if (!auth::parseRole(role_)) {
+    if (!role_.empty() && !auth::parseRole(role_)) {
       std::fprintf(stderr,
                    "forge token create: unknown --role '%s' (platform_admin, team_admin, "
                    "developer, viewer)\n",
@@ -74,7 +91,7 @@ public:
     claims.exp = now + lifetime;
     claims.jti = auth::randomToken(16);
     claims.extra["email"] = user_;
-    claims.extra["role"] = role_;
+    if (!role_.empty()) claims.extra["role"] = role_;
     auto token = auth::sign(*key, claims);
     if (!token) {
       std::fprintf(stderr, "forge token create: %s\n", token.error().message.c_str());
@@ -97,7 +114,8 @@ private:
   std::string user_;
   std::int64_t minutes_ = 0;
   std::string secret_;
-  std::string role_ = "developer";
+  std::string role_;
+  std::string data_dir_ = "./data";
   std::string audience_{auth::kDefaultAudience};
   std::string issuer_{auth::kDefaultIssuer};
   bool json_ = false;

@@ -97,6 +97,21 @@ private:
     return !options_.filter || options_.filter->allows(kind, upstream, key);
   }
 
+  bool visible(const mcp::Exchange& exchange, ListKind kind, const std::string& upstream) const {
+    return !options_.access || options_.access->visible(exchange.principal(), kind, upstream);
+  }
+
+  // Checks the caller's right to use an item; on refusal answers the exchange and returns false.
+  bool admitted(const mcp::ExchangePtr& exchange, ListKind kind, const std::string& upstream,
+                const std::string& key) const {
+    if (!options_.access) return true;
+    auto status = options_.access->mayUse(exchange->principal(), kind, upstream, key,
+                                          exchange->request().method);
+    if (status) return true;
+    exchange->fail(status.error());
+    return false;
+  }
+
   std::string expose(const std::string& upstream, const std::string& name) const {
     return exposedName(upstream, name, options_.separator, options_.prefix_names);
   }
@@ -121,6 +136,7 @@ private:
     std::set<std::string> seen;
     const char* field = nameField(kind);
     for (auto& list : lists) {
+      if (!visible(*exchange, kind, list.upstream)) continue;
       if (list.error) {
         errors.push_back(json::object{{"upstream", list.upstream}, {"error", *list.error}});
         log::warn("listing {} of upstream {} failed: {}", listField(kind), list.upstream,
@@ -220,6 +236,7 @@ private:
                                         kind == ListKind::kTools ? "tool" : "prompt",
                                         stringField(params, "name")));
     }
+    if (!admitted(exchange, kind, upstream, original)) return;
     params["name"] = original;
     registry_->forward(upstream, exchange, kind == ListKind::kTools ? "tools/call" : "prompts/get",
                        std::move(params), caller_);
@@ -271,6 +288,7 @@ private:
 
   void forwardUri(const mcp::ExchangePtr& exchange, const std::string& upstream,
                   const std::string& uri) {
+    if (!admitted(exchange, ListKind::kResources, upstream, uri)) return;
     const std::string& method = exchange->request().method;
     // Other clients may hold the upstream's subscription too: only the first subscribe and the
     // last unsubscribe go upstream.
@@ -294,6 +312,7 @@ private:
       auto target = splitName(exposed);
       if (!target || !allowed(ListKind::kPrompts, target->first, target->second))
         return exchange->fail(mcp::kInvalidParams, fmt::format("Unknown prompt: {}", exposed));
+      if (!admitted(exchange, ListKind::kPrompts, target->first, target->second)) return;
       json::object renamed = params;
       renamed["ref"].get_object()["name"] = target->second;
       return registry_->forward(target->first, exchange, "completion/complete", std::move(renamed),
@@ -307,9 +326,11 @@ private:
                           return exchange->fail(mcp::kInvalidParams,
                                                 fmt::format("Unknown resource template: {}", uri));
                         }
-                        self->registry_->forward(found ? found->first : all[0], exchange,
-                                                 "completion/complete", exchange->request().params,
-                                                 self->caller_);
+                        const std::string& upstream = found ? found->first : all[0];
+                        if (!self->admitted(exchange, ListKind::kResourceTemplates, upstream, uri))
+                          return;
+                        self->registry_->forward(upstream, exchange, "completion/complete",
+                                                 exchange->request().params, self->caller_);
                       });
   }
 

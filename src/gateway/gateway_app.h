@@ -22,6 +22,23 @@ public:
   virtual bool allows(ListKind kind, const std::string& upstream, const std::string& key) const = 0;
 };
 
+// Decides what the caller of one request may do with upstream items: roles and teams, and rate
+// limits per caller and tool. Consulted on every list and call, from any I/O thread. `caller`
+// is null where no authentication applies (stdio clients).
+class AccessPolicy {
+public:
+  virtual ~AccessPolicy() = default;
+  // Whether lists show the caller items of this kind from this upstream (tools: only those the
+  // caller may call).
+  virtual bool visible(const auth::Principal* caller, ListKind kind,
+                       const std::string& upstream) const = 0;
+  // Whether the caller may use an item now (tools/call, prompts/get, resources/read...), or the
+  // error to answer with (kForbidden, kRateLimited). `method` is the MCP method, for the audit.
+  virtual core::Status mayUse(const auth::Principal* caller, ListKind kind,
+                              const std::string& upstream, const std::string& key,
+                              const std::string& method) const = 0;
+};
+
 struct GatewayAppOptions {
   std::string server_name = "forge";
   std::string separator = "__";
@@ -29,7 +46,8 @@ struct GatewayAppOptions {
   std::vector<std::string> upstreams; // which upstreams this endpoint serves; empty: all
   bool prefix_names = true;           // false: keep upstream names (single-upstream endpoints)
   std::string instructions;
-  std::shared_ptr<const ItemFilter> filter; // none: every item of every upstream
+  std::shared_ptr<const ItemFilter> filter;   // none: every item of every upstream
+  std::shared_ptr<const AccessPolicy> access; // none: every caller may do everything
 };
 
 std::shared_ptr<mcp::Application> makeGatewayApp(std::shared_ptr<UpstreamRegistry> registry,

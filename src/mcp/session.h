@@ -12,6 +12,7 @@
 // Everything here is thread-safe and may be called from any thread.
 #pragma once
 
+#include "auth/roles.h"
 #include "core/error.h"
 #include "mcp/message.h"
 
@@ -55,6 +56,9 @@ public:
   virtual bool answered() const = 0;
   // Runs `handler(reason)` if the client cancels this request (notifications/cancelled).
   virtual void onCancel(std::function<void(std::string reason)> handler) = 0;
+  // Who sent this request, as the HTTP layer authenticated it; null where no authentication
+  // applies (stdio, tests).
+  virtual const auth::Principal* principal() const { return nullptr; }
 };
 using ExchangePtr = std::shared_ptr<Exchange>;
 

@@ -6,6 +6,7 @@
 // end(). The writer is thread-safe and tells the handler when the client has gone.
 #pragma once
 
+#include "auth/roles.h"
 #include "core/error.h"
 
 #include <cstdint>
@@ -57,6 +58,9 @@ struct Request {
   std::string request_id;     // X-Request-Id from the client if sane, else generated
   std::string remote_address; // "127.0.0.1:53122"
   std::map<std::string, std::string, std::less<>> params; // path parameters set by the Router
+  // Who sent the request, set by the access layer before routing; null on public routes and
+  // where authentication does not apply.
+  std::shared_ptr<const auth::Principal> principal;
 
   std::optional<std::string_view> header(std::string_view name) const { return headers.get(name); }
   // A query parameter, percent-decoded.

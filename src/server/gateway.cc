@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "core/version.h"
 #include "gateway/gateway_app.h"
+#include "identity/identity.h"
 #include "storage/database.h"
 #include "storage/worker.h"
 #include "transport/legacy_sse.h"
@@ -60,18 +61,23 @@ Gateway::Gateway(GatewayOptions options)
   http_ = net::makeHttpServer(
       loop_, options_.http,
       [this](const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
-        router_.dispatch(request, writer);
+        identity_->handle(request, writer,
+                          [this](const net::RequestPtr& r, const net::ResponseWriterPtr& w) {
+                            router_.dispatch(r, w);
+                          });
       });
 }
 
 Gateway::~Gateway() {
   registry_->stopAll();
+  if (identity_) identity_->stop();
   if (catalog_) catalog_->stop();
 }
 
 gateway::GatewayAppOptions Gateway::appOptions() const {
   gateway::GatewayAppOptions app = options_.app;
   app.filter = catalog_->globalFilter();
+  app.access = mcp_access_;
   return app;
 }
 
@@ -108,21 +114,21 @@ void Gateway::addDynamicRoutes() {
   router_.add(streamable, "/servers/{id}/mcp",
               [this](const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
                 const std::string id(request->param("id"));
-                auto* endpoint = serverEndpoint(id);
+                auto* endpoint = serverEndpoint(id, *request);
                 if (!endpoint) return notFound(writer, "server", id);
                 endpoint->streamable->handle(request, writer);
               });
   router_.add(Method::kGet, "/servers/{id}/sse",
               [this](const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
                 const std::string id(request->param("id"));
-                auto* endpoint = serverEndpoint(id);
+                auto* endpoint = serverEndpoint(id, *request);
                 if (!endpoint) return notFound(writer, "server", id);
                 endpoint->sse->openStream(request, writer, fmt::format("/servers/{}/message", id));
               });
   router_.add(Method::kPost, "/servers/{id}/message",
               [this](const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
                 const std::string id(request->param("id"));
-                auto* endpoint = serverEndpoint(id);
+                auto* endpoint = serverEndpoint(id, *request);
                 if (!endpoint) return notFound(writer, "server", id);
                 endpoint->sse->postMessage(request, writer);
               });
@@ -149,13 +155,17 @@ Gateway::Endpoint* Gateway::upstreamEndpoint(const std::string& name) {
   return &endpoint;
 }
 
-Gateway::Endpoint* Gateway::serverEndpoint(const std::string& id) {
-  if (!catalog_->serverActive(id)) return nullptr;
+Gateway::Endpoint* Gateway::serverEndpoint(const std::string& id, const net::Request& request) {
+  const auto team = catalog_->serverTeam(id);
+  if (!team) return nullptr;
+  // Another team's servers, and servers outside a token's scope, do not exist for the caller.
+  if (request.principal && !request.principal->maySeeServer(id, *team)) return nullptr;
   std::lock_guard lock(endpoints_mutex_);
   auto& endpoint = server_endpoints_[id];
   if (!endpoint.streamable) {
     gateway::GatewayAppOptions app = options_.app;
     app.filter = catalog_->serverFilter(id);
+    app.access = mcp_access_;
     auto server = gateway::makeGatewayApp(registry_, app);
     endpoint.streamable =
         std::make_unique<transport::StreamableHttp>(loop_, server, options_.transport);
@@ -202,6 +212,10 @@ void Gateway::addBuiltinRoutes() {
 
 core::Status Gateway::start() {
   if (auto status = prepareDataDir(options_.data_dir); !status) return status;
+  auto identity =
+      identity::Identity::prepare(options_.security, options_.data_dir, options_.http.host, loop_);
+  if (!identity) return identity.error();
+  identity_ = std::move(*identity);
   auto db = storage::openDatabase(options_.database_url.reveal(), options_.data_dir);
   if (!db) {
     return core::Error{core::Errc::kUnavailable,
@@ -212,14 +226,23 @@ core::Status Gateway::start() {
   catalog::CatalogOptions catalog_options;
   catalog_options.separator = options_.app.separator;
   catalog_options.discovery_timeout = options_.discovery_timeout;
+  catalog_options.secrets = identity_->secretBox();
   catalog_ = std::make_unique<catalog::Catalog>(
       loop_, registry_, std::make_unique<storage::StorageWorker>(std::move(*db)), catalog_options);
   if (auto status = catalog_->load(options_.upstreams); !status) {
     return core::Error{status.error().code,
                        fmt::format("loading the catalog: {}", status.error().message)};
   }
+  if (auto status = identity_->start(catalog_->storage()); !status) {
+    return core::Error{status.error().code,
+                       fmt::format("starting identity and access: {}", status.error().message)};
+  }
+  mcp_access_ = identity_->mcpPolicy([catalog = catalog_.get()](const std::string& upstream) {
+    return catalog->upstreamTeam(upstream);
+  });
   rest_ = std::make_unique<api::RestApi>(*catalog_, registry_, started_);
   addBuiltinRoutes();
+  identity_->addRoutes(router_, openapi_);
   addMcpRoutes();
   addDynamicRoutes();
   rest_->addRoutes(router_, openapi_);

@@ -4,7 +4,9 @@
 //   /mcp (Streamable HTTP), /sse + /message (HTTP+SSE), /rpc (plain JSON-RPC) for all upstreams,
 //   /upstreams/<name>/mcp for each upstream alone, under its own names,
 //   /servers/<id>/mcp, /servers/<id>/sse + /servers/<id>/message for each virtual server;
-// serves /health, /ready, /openapi.json and the REST API, and shuts down gracefully on
+// serves /health, /ready, /openapi.json, the REST API and the identity API; every request
+// passes the identity component's AccessGuard first (authentication, rate limits, audit). It shuts
+// down gracefully on
 // SIGTERM/SIGINT: readiness turns 503 at once, in-flight requests finish within
 // server.drain_timeout, upstream processes are stopped, then the process exits.
 #pragma once
@@ -35,6 +37,9 @@ class Catalog;
 }
 namespace forge::api {
 class RestApi;
+}
+namespace forge::identity {
+class Identity;
 }
 
 namespace forge::server {
@@ -69,7 +74,8 @@ private:
   void addMcpRoutes();
   void addDynamicRoutes();
   Endpoint* upstreamEndpoint(const std::string& name);
-  Endpoint* serverEndpoint(const std::string& id);
+  // The endpoint of a virtual server the request's caller may reach, or null (answered 404).
+  Endpoint* serverEndpoint(const std::string& id, const net::Request& request);
   void forEachEndpoint(const std::function<void(Endpoint&)>& fn);
 
   GatewayOptions options_;
@@ -80,6 +86,8 @@ private:
   std::shared_ptr<gateway::UpstreamRegistry> registry_;
   std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<api::RestApi> rest_;
+  std::unique_ptr<identity::Identity> identity_;
+  std::shared_ptr<const gateway::AccessPolicy> mcp_access_;
   Endpoint global_;
   std::unique_ptr<transport::RpcEndpoint> rpc_;
   std::mutex endpoints_mutex_;

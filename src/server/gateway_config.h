@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/secret.h"
 #include "gateway/gateway_app.h"
+#include "identity/security_options.h"
 #include "net/http_server.h"
 #include "transport/http_session.h"
 #include "upstream/upstream.h"
@@ -32,6 +33,7 @@ struct GatewayOptions {
   std::vector<upstream::UpstreamConfig> upstreams; // seeded into the catalog on start
   core::Secret database_url;                       // empty: SQLite in data_dir
   std::chrono::milliseconds discovery_timeout{15'000};
+  identity::SecurityOptions security;
 };
 
 // Keys shared by every long-running Forge process: log.*.

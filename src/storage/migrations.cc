@@ -181,6 +181,17 @@ ALTER TABLE servers ADD COLUMN team_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE gateways ADD COLUMN team_id TEXT NOT NULL DEFAULT ''
 )sql";
 
+// Version 3: OAuth 2.0 client credentials of HTTP upstreams. The client secret, like header and
+// environment values, is stored sealed (auth::SecretBox, "v1:...") when the gateway has an
+// AUTH_ENCRYPTION_SECRET.
+constexpr const char* kUpstreamOAuth = R"sql(
+ALTER TABLE gateways ADD COLUMN oauth_token_url TEXT NOT NULL DEFAULT '';
+ALTER TABLE gateways ADD COLUMN oauth_client_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE gateways ADD COLUMN oauth_client_secret TEXT NOT NULL DEFAULT '';
+ALTER TABLE gateways ADD COLUMN oauth_scope TEXT NOT NULL DEFAULT '';
+ALTER TABLE gateways ADD COLUMN oauth_audience TEXT NOT NULL DEFAULT ''
+)sql";
+
 core::Status ensureMigrationsTable(Database& db) {
   auto created = db.query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY "
                           "KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
@@ -194,6 +205,7 @@ const std::vector<Migration>& migrations() {
   static const std::vector<Migration> all{
       {1, "catalog", kCatalog},
       {2, "identity", kIdentity},
+      {3, "upstream-oauth", kUpstreamOAuth},
   };
   return all;
 }

@@ -1,5 +1,6 @@
 #include "storage/store.h"
 
+#include "auth/secret_box.h"
 #include "storage/rows.h"
 
 #include <boost/json/parse.hpp>
@@ -23,7 +24,8 @@ namespace {
 constexpr const char* kGatewayColumns =
     "id, name, slug, description, transport, url, command, args, env, cwd, headers, session_mode, "
     "call_timeout_ms, max_concurrency, enabled, reachable, health, last_error, capabilities, "
-    "source, tags, created_at, updated_at, last_seen";
+    "source, tags, created_at, updated_at, last_seen, team_id, oauth_token_url, oauth_client_id, "
+    "oauth_client_secret, oauth_scope, oauth_audience";
 
 GatewayRecord gatewayFrom(const Row& row) {
   GatewayRecord g;
@@ -52,6 +54,12 @@ GatewayRecord gatewayFrom(const Row& row) {
   g.created_at = row.text(i++);
   g.updated_at = row.text(i++);
   g.last_seen = row.text(i++);
+  g.team_id = row.text(i++);
+  g.oauth_token_url = row.text(i++);
+  g.oauth_client_id = row.text(i++);
+  g.oauth_client_secret = row.text(i++);
+  g.oauth_scope = row.text(i++);
+  g.oauth_audience = row.text(i++);
   return g;
 }
 
@@ -79,7 +87,13 @@ std::vector<Value> gatewayValues(const GatewayRecord& g) {
           toJson(g.tags),
           g.created_at,
           g.updated_at,
-          g.last_seen};
+          g.last_seen,
+          g.team_id,
+          g.oauth_token_url,
+          g.oauth_client_id,
+          g.oauth_client_secret,
+          g.oauth_scope,
+          g.oauth_audience};
 }
 
 constexpr const char* kToolColumns =
@@ -144,7 +158,7 @@ PromptRecord promptFrom(const Row& row) {
 }
 
 constexpr const char* kServerColumns =
-    "id, name, description, icon, enabled, max_tools, tags, created_at, updated_at";
+    "id, name, description, icon, enabled, max_tools, tags, created_at, updated_at, team_id";
 
 ServerRecord serverFrom(const Row& row) {
   ServerRecord s;
@@ -158,6 +172,7 @@ ServerRecord serverFrom(const Row& row) {
   s.tags = stringList(row.text(i++));
   s.created_at = row.text(i++);
   s.updated_at = row.text(i++);
+  s.team_id = row.text(i++);
   return s;
 }
 
@@ -218,28 +233,106 @@ std::string slugify(const std::string& name) {
 
 // ---- Gateways ---------------------------------------------------------------------------------
 
+// ---- Credentials at rest ----------------------------------------------------------------------
+
+namespace {
+
+// Opens one stored credential: a sealed value with the box; a value in clear (written without a
+// box, or before credentials were sealed) as it is. `what` names it in the error.
+core::Result<std::string> openValue(const auth::SecretBox* box, const GatewayRecord& g,
+                                    const std::string& stored, const std::string& what) {
+  if (!auth::isSealed(stored)) return stored;
+  if (!box) {
+    return core::Error{core::Errc::kInternal,
+                       fmt::format("gateway '{}': its {} is stored encrypted, but "
+                                   "AUTH_ENCRYPTION_SECRET is not set: set it to the secret it "
+                                   "was saved with",
+                                   g.name, what)};
+  }
+  auto opened = box->open(stored);
+  if (!opened) {
+    return core::Error{core::Errc::kInternal,
+                       fmt::format("gateway '{}': cannot decrypt its {}: AUTH_ENCRYPTION_SECRET "
+                                   "changed since it was saved (or the stored value is damaged); "
+                                   "set the previous secret again, or delete the gateway and "
+                                   "register it anew",
+                                   g.name, what)};
+  }
+  return std::move(*opened);
+}
+
+std::string sealValue(const auth::SecretBox* box, const std::string& value) {
+  return box && !value.empty() ? box->seal(value) : value;
+}
+
+core::Status openAll(const auth::SecretBox* box, GatewayRecord& g,
+                     std::map<std::string, std::string>& values, const char* what) {
+  for (auto& [name, value] : values) {
+    auto opened = openValue(box, g, value, fmt::format("{} '{}'", what, name));
+    if (!opened) return opened.error();
+    value = std::move(*opened);
+  }
+  return core::Ok{};
+}
+
+} // namespace
+
+core::Status Store::openCredentials(GatewayRecord& g) const {
+  const auth::SecretBox* box = box_.get();
+  if (auto s = openAll(box, g, g.headers, "header"); !s) return s;
+  if (auto s = openAll(box, g, g.env, "environment variable"); !s) return s;
+  auto secret = openValue(box, g, g.oauth_client_secret, "OAuth client secret");
+  if (!secret) return secret.error();
+  g.oauth_client_secret = std::move(*secret);
+  return core::Ok{};
+}
+
+GatewayRecord Store::sealCredentials(GatewayRecord g) const {
+  const auth::SecretBox* box = box_.get();
+  for (auto& [name, value] : g.headers)
+    value = sealValue(box, value);
+  for (auto& [name, value] : g.env)
+    value = sealValue(box, value);
+  g.oauth_client_secret = sealValue(box, g.oauth_client_secret);
+  return g;
+}
+
 core::Result<std::vector<GatewayRecord>> Store::gateways() {
-  return selectAll<GatewayRecord>(
+  auto all = selectAll<GatewayRecord>(
       db_, fmt::format("SELECT {} FROM gateways ORDER BY created_at, name", kGatewayColumns), {},
       gatewayFrom);
+  if (!all) return all;
+  for (auto& g : *all) {
+    if (auto status = openCredentials(g); !status) return status.error();
+  }
+  return all;
 }
 
 core::Result<std::optional<GatewayRecord>> Store::gateway(const std::string& id) {
-  return selectOne<GatewayRecord>(
+  auto one = selectOne<GatewayRecord>(
       db_, fmt::format("SELECT {} FROM gateways WHERE id = ?", kGatewayColumns), {id}, gatewayFrom);
+  if (one && one->has_value()) {
+    if (auto status = openCredentials(**one); !status) return status.error();
+  }
+  return one;
 }
 
 core::Result<std::optional<GatewayRecord>> Store::gatewayByName(const std::string& name) {
-  return selectOne<GatewayRecord>(
+  auto one = selectOne<GatewayRecord>(
       db_, fmt::format("SELECT {} FROM gateways WHERE name = ?", kGatewayColumns), {name},
       gatewayFrom);
+  if (one && one->has_value()) {
+    if (auto status = openCredentials(**one); !status) return status.error();
+  }
+  return one;
 }
 
 core::Result<GatewayRecord> Store::insertGateway(GatewayRecord record) {
   if (record.id.empty()) record.id = newId();
   if (record.slug.empty()) record.slug = slugify(record.name);
   stamp(record.created_at, record.updated_at);
-  auto rows = db_.query(insertSql("gateways", kGatewayColumns), gatewayValues(record));
+  auto rows =
+      db_.query(insertSql("gateways", kGatewayColumns), gatewayValues(sealCredentials(record)));
   if (!rows) return rows.error();
   return record;
 }
@@ -247,7 +340,7 @@ core::Result<GatewayRecord> Store::insertGateway(GatewayRecord record) {
 core::Result<GatewayRecord> Store::updateGateway(GatewayRecord record) {
   if (record.slug.empty()) record.slug = slugify(record.name);
   stamp(record.created_at, record.updated_at);
-  auto values = gatewayValues(record);
+  auto values = gatewayValues(sealCredentials(record));
   values.erase(values.begin());
   values.push_back(record.id);
   auto rows = db_.query(updateSql("gateways", kGatewayColumns), values);
@@ -497,8 +590,8 @@ core::Status saveMembers(Database& db, const ServerRecord& server) {
 }
 
 std::vector<Value> serverValues(const ServerRecord& s) {
-  return {s.id,        s.name,         s.description, s.icon,      flag(s.enabled),
-          s.max_tools, toJson(s.tags), s.created_at,  s.updated_at};
+  return {s.id,        s.name,         s.description, s.icon,       flag(s.enabled),
+          s.max_tools, toJson(s.tags), s.created_at,  s.updated_at, s.team_id};
 }
 
 core::Result<std::optional<ServerRecord>> oneServer(Database& db, const char* where,

@@ -12,12 +12,19 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+namespace forge::auth {
+class SecretBox;
+} // namespace forge::auth
+
 namespace forge::storage {
 
+// Credentials (header values, env values, the OAuth client secret) are sealed with the Store's
+// SecretBox when written and opened when read: callers only ever see them in clear.
 struct GatewayRecord {
   std::string id;
   std::string name;
@@ -30,6 +37,12 @@ struct GatewayRecord {
   std::map<std::string, std::string> env;
   std::string cwd;
   std::map<std::string, std::string> headers;
+  // OAuth 2.0 client credentials (HTTP transports); no token URL: none.
+  std::string oauth_token_url;
+  std::string oauth_client_id;
+  std::string oauth_client_secret;
+  std::string oauth_scope; // space-separated
+  std::string oauth_audience;
   std::string session_mode = "shared"; // shared | per-client
   std::int64_t call_timeout_ms = 60'000;
   std::int64_t max_concurrency = 64;
@@ -43,6 +56,7 @@ struct GatewayRecord {
   std::string created_at;
   std::string updated_at;
   std::string last_seen;
+  std::string team_id; // owning team; empty: shared by every team
 };
 
 struct ToolRecord {
@@ -108,6 +122,7 @@ struct ServerRecord {
   std::vector<Member> members; // in the order given
   std::string created_at;
   std::string updated_at;
+  std::string team_id; // owning team; empty: shared by every team
 };
 
 // One finished call, for the hourly roll-up.
@@ -141,6 +156,11 @@ class Store {
 public:
   explicit Store(Database& db) : db_(db) {}
   Database& database() { return db_; }
+  // Seals credentials at rest from now on (AES-256-GCM). Without a box (development) they are
+  // written in clear. Values written in clear earlier are read as they are and sealed on their
+  // next write; a sealed value that does not open (AUTH_ENCRYPTION_SECRET changed) makes reading
+  // its gateway fail with an error that says so.
+  void setSecretBox(std::shared_ptr<const auth::SecretBox> box) { box_ = std::move(box); }
   // Users, teams, tokens and the audit trail, in the same database.
   IdentityStore identity() { return IdentityStore(db_); }
 
@@ -188,7 +208,11 @@ public:
                                                      const std::string& tool, int hours);
 
 private:
+  core::Status openCredentials(GatewayRecord& record) const;
+  GatewayRecord sealCredentials(GatewayRecord record) const;
+
   Database& db_;
+  std::shared_ptr<const auth::SecretBox> box_;
 };
 
 // A new random id: 32 lowercase hex characters.

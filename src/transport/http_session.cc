@@ -40,6 +40,16 @@ bool SessionTable::evictOne() {
   return true;
 }
 
+std::string ownerOf(const net::Request& request) {
+  return request.principal ? request.principal->key() : std::string();
+}
+
+HttpSessionPtr SessionTable::findFor(const std::string& id, const net::Request& request) {
+  auto session = find(id);
+  if (session && session->owner != ownerOf(request)) return nullptr;
+  return session;
+}
+
 HttpSessionPtr SessionTable::find(const std::string& id) {
   std::lock_guard lock(mutex_);
   auto it = sessions_.find(id);

@@ -28,6 +28,9 @@ struct HttpTransportOptions {
 // GET stream of Streamable HTTP, the event stream of HTTP+SSE).
 struct HttpSession {
   std::string id;
+  // The caller who opened it (Principal::key(), empty without authentication). Requests from
+  // anyone else are answered as if the session did not exist, so a leaked session id is useless.
+  std::string owner;
   std::shared_ptr<SessionCore> core;
   std::shared_ptr<SinkLink> link;
 
@@ -41,6 +44,9 @@ struct HttpSession {
 };
 using HttpSessionPtr = std::shared_ptr<HttpSession>;
 
+// The owner key of a request's caller (see HttpSession::owner).
+std::string ownerOf(const net::Request& request);
+
 // Sessions by id. Idle sessions (no request in flight, no open stream) expire after
 // session_idle_timeout; when the table is full the least recently used idle session makes room.
 class SessionTable : public std::enable_shared_from_this<SessionTable> {
@@ -52,6 +58,8 @@ public:
   // Adds a session; fails with kUnavailable when full of busy sessions.
   core::Status insert(const HttpSessionPtr& session);
   HttpSessionPtr find(const std::string& id);
+  // find(), but only a session opened by the request's caller.
+  HttpSessionPtr findFor(const std::string& id, const net::Request& request);
   // Removes and closes a session; false if unknown.
   bool close(const std::string& id);
   void closeAll();

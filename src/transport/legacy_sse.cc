@@ -15,6 +15,7 @@ struct LegacySse::Impl : HttpTransportState {
       return writer->send(net::Response::error(status.error()));
     }
     auto session = sessions->make();
+    session->owner = ownerOf(*request);
     session->stream = writer;
     if (auto status = sessions->insert(session); !status) {
       return writer->send(net::Response::error(status.error()));
@@ -38,7 +39,7 @@ struct LegacySse::Impl : HttpTransportState {
     if (!id || id->empty()) {
       return writer->send(net::Response::error(core::Errc::kBadRequest, "sessionId is required"));
     }
-    auto session = sessions->find(*id);
+    auto session = sessions->findFor(*id, *request);
     if (!session) {
       return writer->send(net::Response::error(core::Errc::kNotFound, "unknown or ended session"));
     }
@@ -47,7 +48,8 @@ struct LegacySse::Impl : HttpTransportState {
       return writer->send(
           net::Response::json(400, mcp::serialize(mcp::makeError(nullptr, parsed.error()))));
     }
-    const ExchangeSink sink = streamSink(session);
+    ExchangeSink sink = streamSink(session);
+    sink.principal = request->principal;
     for (const auto& m : parsed->messages) {
       if (m.isRequest() && m.method == "initialize") {
         initialize(*request, session, m, sink);

@@ -88,7 +88,8 @@ void RpcEndpoint::handle(const net::RequestPtr& request, const net::ResponseWrit
   info.remote = request->remote_address;
   auto link = std::make_shared<SinkLink>(session); // no sink: asks fail, notifications drop
   auto collector = std::make_shared<Collector>(writer, requests, parsed->batch, session);
-  const ExchangeSink sink = collector->sink();
+  ExchangeSink sink = collector->sink();
+  sink.principal = request->principal;
   for (const auto& m : parsed->messages) {
     const bool explicit_initialize = m.isRequest() && m.method == "initialize";
     if (!session->initialized()) {

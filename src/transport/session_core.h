@@ -28,6 +28,7 @@ using MessageSink = std::function<bool(const mcp::Message& message)>;
 struct ExchangeSink {
   MessageSink send;
   std::function<void(const mcp::Message* answer)> finish;
+  std::shared_ptr<const auth::Principal> principal; // who sent the requests, if known
 };
 
 class SessionCore;
@@ -50,6 +51,7 @@ public:
   using mcp::Exchange::fail;
   bool answered() const override;
   void onCancel(std::function<void(std::string reason)> handler) override;
+  const auth::Principal* principal() const override { return sink_.principal.get(); }
 
   // Called by SessionCore when the client cancels this request.
   void cancel(const std::string& reason);

@@ -141,7 +141,7 @@ struct StreamableHttp::Impl : HttpTransportState {
     if (!id || id->empty()) {
       return core::Error{core::Errc::kBadRequest, "the Mcp-Session-Id header is required"};
     }
-    auto session = sessions->find(std::string(*id));
+    auto session = sessions->findFor(std::string(*id), request);
     if (!session) {
       return core::Error{core::Errc::kNotFound, "unknown or ended session; initialize a new one"};
     }
@@ -187,7 +187,8 @@ struct StreamableHttp::Impl : HttpTransportState {
       return writer->send(net::Response{202, {}, {}});
     }
     auto stream = std::make_shared<PostStream>(writer, requests, parsed->batch);
-    const ExchangeSink sink = stream->sink();
+    ExchangeSink sink = stream->sink();
+    sink.principal = request->principal;
     for (const auto& m : messages)
       core->dispatch(m, sink);
   }
@@ -199,6 +200,7 @@ struct StreamableHttp::Impl : HttpTransportState {
                                            "initialize must not carry an Mcp-Session-Id"));
     }
     auto session = sessions->make();
+    session->owner = ownerOf(*request);
     mcp::SessionInfo info;
     info.id = session->id;
     info.transport = "streamable-http";

@@ -4,10 +4,13 @@
 // nothing of ids, sessions or retries: the UpstreamClient on top of it does.
 #pragma once
 
+#include "core/error.h"
+#include "core/secret.h"
 #include "mcp/message.h"
 #include "net/event_loop.h"
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -52,11 +55,55 @@ struct StdioSpec {
   std::string name; // for log lines
 };
 
+// OAuth 2.0 client credentials (RFC 6749 §4.4) for an HTTP upstream: Forge gets an access token
+// from token_url and sends it as "Authorization: Bearer" on every request to the upstream.
+struct OAuthClientCredentials {
+  std::string token_url; // http:// only, like upstream URLs
+  std::string client_id;
+  core::Secret client_secret;
+  std::string scope;    // space-separated; sent when not empty
+  std::string audience; // sent when not empty (Auth0, Okta and others want one)
+};
+
+// The access tokens of one OAuth client, shared by the HTTP channels of an upstream (so that a
+// reconnect does not need a token of its own). One token request at a time: whoever asks while
+// it runs waits for it. A token is handed out until `expires_in` minus a margin (30 s, or half
+// its lifetime when that is shorter), and refreshed in the background shortly before that; a
+// token without `expires_in` is kept until the upstream refuses it. Thread-safe. Neither the
+// client secret nor a token ever reaches a log line or an error message.
+class AccessTokens {
+public:
+  struct Token {
+    core::Secret value;
+    std::uint64_t generation = 0; // tells tokens apart, for refused()
+  };
+  using TokenHandler = std::function<void(core::Result<Token>)>;
+
+  virtual ~AccessTokens() = default;
+  // Calls `done` once with a token: at once, on the calling thread, when a usable one is cached;
+  // else when the token request ends, on an I/O thread. Errors (kBadGateway; kTimeout) name the
+  // token URL, never the secret.
+  virtual void get(TokenHandler done) = 0;
+  // The upstream refused this token (HTTP 401): the next get() fetches a new one, unless a newer
+  // one is cached already.
+  virtual void refused(std::uint64_t generation) = 0;
+  // How many token requests succeeded (tests, diagnostics).
+  virtual std::size_t fetched() const = 0;
+};
+using AccessTokensPtr = std::shared_ptr<AccessTokens>;
+
+// `name` names the upstream in log lines.
+AccessTokensPtr makeAccessTokens(net::EventLoop& loop, OAuthClientCredentials credentials,
+                                 std::string name);
+
 struct HttpSpec {
   std::string url; // http://host:port/path
   std::map<std::string, std::string> headers;
   std::chrono::milliseconds connect_timeout{10'000};
   std::string name;
+  // OAuth: every request carries a token from here; on a 401 the channel gets a new token once
+  // and sends the request once more. Null: no OAuth.
+  AccessTokensPtr tokens;
 };
 
 ChannelPtr makeStdioChannel(net::EventLoop& loop, StdioSpec spec);

@@ -18,6 +18,11 @@
 // early becomes one synthetic JSON-RPC error (-32000) carrying the request's id. A 404 on a
 // request that carried a session id means the session is gone: on_closed("session expired").
 //
+// OAuth (HttpSpec::tokens): each request (POST, GET stream, DELETE) first gets an access token
+// and carries it as "Authorization: Bearer"; a token request that fails answers the request with
+// its error. A 401 answer means the upstream refused the token (revoked, expired early): the
+// request gets one new token and is sent once more; a second 401 is the answer.
+//
 // Callbacks pass through a gate. close() shuts it and waits for callbacks already running on
 // other threads, so none runs once close() has returned; on_closed shuts it too, so on_closed is
 // always the last callback. A callback may call close() itself (the gate knows its own thread),
@@ -66,6 +71,7 @@ using net::hasSpaceOrControl;
 using net::isHeaderSafe;
 using net::startsWithIgnoreCase;
 using Url = net::HttpUrl;
+using Token = AccessTokens::Token;
 
 core::Result<Url> parseUrl(std::string_view text) {
   return net::parseHttpUrl(text, "upstream URL");
@@ -85,6 +91,9 @@ constexpr std::chrono::seconds kDeleteTimeout{2};      // each step of the DELET
 constexpr std::chrono::milliseconds kFirstBackoff{500};
 constexpr std::chrono::milliseconds kMaxBackoff{30'000};
 constexpr std::chrono::seconds kStableStream{10}; // a GET stream open this long resets back-off
+// Waiting for an access token: the token request has its own deadlines; this one only makes
+// sure a coroutine never waits forever.
+constexpr std::chrono::seconds kTokenWaitLimit{60};
 constexpr int kUpstreamErrorCode = -32000;
 constexpr std::string_view kSessionHeader = "Mcp-Session-Id";
 constexpr std::string_view kVersionHeader = "MCP-Protocol-Version";
@@ -387,14 +396,20 @@ private:
   // One POST.
   asio::awaitable<void> runPost(std::shared_ptr<Peer> keep_alive, ConnectionPtr conn, Outgoing out);
   asio::awaitable<bool> post(ConnectionPtr& conn, Outgoing& out);
+  asio::awaitable<bool> sendPost(ConnectionPtr& conn, Outgoing& out, const Token* token,
+                                 std::optional<Parser>& parser);
   asio::awaitable<bool> handleAnswer(ConnectionPtr& conn_ptr, Parser& parser, Outgoing& out);
   void park(ConnectionPtr& conn);
-  http::request<http::string_body> postRequest(Outgoing& out);
+  http::request<http::string_body> postRequest(Outgoing& out, const Token* token);
+
+  // OAuth.
+  asio::awaitable<core::Result<Token>> accessToken();
+  asio::awaitable<bool> skipBody(Connection& conn, Parser& parser);
 
   // Long-lived streams.
   asio::awaitable<void> getStream(std::shared_ptr<Peer> keep_alive);
   asio::awaitable<GetOutcome> getOnce(Connection& conn, std::string& last_event_id);
-  http::request<http::empty_body> eventStreamRequest();
+  http::request<http::empty_body> eventStreamRequest(const Token* token);
   asio::awaitable<boost::system::error_code>
   sendForStream(Connection& conn, const http::request<http::empty_body>& request, Parser& parser);
   asio::awaitable<void> eventStream(std::shared_ptr<Peer> keep_alive);
@@ -404,7 +419,7 @@ private:
 
   // HTTP steps.
   template <class Request>
-  void addCommonHeaders(Request& request) const;
+  void addCommonHeaders(Request& request, const Token* token) const;
   asio::awaitable<ErrorCode> connect(Connection& conn, std::chrono::milliseconds timeout);
   asio::awaitable<ErrorCode> readBody(Connection& conn, Parser& parser,
                                       const std::function<bool(std::string_view)>& consume);
@@ -598,11 +613,45 @@ asio::awaitable<void> Peer::runPost(std::shared_ptr<Peer> keep_alive, Connection
 }
 
 // Sends one message as a POST and handles the answer; returns whether the connection may be
-// reused. `conn` is an idle pooled connection or null. A pooled connection that the server has
-// closed meanwhile (write fails, or the answer is an immediate end of stream) is replaced once.
+// reused. `conn` is an idle pooled connection or null. With OAuth, a 401 gets the request a new
+// token and one more try.
 asio::awaitable<bool> Peer::post(ConnectionPtr& conn, Outgoing& out) {
+  std::optional<Token> token;
+  if (spec_.tokens) {
+    auto got = co_await accessToken();
+    if (!got) {
+      failRequest(out, got.error().message);
+      co_return true; // nothing was sent on it
+    }
+    token = std::move(*got);
+  }
+  for (bool retried = false;; retried = true) {
+    std::optional<Parser> parser;
+    if (!co_await sendPost(conn, out, token ? &*token : nullptr, parser)) co_return false;
+    if (!token || retried || parser->get().result_int() != 401) {
+      co_return co_await handleAnswer(conn, *parser, out);
+    }
+    log::debug("upstream {}: the access token was refused (HTTP 401); getting a new one", name_);
+    if (!co_await skipBody(*conn, *parser)) {
+      discard(conn);
+      conn.reset();
+    }
+    spec_.tokens->refused(token->generation);
+    auto again = co_await accessToken();
+    if (!again) {
+      failRequest(out, again.error().message);
+      co_return conn != nullptr;
+    }
+    token = std::move(*again);
+  }
+}
+
+// Sends the POST and reads the head of its answer into `parser`; false (the request answered
+// with an error) when that fails. A pooled connection that the server has closed meanwhile
+// (write fails, or the answer is an immediate end of stream) is replaced once.
+asio::awaitable<bool> Peer::sendPost(ConnectionPtr& conn, Outgoing& out, const Token* token,
+                                     std::optional<Parser>& parser) {
   const auto executor = co_await asio::this_coro::executor;
-  std::optional<Parser> parser;
   for (int attempt = 0;; ++attempt) {
     const bool pooled = conn != nullptr;
     if (!conn) {
@@ -613,7 +662,7 @@ asio::awaitable<bool> Peer::post(ConnectionPtr& conn, Outgoing& out) {
         co_return false;
       }
     }
-    auto request = postRequest(out);
+    auto request = postRequest(out, token);
     conn->stream.expires_after(kWriteTimeout);
     auto [write_ec, written] = co_await http::async_write(conn->stream, request, kNoThrow);
     ErrorCode ec = write_ec;
@@ -625,7 +674,7 @@ asio::awaitable<bool> Peer::post(ConnectionPtr& conn, Outgoing& out) {
       auto [read_ec, read] =
           co_await http::async_read_header(conn->stream, conn->buffer, *parser, kNoThrow);
       ec = read_ec;
-      if (!ec) break;
+      if (!ec) co_return true;
     }
     const bool stale = write_ec || ec == http::error::end_of_stream || ec == asio::error::eof ||
                        ec == asio::error::connection_reset || ec == asio::error::broken_pipe;
@@ -639,7 +688,6 @@ asio::awaitable<bool> Peer::post(ConnectionPtr& conn, Outgoing& out) {
     failRequest(out, networkError(ec));
     co_return false;
   }
-  co_return co_await handleAnswer(conn, *parser, out);
 }
 
 // Handles the answer to a POST once its head has arrived; returns whether the connection may be
@@ -740,9 +788,9 @@ asio::awaitable<bool> Peer::handleAnswer(ConnectionPtr& conn_ptr, Parser& parser
   co_return !ec && !too_big && parser.get().keep_alive();
 }
 
-http::request<http::string_body> Peer::postRequest(Outgoing& out) {
+http::request<http::string_body> Peer::postRequest(Outgoing& out, const Token* token) {
   http::request<http::string_body> request{http::verb::post, out.target, 11};
-  addCommonHeaders(request);
+  addCommonHeaders(request, token);
   request.set(http::field::content_type, "application/json");
   request.set(http::field::accept, "application/json, text/event-stream");
   if (flavor_ == Flavor::kStreamable) {
@@ -797,9 +845,9 @@ asio::awaitable<void> Peer::getStream(std::shared_ptr<Peer> keep_alive) {
 }
 
 // A GET asking for an event stream, with the headers every request carries.
-http::request<http::empty_body> Peer::eventStreamRequest() {
+http::request<http::empty_body> Peer::eventStreamRequest(const Token* token) {
   http::request<http::empty_body> request{http::verb::get, url_->target, 11};
-  addCommonHeaders(request);
+  addCommonHeaders(request, token);
   request.set(http::field::accept, "text/event-stream");
   request.set(http::field::cache_control, "no-cache");
   request.keep_alive(true);
@@ -827,7 +875,16 @@ asio::awaitable<GetOutcome> Peer::getOnce(Connection& conn, std::string& last_ev
     log::debug("upstream {}: GET stream: {}", name_, connectError(ec));
     co_return GetOutcome::kRetry;
   }
-  auto request = eventStreamRequest();
+  std::optional<Token> token;
+  if (spec_.tokens) {
+    auto got = co_await accessToken();
+    if (!got) {
+      log::debug("upstream {}: GET stream: {}", name_, got.error().message);
+      co_return GetOutcome::kRetry;
+    }
+    token = std::move(*got);
+  }
+  auto request = eventStreamRequest(token ? &*token : nullptr);
   bool carried_session = false;
   {
     std::lock_guard lock(mutex_);
@@ -851,6 +908,11 @@ asio::awaitable<GetOutcome> Peer::getOnce(Connection& conn, std::string& last_ev
   if (status == 404 && carried_session) {
     expire("session expired");
     co_return GetOutcome::kStop;
+  }
+  if (status == 401 && token) {
+    log::debug("upstream {}: GET stream: the access token was refused (HTTP 401)", name_);
+    spec_.tokens->refused(token->generation); // the next attempt gets a new one
+    co_return GetOutcome::kRetry;
   }
   if (status != 200 || mediaType(parser.get()[http::field::content_type]) != "text/event-stream") {
     log::info("upstream {}: GET stream answered HTTP {}", name_, status);
@@ -887,13 +949,26 @@ asio::awaitable<void> Peer::eventStream(std::shared_ptr<Peer> keep_alive) {
 
 // Reads the legacy event stream until it ends; returns why it ended.
 asio::awaitable<std::string> Peer::readEventStream(Connection& conn) {
-  if (const auto ec = co_await connect(conn, spec_.connect_timeout)) co_return connectError(ec);
-  auto request = eventStreamRequest();
-  Parser parser;
-  if (const auto ec = co_await sendForStream(conn, request, parser)) co_return networkError(ec);
-  const int status = static_cast<int>(parser.get().result_int());
+  std::optional<Parser> parser;
+  for (bool retried = false;; retried = true) {
+    std::optional<Token> token;
+    if (spec_.tokens) {
+      auto got = co_await accessToken();
+      if (!got) co_return got.error().message;
+      token = std::move(*got);
+    }
+    if (const auto ec = co_await connect(conn, spec_.connect_timeout)) co_return connectError(ec);
+    auto request = eventStreamRequest(token ? &*token : nullptr);
+    parser.emplace();
+    if (const auto ec = co_await sendForStream(conn, request, *parser)) co_return networkError(ec);
+    if (!token || retried || parser->get().result_int() != 401) break;
+    log::debug("upstream {}: the access token was refused (HTTP 401); getting a new one", name_);
+    spec_.tokens->refused(token->generation);
+    conn.close();
+  }
+  const int status = static_cast<int>(parser->get().result_int());
   if (status != 200) co_return fmt::format("upstream HTTP {}", status);
-  const std::string type = mediaType(parser.get()[http::field::content_type]);
+  const std::string type = mediaType(parser->get()[http::field::content_type]);
   if (type != "text/event-stream") {
     co_return fmt::format("upstream answered '{}' instead of an event stream", type);
   }
@@ -901,7 +976,7 @@ asio::awaitable<std::string> Peer::readEventStream(Connection& conn) {
   SseParser sse(kMaxBodyBytes);
   std::vector<SseEvent> events;
   std::string failure;
-  const auto ec = co_await readBody(conn, parser, [&](std::string_view piece) {
+  const auto ec = co_await readBody(conn, *parser, [&](std::string_view piece) {
     if (!sse.feed(piece, events)) {
       failure = fmt::format("upstream event exceeds {} bytes", kMaxBodyBytes);
       return false;
@@ -947,8 +1022,17 @@ asio::awaitable<void> Peer::deleteSession(std::shared_ptr<Peer> keep_alive, std:
           conn, std::min<std::chrono::milliseconds>(spec_.connect_timeout, kDeleteTimeout))) {
     co_return;
   }
+  std::optional<Token> token;
+  if (spec_.tokens) {
+    auto got = co_await accessToken();
+    if (!got) {
+      conn.close();
+      co_return;
+    }
+    token = std::move(*got);
+  }
   http::request<http::empty_body> request{http::verb::delete_, url_->target, 11};
-  addCommonHeaders(request);
+  addCommonHeaders(request, token ? &*token : nullptr);
   request.set(kSessionHeader, session);
   {
     std::lock_guard lock(mutex_);
@@ -973,14 +1057,61 @@ asio::awaitable<void> Peer::deleteSession(std::shared_ptr<Peer> keep_alive, std:
 // HTTP steps
 // ---------------------------------------------------------------------------------------------
 
-// Host, User-Agent and the configured static headers (which cannot split the request).
+// Host, User-Agent, the configured static headers (which cannot split the request) and, with
+// OAuth, the access token (which wins over a static Authorization header).
 template <class Request>
-void Peer::addCommonHeaders(Request& request) const {
+void Peer::addCommonHeaders(Request& request, const Token* token) const {
   request.set(http::field::host, url_->hostHeader());
   request.set(http::field::user_agent, "forge");
   for (const auto& [name, value] : spec_.headers) {
     if (!name.empty() && isHeaderSafe(name) && isHeaderSafe(value)) request.set(name, value);
   }
+  if (token) request.set(http::field::authorization, "Bearer " + token->value.reveal());
+}
+
+// An access token from spec_.tokens: at once when one is cached, else after the token request
+// (every caller meanwhile waits for the same one). The handler may run on another thread: it
+// stores the result and wakes this coroutine through a timer on its own strand.
+asio::awaitable<core::Result<Token>> Peer::accessToken() {
+  struct Wait {
+    explicit Wait(const Executor& executor) : timer(executor) {}
+    std::mutex mutex;
+    std::optional<core::Result<Token>> result;
+    asio::steady_timer timer;
+  };
+  auto wait = std::make_shared<Wait>(co_await asio::this_coro::executor);
+  wait->timer.expires_after(kTokenWaitLimit);
+  spec_.tokens->get([wait](core::Result<Token> result) {
+    {
+      std::lock_guard lock(wait->mutex);
+      wait->result.emplace(std::move(result));
+    }
+    asio::post(wait->timer.get_executor(), [wait] { wait->timer.cancel(); });
+  });
+  for (;;) {
+    {
+      std::lock_guard lock(wait->mutex);
+      if (wait->result) break;
+    }
+    auto [ec] = co_await wait->timer.async_wait(kNoThrow);
+    if (!ec) {
+      co_return core::Error{core::Errc::kTimeout, fmt::format("no OAuth access token within {} s",
+                                                              kTokenWaitLimit.count())};
+    }
+  }
+  std::lock_guard lock(wait->mutex);
+  co_return std::move(*wait->result);
+}
+
+// Reads and drops the (small) body of an answer; returns whether the connection may be reused.
+asio::awaitable<bool> Peer::skipBody(Connection& conn, Parser& parser) {
+  std::size_t total = 0;
+  conn.stream.expires_after(kWriteTimeout);
+  const auto ec = co_await readBody(conn, parser, [&total](std::string_view piece) {
+    total += piece.size();
+    return total <= kMaxErrorBodyBytes;
+  });
+  co_return !ec && parser.get().keep_alive() && conn.buffer.size() == 0;
 }
 
 asio::awaitable<ErrorCode> Peer::connect(Connection& conn, std::chrono::milliseconds timeout) {

@@ -28,6 +28,8 @@ struct UpstreamConfig {
   std::string cwd;
   std::string url;
   std::map<std::string, std::string> headers;
+  // HTTP transports: OAuth 2.0 client credentials; each request carries a bearer token.
+  std::optional<OAuthClientCredentials> oauth;
   std::chrono::milliseconds call_timeout{60'000};
   std::chrono::milliseconds init_timeout{30'000};
   std::size_t max_concurrency = 64; // calls in flight; more wait in a queue
@@ -92,7 +94,9 @@ using UpstreamPtr = std::shared_ptr<Upstream>;
 // The listener must outlive the upstream.
 UpstreamPtr makeUpstream(net::EventLoop& loop, UpstreamConfig config, UpstreamListener& listener);
 
-// Makes the channel for a configuration (used by makeUpstream; tests may use it directly).
-ChannelPtr makeChannel(net::EventLoop& loop, const UpstreamConfig& config);
+// Makes the channel for a configuration (used by makeUpstream; tests may use it directly). An
+// HTTP channel with `config.oauth` uses `tokens`, or tokens of its own when that is null.
+ChannelPtr makeChannel(net::EventLoop& loop, const UpstreamConfig& config,
+                       AccessTokensPtr tokens = nullptr);
 
 } // namespace forge::upstream

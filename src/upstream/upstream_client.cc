@@ -30,7 +30,10 @@ class UpstreamClient final : public Upstream, public std::enable_shared_from_thi
 public:
   UpstreamClient(net::EventLoop& loop, UpstreamConfig config, UpstreamListener& listener)
       : loop_(loop), config_(std::move(config)), listener_(listener),
-        backoff_(config_.restart_initial) {}
+        backoff_(config_.restart_initial) {
+    if (config_.oauth && config_.transport != "stdio")
+      tokens_ = makeAccessTokens(loop_, *config_.oauth, config_.name);
+  }
 
   // Upstream
   const UpstreamConfig& config() const override { return config_; }
@@ -164,7 +167,7 @@ private:
   // ---- connection lifecycle ------------------------------------------------------------------
 
   void connect() {
-    auto channel = makeChannel(loop_, config_);
+    auto channel = makeChannel(loop_, config_, tokens_);
     std::uint64_t generation;
     {
       std::lock_guard lock(mutex_);
@@ -451,6 +454,7 @@ private:
   std::chrono::milliseconds backoff_;
   std::optional<Clock::time_point> ready_since_;
   ChannelPtr closing_channel_; // after stop(), until its process has gone
+  AccessTokensPtr tokens_;     // OAuth: shared by the channels of every connection
 };
 
 } // namespace
@@ -469,12 +473,14 @@ const char* stateName(State state) {
   return "unknown";
 }
 
-ChannelPtr makeChannel(net::EventLoop& loop, const UpstreamConfig& config) {
+ChannelPtr makeChannel(net::EventLoop& loop, const UpstreamConfig& config, AccessTokensPtr tokens) {
   if (config.transport == "stdio") {
     return makeStdioChannel(
         loop, StdioSpec{config.command, config.args, config.env, config.cwd, config.name});
   }
-  HttpSpec spec{config.url, config.headers, std::chrono::milliseconds(10'000), config.name};
+  if (config.oauth && !tokens) tokens = makeAccessTokens(loop, *config.oauth, config.name);
+  HttpSpec spec{config.url, config.headers, std::chrono::milliseconds(10'000), config.name,
+                config.oauth ? std::move(tokens) : nullptr};
   if (config.transport == "sse") return makeSseChannel(loop, std::move(spec));
   return makeStreamableHttpChannel(loop, std::move(spec));
 }

@@ -110,6 +110,112 @@ TEST(GatewayJsonTest, NeverShowsHeaderOrEnvironmentValues) {
   EXPECT_NE(text.find("Authorization"), std::string::npos);
 }
 
+TEST(GatewayBodyTest, AcceptsContextForgeOAuthInEitherCase) {
+  auto snake = gatewayFromBody(object(R"({"name":"a","url":"http://h/mcp","auth_type":"oauth",
+                 "oauth_config":{"grant_type":"client_credentials","client_id":"id",
+                                 "client_secret":"s3cret-value","token_url":"http://idp/token",
+                                 "scopes":["read","write"],"audience":"api"}})"),
+                               nullptr);
+  ASSERT_TRUE(snake.ok()) << snake.error().message;
+  EXPECT_EQ(snake->oauth_token_url, "http://idp/token");
+  EXPECT_EQ(snake->oauth_client_id, "id");
+  EXPECT_EQ(snake->oauth_client_secret, "s3cret-value");
+  EXPECT_EQ(snake->oauth_scope, "read write");
+  EXPECT_EQ(snake->oauth_audience, "api");
+  auto camel = gatewayFromBody(object(R"({"name":"a","url":"http://h/mcp","authType":"OAuth",
+                 "oauthConfig":{"grantType":"client_credentials","clientId":"id",
+                                "clientSecret":"x","tokenUrl":"http://idp/token","scope":"r w"}})"),
+                               nullptr);
+  ASSERT_TRUE(camel.ok()) << camel.error().message;
+  EXPECT_EQ(camel->oauth_client_secret, "x");
+  EXPECT_EQ(camel->oauth_scope, "r w");
+  EXPECT_EQ(camel->oauth_audience, "");
+}
+
+TEST(GatewayBodyTest, OAuthErrorsNameTheField) {
+  auto expect = [](const char* oauth, const char* field) {
+    const std::string body = std::string(R"({"name":"a","url":"http://h/mcp",)") + oauth + "}";
+    auto result = gatewayFromBody(object(body.c_str()), nullptr);
+    ASSERT_FALSE(result.ok()) << body;
+    EXPECT_EQ(result.error().code, core::Errc::kUnprocessable);
+    EXPECT_EQ(result.error().message.rfind(field, 0), 0u) << result.error().message;
+    EXPECT_EQ(result.error().message.find("s3cret"), std::string::npos) << result.error().message;
+  };
+  expect(R"("auth_type":"oauth")", "oauth_config");
+  expect(R"("auth_type":"oauth","oauth_config":"x")", "oauth_config");
+  expect(R"("auth_type":"oauth","oauth_config":{"client_id":"i","client_secret":"s3cret"})",
+         "oauth_config.token_url");
+  expect(R"("auth_type":"oauth","oauth_config":{"token_url":"ftp://x","client_id":"i",
+            "client_secret":"s3cret"})",
+         "oauth_config.token_url");
+  expect(R"("auth_type":"oauth","oauth_config":{"token_url":"http://t","client_secret":"s3cret"})",
+         "oauth_config.client_id");
+  expect(R"("auth_type":"oauth","oauth_config":{"token_url":"http://t","client_id":"i"})",
+         "oauth_config.client_secret");
+  expect(R"("auth_type":"oauth","oauth_config":{"grant_type":"authorization_code",
+            "token_url":"http://t","client_id":"i","client_secret":"s3cret"})",
+         "oauth_config.grant_type");
+  expect(R"("oauth_config":{"token_url":"http://t","client_id":5,"client_secret":"s3cret"})",
+         "oauth_config.client_id");
+  expect(R"("auth_type":"basic")", "auth_type");
+  expect(R"("command":"run","transport":"STDIO","auth_type":"oauth","oauth_config":{
+            "token_url":"http://t","client_id":"i","client_secret":"s3cret"})",
+         "auth_type");
+}
+
+TEST(GatewayBodyTest, OAuthUpdatesKeepTheSecretUnlessGivenAndNoneRemovesIt) {
+  storage::GatewayRecord base;
+  base.name = "keep";
+  base.transport = "streamable-http";
+  base.url = "http://h/mcp";
+  base.oauth_token_url = "http://idp/token";
+  base.oauth_client_id = "id";
+  base.oauth_client_secret = "stored-secret";
+  // What a GET shows (the secret masked) sent back with one change.
+  auto shown = gatewayJson(base);
+  auto& config = shown["oauthConfig"].as_object();
+  config["scopes"] = json::array{"extra"};
+  auto merged = gatewayFromBody(
+      json::object{{"auth_type", shown["authType"]}, {"oauth_config", config}}, &base);
+  ASSERT_TRUE(merged.ok()) << merged.error().message;
+  EXPECT_EQ(merged->oauth_client_secret, "stored-secret");
+  EXPECT_EQ(merged->oauth_scope, "extra");
+  auto untouched = gatewayFromBody(object(R"({"description":"d"})"), &base);
+  ASSERT_TRUE(untouched.ok());
+  EXPECT_EQ(untouched->oauth_client_secret, "stored-secret");
+  auto rotated = gatewayFromBody(object(R"({"oauth_config":{"client_secret":"new-one"}})"), &base);
+  ASSERT_TRUE(rotated.ok()) << rotated.error().message;
+  EXPECT_EQ(rotated->oauth_client_secret, "new-one");
+  auto removed = gatewayFromBody(object(R"({"auth_type":"none"})"), &base);
+  ASSERT_TRUE(removed.ok()) << removed.error().message;
+  EXPECT_EQ(removed->oauth_token_url, "");
+  EXPECT_EQ(removed->oauth_client_secret, "");
+}
+
+TEST(GatewayJsonTest, ShowsOAuthWithoutTheSecret) {
+  storage::GatewayRecord g;
+  g.name = "x";
+  g.oauth_token_url = "http://idp/token";
+  g.oauth_client_id = "client-1";
+  g.oauth_client_secret = "very-secret-value";
+  g.oauth_scope = "a b";
+  const auto out = gatewayJson(g);
+  const std::string text = json::serialize(out);
+  EXPECT_EQ(text.find("very-secret-value"), std::string::npos) << text;
+  EXPECT_EQ(out.at("authType"), "oauth");
+  const auto& config = out.at("oauthConfig").as_object();
+  EXPECT_EQ(config.at("grant_type"), "client_credentials");
+  EXPECT_EQ(config.at("token_url"), "http://idp/token");
+  EXPECT_EQ(config.at("client_id"), "client-1");
+  EXPECT_EQ(config.at("client_secret"), "********");
+  EXPECT_EQ(config.at("scopes"), (json::array{"a", "b"}));
+  storage::GatewayRecord plain;
+  plain.name = "y";
+  const auto none = gatewayJson(plain);
+  EXPECT_TRUE(none.at("authType").is_null());
+  EXPECT_TRUE(none.at("oauthConfig").is_null());
+}
+
 TEST(ExportTest, CarriesEverythingNeededToRebuild) {
   storage::GatewayRecord g;
   g.id = "g1";
@@ -129,7 +235,8 @@ TEST(ExportTest, CarriesEverythingNeededToRebuild) {
   plain.enabled = true;
   auto doc = exportJson({g}, {s}, {off, plain});
   EXPECT_EQ(doc["gateways"].as_array().size(), 1u);
-  EXPECT_EQ(doc["gateways"].as_array()[0].as_object().at("env").as_object().at("K"), "V");
+  // Environment (and header) values may be credentials: named, never exported in clear.
+  EXPECT_EQ(doc["gateways"].as_array()[0].as_object().at("env").as_object().at("K"), "********");
   EXPECT_EQ(doc["servers"].as_array()[0].as_object().at("associated_tools").as_array()[0], "gw__*");
   ASSERT_EQ(doc["tools"].as_array().size(), 1u); // only tools with settings of their own
   EXPECT_EQ(doc["tools"].as_array()[0].as_object().at("gateway"), "gw");

@@ -1,8 +1,8 @@
 // The management REST API of the real `forge gateway`, with the real fixture as the configured
 // upstream `fixture`: what the API lists and changes must be what the MCP endpoints serve, at
 // once and after a restart.
+#include "support/api_client.h"
 #include "support/child_process.h"
-#include "support/raw_http_client.h"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -22,82 +22,6 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-// ---- HTTP and JSON helpers --------------------------------------------------------------------
-
-// One request on a fresh connection; status 0 when nothing (complete) came back in `timeout`.
-HttpReply request(std::uint16_t port, std::string_view method, std::string_view path,
-                  std::string_view body = {}, std::map<std::string, std::string> headers = {},
-                  std::chrono::milliseconds timeout = 10s) {
-  RawConnection connection;
-  if (!connection.connect(port)) return {};
-  std::string text = fmt::format("{} {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n",
-                                 method, path, port);
-  if (!body.empty() && !headers.count("Content-Type")) headers["Content-Type"] = "application/json";
-  for (const auto& [name, value] : headers)
-    text += fmt::format("{}: {}\r\n", name, value);
-  if (!body.empty() || method == "POST" || method == "PUT")
-    text += fmt::format("Content-Length: {}\r\n", body.size());
-  text += "\r\n";
-  text += body;
-  if (!connection.send(text)) return {};
-  auto reply = connection.readReply(timeout);
-  return reply ? *reply : HttpReply{};
-}
-
-json::value parse(const std::string& text) {
-  boost::system::error_code ec;
-  auto value = json::parse(text, ec);
-  return ec ? json::value(nullptr) : value;
-}
-
-std::string str(const json::value& value, std::string_view key) {
-  if (!value.is_object()) return {};
-  const auto* v = value.get_object().if_contains(key);
-  return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-// The element of an array whose `key` is `wanted`, or null.
-json::value findBy(const json::value& list, std::string_view key, std::string_view wanted) {
-  if (!list.is_array()) return nullptr;
-  for (const auto& item : list.get_array())
-    if (str(item, key) == wanted) return item;
-  return nullptr;
-}
-
-std::set<std::string> namesOf(const json::value& list, std::string_view key = "name") {
-  std::set<std::string> out;
-  if (list.is_array())
-    for (const auto& item : list.get_array())
-      out.insert(str(item, key));
-  return out;
-}
-
-// An error answer of the REST API: JSON with "detail" (and "error").
-::testing::AssertionResult isJsonError(const HttpReply& reply, int status,
-                                       std::string_view mentions = {}) {
-  if (reply.status != status)
-    return ::testing::AssertionFailure()
-           << "status " << reply.status << ", expected " << status << ": " << reply.body;
-  const auto body = parse(reply.body);
-  if (str(body, "detail").empty() || str(body, "error").empty())
-    return ::testing::AssertionFailure()
-           << "not a JSON error with detail and error: " << reply.body;
-  if (!mentions.empty() && str(body, "detail").find(mentions) == std::string::npos)
-    return ::testing::AssertionFailure()
-           << "detail does not name '" << mentions << "': " << reply.body;
-  return ::testing::AssertionSuccess();
-}
-
-template <class Predicate>
-bool eventually(Predicate predicate, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (predicate()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return predicate();
-}
-
 // The pid in a log line "... (pid N)".
 pid_t pidIn(const std::string& line) {
   const auto at = line.find("(pid ");
@@ -112,104 +36,6 @@ bool processGone(pid_t pid) {
   std::getline(stat, line);
   const auto close = line.rfind(')');
   return close != std::string::npos && line.size() > close + 2 && line[close + 2] == 'Z';
-}
-
-// ---- an MCP client over Streamable HTTP ---------------------------------------------------------
-
-class McpClient {
-public:
-  McpClient(std::uint16_t port, std::string path) : port_(port), path_(std::move(path)) {}
-
-  // initialize, then notifications/initialized; false unless a session was opened.
-  bool initialize() {
-    auto reply = post(R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{)"
-                      R"("protocolVersion":"2025-06-18","capabilities":{},)"
-                      R"("clientInfo":{"name":"rest-api-test","version":"1"}}})");
-    status_ = reply.status;
-    session_ = reply.header("mcp-session-id");
-    if (reply.status != 200 || session_.empty()) return false;
-    post(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
-    return true;
-  }
-
-  // One request; the JSON-RPC answer (with "result" or "error"), or null.
-  json::value call(const std::string& method, json::object params = {}) {
-    const int id = ++next_id_;
-    auto reply = post(json::serialize(
-        json::object{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}}));
-    status_ = reply.status;
-    if (reply.header("content-type").find("text/event-stream") == std::string::npos)
-      return parse(reply.body);
-    // An SSE answer: the data line that carries our id.
-    std::string_view rest = reply.body;
-    while (!rest.empty()) {
-      const auto end = rest.find('\n');
-      std::string_view line = rest.substr(0, end);
-      rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
-      if (!line.starts_with("data:")) continue;
-      auto message = parse(std::string(line.substr(5)));
-      if (message.is_object() && message.get_object().if_contains("id") &&
-          message.get_object().at("id") == json::value(id))
-        return message;
-    }
-    return nullptr;
-  }
-
-  json::value callTool(const std::string& name, json::object arguments) {
-    return call("tools/call", json::object{{"name", name}, {"arguments", std::move(arguments)}});
-  }
-
-  // Every tool name tools/list gives (following nextCursor); {"<error>"} when it fails.
-  std::set<std::string> toolNames() {
-    std::set<std::string> names;
-    json::object params;
-    for (int page = 0; page < 50; ++page) {
-      auto answer = call("tools/list", params);
-      const auto* result = answer.is_object() ? answer.get_object().if_contains("result") : nullptr;
-      if (!result || !result->is_object()) return {"<error>"};
-      names.merge(namesOf(result->get_object().at("tools")));
-      const auto cursor = str(*result, "nextCursor");
-      if (cursor.empty()) break;
-      params["cursor"] = cursor;
-    }
-    return names;
-  }
-
-  int status() const { return status_; }
-
-private:
-  HttpReply post(const std::string& body) {
-    std::map<std::string, std::string> headers{{"Content-Type", "application/json"},
-                                               {"Accept", "application/json, text/event-stream"}};
-    if (!session_.empty()) headers["Mcp-Session-Id"] = session_;
-    return request(port_, "POST", path_, body, headers);
-  }
-
-  std::uint16_t port_;
-  std::string path_;
-  std::string session_;
-  int next_id_ = 0;
-  int status_ = 0;
-};
-
-bool isError(const json::value& answer) {
-  return answer.is_object() && answer.get_object().contains("error") &&
-         !answer.get_object().contains("result");
-}
-
-std::string errorMessage(const json::value& answer) {
-  if (!isError(answer)) return {};
-  return str(answer.get_object().at("error"), "message");
-}
-
-// The first text content of a tools/call result.
-std::string resultText(const json::value& answer) {
-  if (!answer.is_object()) return {};
-  const auto* result = answer.get_object().if_contains("result");
-  if (!result || !result->is_object()) return {};
-  const auto* content = result->get_object().if_contains("content");
-  if (!content || !content->is_array() || content->get_array().empty()) return {};
-  return str(content->get_array().front(), "text");
 }
 
 // ---- the fixture ------------------------------------------------------------------------------
@@ -949,6 +775,29 @@ TEST_F(RestApiTest, OpenApiDocumentsEveryServedRouteAndServesEveryDocumentedOne)
       {"POST", "/upstreams/{name}/mcp"},
       {"GET", "/upstreams/{name}/mcp"},
       {"DELETE", "/upstreams/{name}/mcp"},
+      {"GET", "/.well-known/oauth-protected-resource"},
+      {"GET", "/.well-known/oauth-protected-resource/{path}"},
+      {"POST", "/auth/email/login"},
+      {"GET", "/auth/me"},
+      {"POST", "/auth/logout"},
+      {"GET", "/users"},
+      {"POST", "/users"},
+      {"GET", "/users/{id}"},
+      {"PUT", "/users/{id}"},
+      {"DELETE", "/users/{id}"},
+      {"GET", "/teams"},
+      {"POST", "/teams"},
+      {"GET", "/teams/{id}"},
+      {"DELETE", "/teams/{id}"},
+      {"GET", "/teams/{id}/members"},
+      {"POST", "/teams/{id}/members"},
+      {"DELETE", "/teams/{id}/members/{user_id}"},
+      {"GET", "/tokens"},
+      {"POST", "/tokens"},
+      {"GET", "/tokens/{id}"},
+      {"DELETE", "/tokens/{id}"},
+      {"POST", "/tokens/revoke"},
+      {"GET", "/audit"},
   };
   for (const auto& [method, path] : served)
     EXPECT_TRUE(documented.count({method, path})) << method << " " << path << " is not documented";

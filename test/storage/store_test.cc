@@ -1,5 +1,6 @@
 // The catalog store, on every backend (SQLite always; PostgreSQL when the throwaway server is
 // up, see test/integration/postgres_storage_test.sh).
+#include "auth/secret_box.h"
 #include "storage/backends.h"
 #include "storage/migrations.h"
 #include "storage/store.h"
@@ -362,6 +363,140 @@ TEST_P(StoreTest, AuditTrailIsQueryable) {
   EXPECT_EQ(id.audit({.action = "POST "})->size(), 2u);
   EXPECT_EQ(id.audit({.since = "2026-11-27T11:00:00.000Z"})->size(), 2u);
   EXPECT_EQ(id.audit({.limit = 1})->size(), 1u);
+}
+
+// ---- Credentials at rest ----------------------------------------------------------------------
+
+std::shared_ptr<const auth::SecretBox> box(const std::string& secret) {
+  auto made = auth::SecretBox::fromSecret(secret);
+  EXPECT_TRUE(made.ok());
+  return std::make_shared<const auth::SecretBox>(std::move(*made));
+}
+
+GatewayRecord withCredentials(const std::string& name) {
+  GatewayRecord g;
+  g.name = name;
+  g.transport = "streamable-http";
+  g.url = "http://127.0.0.1:9/mcp";
+  g.headers = {{"X-Api-Key", "header-value-1234"}, {"X-Empty", ""}};
+  g.env = {{"API_TOKEN", "env-value-5678"}};
+  g.oauth_token_url = "http://127.0.0.1:9/oauth/token";
+  g.oauth_client_id = "client-id-abc";
+  g.oauth_client_secret = "oauth-secret-9012";
+  g.oauth_scope = "read write";
+  g.oauth_audience = "https://api.example";
+  return g;
+}
+
+// The stored columns as they are in the database.
+std::string rawCredentials(Database& db, const std::string& id) {
+  auto rows = db.query("SELECT headers, env, oauth_client_secret FROM gateways WHERE id = ?", {id});
+  EXPECT_TRUE(rows.ok() && rows->rows.size() == 1u);
+  if (!rows.ok() || rows->rows.empty()) return {};
+  const auto& row = rows->rows[0];
+  return row.text(0) + "\n" + row.text(1) + "\n" + row.text(2);
+}
+
+void expectClearValues(const GatewayRecord& g) {
+  EXPECT_EQ(g.headers.at("X-Api-Key"), "header-value-1234");
+  EXPECT_EQ(g.headers.at("X-Empty"), "");
+  EXPECT_EQ(g.env.at("API_TOKEN"), "env-value-5678");
+  EXPECT_EQ(g.oauth_client_secret, "oauth-secret-9012");
+  EXPECT_EQ(g.oauth_token_url, "http://127.0.0.1:9/oauth/token");
+  EXPECT_EQ(g.oauth_client_id, "client-id-abc");
+  EXPECT_EQ(g.oauth_scope, "read write");
+  EXPECT_EQ(g.oauth_audience, "https://api.example");
+}
+
+const std::string kKeyA = "an-encryption-secret-of-at-least-32-bytes";
+const std::string kKeyB = "another-encryption-secret-at-least-32-bytes";
+
+TEST_P(StoreTest, CredentialsAreSealedAtRestAndReadInClear) {
+  store_->setSecretBox(box(kKeyA));
+  auto saved = store_->insertGateway(withCredentials("sealed"));
+  ASSERT_TRUE(saved.ok()) << saved.error().message;
+  expectClearValues(*saved);
+
+  const std::string raw = rawCredentials(*db_, saved->id);
+  for (const char* clear : {"header-value-1234", "env-value-5678", "oauth-secret-9012"})
+    EXPECT_EQ(raw.find(clear), std::string::npos) << raw;
+  EXPECT_NE(raw.find("X-Api-Key"), std::string::npos) << "names stay readable";
+  EXPECT_NE(raw.find("\"API_TOKEN\":\"v1:"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("\nv1:"), std::string::npos) << "the client secret is sealed: " << raw;
+
+  auto read = store_->gateway(saved->id);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  ASSERT_TRUE(read->has_value());
+  expectClearValues(**read);
+  auto all = store_->gateways();
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  ASSERT_EQ(all->size(), 1u);
+  expectClearValues(all->front());
+  auto by_name = store_->gatewayByName("sealed");
+  ASSERT_TRUE(by_name.ok() && by_name->has_value());
+  expectClearValues(**by_name);
+
+  // An update seals again (a fresh nonce: the stored text changes, the values do not).
+  auto updated = store_->updateGateway(**read);
+  ASSERT_TRUE(updated.ok()) << updated.error().message;
+  const std::string raw_again = rawCredentials(*db_, saved->id);
+  EXPECT_NE(raw_again, raw);
+  EXPECT_EQ(raw_again.find("oauth-secret-9012"), std::string::npos);
+  expectClearValues(**store_->gateway(saved->id));
+}
+
+TEST_P(StoreTest, AChangedEncryptionSecretIsAClearError) {
+  store_->setSecretBox(box(kKeyA));
+  auto saved = store_->insertGateway(withCredentials("locked"));
+  ASSERT_TRUE(saved.ok()) << saved.error().message;
+
+  store_->setSecretBox(box(kKeyB));
+  auto check = [](const core::Error& error) {
+    EXPECT_EQ(error.code, core::Errc::kInternal);
+    EXPECT_NE(error.message.find("gateway 'locked'"), std::string::npos) << error.message;
+    EXPECT_NE(error.message.find("AUTH_ENCRYPTION_SECRET changed"), std::string::npos)
+        << error.message;
+    EXPECT_EQ(error.message.find("v1:"), std::string::npos) << error.message;
+  };
+  auto one = store_->gateway(saved->id);
+  ASSERT_FALSE(one.ok());
+  check(one.error());
+  auto all = store_->gateways();
+  ASSERT_FALSE(all.ok());
+  check(all.error());
+  auto by_name = store_->gatewayByName("locked");
+  ASSERT_FALSE(by_name.ok());
+  check(by_name.error());
+
+  // No box at all: sealed values are not handed out as if they were the values.
+  store_->setSecretBox(nullptr);
+  auto unboxed = store_->gateway(saved->id);
+  ASSERT_FALSE(unboxed.ok());
+  EXPECT_NE(unboxed.error().message.find("AUTH_ENCRYPTION_SECRET is not set"), std::string::npos)
+      << unboxed.error().message;
+
+  // The right secret again: everything reads.
+  store_->setSecretBox(box(kKeyA));
+  auto back = store_->gateway(saved->id);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  expectClearValues(**back);
+}
+
+TEST_P(StoreTest, ClearRowsAreReadAndSealedOnTheirNextWrite) {
+  // Written without a box (development mode, or before credentials were sealed).
+  auto saved = store_->insertGateway(withCredentials("legacy"));
+  ASSERT_TRUE(saved.ok()) << saved.error().message;
+  EXPECT_NE(rawCredentials(*db_, saved->id).find("oauth-secret-9012"), std::string::npos);
+
+  store_->setSecretBox(box(kKeyA));
+  auto read = store_->gateway(saved->id);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  expectClearValues(**read);
+  ASSERT_TRUE(store_->updateGateway(**read).ok());
+  const std::string raw = rawCredentials(*db_, saved->id);
+  for (const char* clear : {"header-value-1234", "env-value-5678", "oauth-secret-9012"})
+    EXPECT_EQ(raw.find(clear), std::string::npos) << raw;
+  expectClearValues(**store_->gateway(saved->id));
 }
 
 TEST(SlugTest, MakesNamesFitForUrls) {
