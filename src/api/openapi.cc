@@ -39,6 +39,13 @@ json::object objectSchema(json::object properties, std::vector<std::string> requ
   return out;
 }
 
+// The routes served without a token (see identity::AccessGuard).
+bool isPublic(const Operation& op) {
+  const std::string& p = op.path;
+  return p == "/health" || p == "/ready" || p == "/openapi.json" || p == "/auth/email/login" ||
+         p.starts_with("/.well-known/");
+}
+
 json::object components() {
   json::object metrics = objectSchema({{"totalExecutions", intProp()},
                                        {"successfulExecutions", intProp()},
@@ -63,6 +70,15 @@ json::object components() {
                      {"call_timeout_ms", intProp()},
                      {"max_concurrency", intProp()},
                      {"enabled", boolProp()},
+                     {"team_id", stringProp()},
+                     {"auth_type", json::object{{"type", "string"}, {"enum", {"none", "oauth"}}}},
+                     {"oauth_config", objectSchema({{"grant_type", stringProp()},
+                                                    {"token_url", stringProp()},
+                                                    {"client_id", stringProp()},
+                                                    {"client_secret", stringProp()},
+                                                    {"scopes", listProp()},
+                                                    {"audience", stringProp()}},
+                                                   {"token_url", "client_id", "client_secret"})},
                      {"tags", listProp()}},
                     {"name"})},
       {"Gateway", objectSchema({{"id", stringProp()},
@@ -85,6 +101,7 @@ json::object components() {
                                                               {"associated_prompts", listProp()},
                                                               {"max_tools", intProp()},
                                                               {"enabled", boolProp()},
+                                                              {"team_id", stringProp()},
                                                               {"tags", listProp()}},
                                                              {"name"})}})},
       {"Server", objectSchema({{"id", stringProp()},
@@ -126,7 +143,11 @@ json::object components() {
                             {"entities", json::object{{"type", "array"}}}})},
       {"StateChange", objectSchema({{"status", stringProp()}, {"message", stringProp()}})},
   };
-  return json::object{{"schemas", std::move(schemas)}};
+  // Bearer tokens: JWTs (login, `forge token create`) and API tokens ("forge_...").
+  json::object security{
+      {"bearerAuth",
+       json::object{{"type", "http"}, {"scheme", "bearer"}, {"bearerFormat", "JWT"}}}};
+  return json::object{{"schemas", std::move(schemas)}, {"securitySchemes", std::move(security)}};
 }
 
 const char* reason(int status) {
@@ -212,6 +233,7 @@ json::object OpenApiDocument::render(const std::string& title, const std::string
                            {"tags", json::array{json::value(op.tag)}},
                            {"responses", std::move(responses)}};
     if (!parameters.empty()) operation["parameters"] = std::move(parameters);
+    if (isPublic(op)) operation["security"] = json::array{}; // no token needed
     if (!op.request_schema.empty()) {
       operation["requestBody"] = json::object{
           {"required", true},
@@ -232,7 +254,8 @@ json::object OpenApiDocument::render(const std::string& title, const std::string
                             {"description", "Forge MCP gateway: MCP endpoints and the management "
                                             "REST API (ContextForge-compatible shapes)."}}},
       {"paths", std::move(paths_out)},
-      {"components", components()}};
+      {"components", components()},
+      {"security", json::array{json::object{{"bearerAuth", json::array{}}}}}};
 }
 
 } // namespace forge::api

@@ -481,7 +481,8 @@ void RestApi::updateGateway(const net::RequestPtr& request, const net::ResponseW
         // undone by the next start.
         if (current.source == "config") {
           for (const char* field : {"name", "url", "command", "args", "env", "cwd", "headers",
-                                    "transport", "session_mode", "sessionMode"}) {
+                                    "transport", "session_mode", "sessionMode", "auth_type",
+                                    "authType", "oauth_config", "oauthConfig"}) {
             if (body.contains(field)) {
               return core::Error{core::Errc::kConflict,
                                  fmt::format("{}: gateway '{}' is declared in forge.yaml; change "
@@ -955,6 +956,13 @@ void RestApi::importCatalog(const net::RequestPtr& request, const net::ResponseW
       return sendError(writer,
                        core::Error{core::Errc::kUnprocessable,
                                    fmt::format("gateways[{}].{}", index, record.error().message)});
+    }
+    if (record->oauth_client_secret == kMaskedValue) {
+      return sendError(writer, core::Error{core::Errc::kUnprocessable,
+                                           fmt::format("gateways[{}]: the OAuth client secret is "
+                                                       "hidden in exports; fill it in before "
+                                                       "importing",
+                                                       index)});
     }
     for (const auto* values : {&record->headers, &record->env}) {
       for (const auto& [name, value] : *values) {

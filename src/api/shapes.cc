@@ -118,6 +118,22 @@ json::object metricsJson(const storage::CallMetrics* m) {
   return out;
 }
 
+// OAuth as ContextForge shows it, the client secret masked; null without OAuth.
+json::value oauthJson(const storage::GatewayRecord& g) {
+  if (g.oauth_token_url.empty()) return nullptr;
+  json::array scopes;
+  for (auto& scope : splitScopes(g.oauth_scope))
+    scopes.emplace_back(std::move(scope));
+  return json::object{{"grant_type", "client_credentials"},
+                      {"token_url", g.oauth_token_url},
+                      {"client_id", g.oauth_client_id},
+                      {"client_secret", g.oauth_client_secret.empty() ? json::value(nullptr)
+                                                                      : json::value(kMaskedValue)},
+                      {"scopes", std::move(scopes)},
+                      {"audience", g.oauth_audience.empty() ? json::value(nullptr)
+                                                            : json::value(g.oauth_audience)}};
+}
+
 json::object gatewayJson(const storage::GatewayRecord& g) {
   json::object out{
       {"id", g.id},
@@ -152,25 +168,8 @@ json::object gatewayJson(const storage::GatewayRecord& g) {
     env_names.emplace_back(name);
   out["headerNames"] = std::move(header_names);
   out["envNames"] = std::move(env_names);
-  // OAuth as ContextForge shows it, the client secret masked.
-  if (g.oauth_token_url.empty()) {
-    out["authType"] = nullptr;
-    out["oauthConfig"] = nullptr;
-  } else {
-    json::array scopes;
-    for (auto& scope : splitScopes(g.oauth_scope))
-      scopes.emplace_back(std::move(scope));
-    out["authType"] = "oauth";
-    out["oauthConfig"] =
-        json::object{{"grant_type", "client_credentials"},
-                     {"token_url", g.oauth_token_url},
-                     {"client_id", g.oauth_client_id},
-                     {"client_secret", g.oauth_client_secret.empty() ? json::value(nullptr)
-                                                                     : json::value(kMaskedValue)},
-                     {"scopes", std::move(scopes)},
-                     {"audience", g.oauth_audience.empty() ? json::value(nullptr)
-                                                           : json::value(g.oauth_audience)}};
-  }
+  out["authType"] = g.oauth_token_url.empty() ? json::value(nullptr) : json::value("oauth");
+  out["oauthConfig"] = oauthJson(g);
   return out;
 }
 
@@ -445,6 +444,9 @@ json::object exportJson(const std::vector<storage::GatewayRecord>& gateways,
                                         {"call_timeout_ms", g.call_timeout_ms},
                                         {"max_concurrency", g.max_concurrency},
                                         {"enabled", g.enabled},
+                                        {"team_id", g.team_id},
+                                        {"auth_type", g.oauth_token_url.empty() ? "none" : "oauth"},
+                                        {"oauth_config", oauthJson(g)},
                                         {"tags", stringArray(g.tags)}});
   }
   json::array servers_out;
@@ -455,6 +457,7 @@ json::object exportJson(const std::vector<storage::GatewayRecord>& gateways,
                                        {"icon", s.icon},
                                        {"enabled", s.enabled},
                                        {"max_tools", s.max_tools},
+                                       {"team_id", s.team_id},
                                        {"tags", stringArray(s.tags)},
                                        {"associated_tools", server["associatedTools"]},
                                        {"associated_resources", server["associatedResources"]},

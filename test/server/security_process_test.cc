@@ -532,6 +532,49 @@ TEST_F(SecurityTest, ChangesAreAuditedAndExportedWithoutCredentials) {
   EXPECT_EQ(readFile(dir_ / "data" / "forge.db-wal").find("s3cret-value"), std::string::npos);
 }
 
+// ---- upstream credentials ----------------------------------------------------------------------
+
+// An HTTP upstream protected by OAuth (the fixture's token endpoint): the gateway reaches it with
+// a token of its own, obtained by client credentials; the client's bearer token never arrives
+// there (the fixture counts every request whose token it did not issue).
+TEST_F(SecurityTest, UpstreamsGetTheirOwnOAuthTokenNeverTheClients) {
+  start();
+  ChildProcess upstream({FORGE_FIXTURE_BINARY, "--port", "0", "--oauth-client-id", "forge",
+                         "--oauth-client-secret", "upstream-client-secret"});
+  auto line = upstream.waitForLine("listening on http://127.0.0.1:", 10s);
+  ASSERT_TRUE(line) << upstream.err();
+  const auto upstream_port =
+      static_cast<std::uint16_t>(std::stoi(line->substr(line->find("127.0.0.1:") + 10)));
+  const std::string base = fmt::format("http://127.0.0.1:{}", upstream_port);
+  auto gw = send(
+      "POST", "/gateways",
+      json::object{{"name", "guarded"},
+                   {"url", base + "/mcp"},
+                   {"auth_type", "oauth"},
+                   {"oauth_config", json::object{{"grant_type", "client_credentials"},
+                                                 {"token_url", base + "/oauth/token"},
+                                                 {"client_id", "forge"},
+                                                 {"client_secret", "upstream-client-secret"}}}},
+      admin_);
+  ASSERT_EQ(gw.status, 201) << gw.body;
+  EXPECT_EQ(gw.body.find("upstream-client-secret"), std::string::npos) << gw.body;
+  EXPECT_EQ(str(parse(gw.body), "authType"), "oauth");
+
+  McpClient client(port_, "/mcp", admin_);
+  ASSERT_TRUE(client.initialize());
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(resultText(client.callTool("guarded__add", json::object{{"a", i}, {"b", 1}})),
+              std::to_string(i + 1));
+  const auto stats = parse(request(upstream_port, "GET", "/oauth/stats").body);
+  EXPECT_GE(stats.at("tokens_issued").to_number<std::int64_t>(), 1) << json::serialize(stats);
+  EXPECT_EQ(stats.at("rejected").to_number<std::int64_t>(), 0) << json::serialize(stats);
+  // The client secret is sealed in the database, never in clear.
+  EXPECT_EQ(readFile(dir_ / "data" / "forge.db").find("upstream-client-secret"), std::string::npos);
+  EXPECT_EQ(readFile(dir_ / "data" / "forge.db-wal").find("upstream-client-secret"),
+            std::string::npos);
+  EXPECT_EQ((gateway_->out() + gateway_->err()).find("upstream-client-secret"), std::string::npos);
+}
+
 // ---- start-up: generated and refused secrets ---------------------------------------------------
 
 TEST_F(SecurityTest, FirstStartGeneratesSecretsAndSaysHowToGetAnAdminToken) {
