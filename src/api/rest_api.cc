@@ -57,6 +57,17 @@ struct Access {
                     auth::permissionName(permission), what)};
   }
   bool platformAdmin() const { return !caller || caller->isPlatformAdmin() || caller->development; }
+  // A changed record that moved to another team needs catalog.write there too.
+  template <class Record>
+  core::Result<Record> movedTo(core::Result<Record> changed, const std::string& old_team) const {
+    if (changed && changed->team_id != old_team) {
+      if (auto allowed =
+              check(auth::Permission::kCatalogWrite, changed->team_id, "team", changed->team_id);
+          !allowed)
+        return allowed.error();
+    }
+    return changed;
+  }
 };
 
 // Whether the caller holds `permission` in some scope (platform-wide or in one of its teams).
@@ -492,14 +503,7 @@ void RestApi::updateGateway(const net::RequestPtr& request, const net::ResponseW
             }
           }
         }
-        auto changed = gatewayFromBody(body, &current);
-        if (changed && changed->team_id != current.team_id) {
-          if (auto allowed = access.check(auth::Permission::kCatalogWrite, changed->team_id, "team",
-                                          changed->team_id);
-              !allowed)
-            return allowed.error();
-        }
-        return changed;
+        return access.movedTo(gatewayFromBody(body, &current), current.team_id);
       },
       [writer](const core::Result<storage::GatewayRecord>& saved) {
         if (!saved) return sendError(writer, nameTaken(saved.error(), "gateway"));
@@ -624,14 +628,7 @@ void RestApi::updateServer(const net::RequestPtr& request, const net::ResponseWr
                                         current.id);
             !allowed)
           return allowed.error();
-        auto changed = serverFromBody(body, &current);
-        if (changed && changed->team_id != current.team_id) {
-          if (auto allowed = access.check(auth::Permission::kCatalogWrite, changed->team_id, "team",
-                                          changed->team_id);
-              !allowed)
-            return allowed.error();
-        }
-        return changed;
+        return access.movedTo(serverFromBody(body, &current), current.team_id);
       },
       [writer](const core::Result<storage::ServerRecord>& saved) {
         answerServer(writer, 200, saved);

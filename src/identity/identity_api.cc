@@ -106,6 +106,16 @@ json::object tokenJson(const storage::ApiTokenRecord& t) {
                       {"createdAt", t.created_at}};
 }
 
+// The team named by `id` (id or slug), if the caller may see it; another team's existence is not
+// disclosed (404).
+core::Result<storage::TeamRecord> visibleTeam(storage::IdentityStore& ids, const std::string& id,
+                                              const PrincipalPtr& caller) {
+  auto team = ids.team(id);
+  if (!team) return team.error();
+  if (!*team || !caller || !caller->roleFor((*team)->id)) return notFound("team", id);
+  return **team;
+}
+
 bool validTeamRole(const std::string& role) {
   return role == "team_admin" || role == "developer" || role == "viewer";
 }
@@ -491,12 +501,8 @@ void IdentityApi::createTeam(const net::RequestPtr& request, const net::Response
 void IdentityApi::getTeam(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
   const auto caller = request->principal;
   storage_.submit([writer, caller, id = std::string(request->param("id"))](Store& store) {
-    auto team = store.identity().team(id);
-    if (!team) return sendError(writer, team.error());
-    // Another team's existence is not disclosed.
-    if (!*team || !caller || !caller->roleFor((*team)->id))
-      return sendError(writer, notFound("team", id));
-    sendJson(writer, 200, teamJson(**team));
+    auto ids = store.identity();
+    answer(writer, 200, visibleTeam(ids, id, caller), teamJson);
   });
 }
 
@@ -515,11 +521,10 @@ void IdentityApi::listMembers(const net::RequestPtr& request,
                               const net::ResponseWriterPtr& writer) {
   const auto caller = request->principal;
   storage_.submit([writer, caller, id = std::string(request->param("id"))](Store& store) {
-    auto team = store.identity().team(id);
+    auto ids = store.identity();
+    auto team = visibleTeam(ids, id, caller);
     if (!team) return sendError(writer, team.error());
-    if (!*team || !caller || !caller->roleFor((*team)->id))
-      return sendError(writer, notFound("team", id));
-    answer(writer, 200, store.identity().members((*team)->id),
+    answer(writer, 200, ids.members(team->id),
            [](const auto& members) { return arrayOf(members, memberJson); });
   });
 }
@@ -536,26 +541,23 @@ void IdentityApi::setMember(const net::RequestPtr& request, const net::ResponseW
   if (!validTeamRole(role)) in.fail("role", "must be team_admin, developer or viewer");
   if (in.error()) return sendError(writer, *in.error());
   const auto caller = request->principal;
-  storage_.submit(
-      [this, writer, caller, user, role, id = std::string(request->param("id"))](Store& store) {
-        auto ids = store.identity();
-        auto team = ids.team(id);
-        if (!team) return sendError(writer, team.error());
-        if (!*team || !caller || !caller->roleFor((*team)->id))
-          return sendError(writer, notFound("team", id));
-        if (!managesTeam(*caller, (*team)->id))
-          return sendError(writer, forbidden("only this team's admins manage its members"));
-        auto member = ids.user(user);
-        if (member && !*member) member = ids.userByEmail(lowered(user));
-        if (!member) return sendError(writer, member.error());
-        if (!*member) return sendError(writer, api::invalid("user_id", "no such user"));
-        if (auto status = ids.setMember((*team)->id, (*member)->id, role); !status)
-          return sendError(writer, status.error());
-        authenticator_.forgetCached();
-        sendJson(
-            writer, 200,
-            memberJson(storage::MemberRecord{(*team)->id, (*member)->id, role, storage::nowUtc()}));
-      });
+  storage_.submit([this, writer, caller, user, role,
+                   id = std::string(request->param("id"))](Store& store) {
+    auto ids = store.identity();
+    auto team = visibleTeam(ids, id, caller);
+    if (!team) return sendError(writer, team.error());
+    if (!managesTeam(*caller, team->id))
+      return sendError(writer, forbidden("only this team's admins manage its members"));
+    auto member = ids.user(user);
+    if (member && !*member) member = ids.userByEmail(lowered(user));
+    if (!member) return sendError(writer, member.error());
+    if (!*member) return sendError(writer, api::invalid("user_id", "no such user"));
+    if (auto status = ids.setMember(team->id, (*member)->id, role); !status)
+      return sendError(writer, status.error());
+    authenticator_.forgetCached();
+    sendJson(writer, 200,
+             memberJson(storage::MemberRecord{team->id, (*member)->id, role, storage::nowUtc()}));
+  });
 }
 
 void IdentityApi::removeMember(const net::RequestPtr& request,
@@ -564,13 +566,11 @@ void IdentityApi::removeMember(const net::RequestPtr& request,
   storage_.submit([this, writer, caller, id = std::string(request->param("id")),
                    user = std::string(request->param("user_id"))](Store& store) {
     auto ids = store.identity();
-    auto team = ids.team(id);
+    auto team = visibleTeam(ids, id, caller);
     if (!team) return sendError(writer, team.error());
-    if (!*team || !caller || !caller->roleFor((*team)->id))
-      return sendError(writer, notFound("team", id));
-    if (!managesTeam(*caller, (*team)->id))
+    if (!managesTeam(*caller, team->id))
       return sendError(writer, forbidden("only this team's admins manage its members"));
-    auto removed = ids.removeMember((*team)->id, user);
+    auto removed = ids.removeMember(team->id, user);
     if (!removed) return sendError(writer, removed.error());
     if (!*removed) return sendError(writer, notFound("member", user));
     authenticator_.forgetCached();

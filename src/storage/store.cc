@@ -1,5 +1,7 @@
 #include "storage/store.h"
 
+#include "core/random.h"
+
 #include "auth/secret_box.h"
 #include "storage/rows.h"
 
@@ -8,7 +10,6 @@
 #include <boost/json/value.hpp>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <sys/random.h>
 
 #include <algorithm>
 #include <chrono>
@@ -197,19 +198,7 @@ const char* memberKindName(MemberKind kind) {
   return "tool";
 }
 
-std::string newId() {
-  unsigned char bytes[16];
-  std::size_t filled = 0;
-  while (filled < sizeof bytes) {
-    const auto n = getrandom(bytes + filled, sizeof bytes - filled, 0);
-    if (n > 0) filled += static_cast<std::size_t>(n);
-  }
-  std::string out;
-  out.reserve(32);
-  for (unsigned char b : bytes)
-    out += fmt::format("{:02x}", b);
-  return out;
-}
+std::string newId() { return core::randomHex(16); }
 
 std::string nowUtc() {
   return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(

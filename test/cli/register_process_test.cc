@@ -1,5 +1,6 @@
 // `forge register` against a real `forge gateway` (with the fixture as its configured upstream
 // `fixture`): YAML and server-list files, idempotency, failures, dry runs and JSON output.
+#include "support/api_client.h"
 #include "support/child_process.h"
 #include "support/raw_http_client.h"
 
@@ -19,15 +20,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
-std::filesystem::path testDirectory(const char* prefix) {
-  auto dir = std::filesystem::temp_directory_path() /
-             fmt::format("{}-{}-{}", prefix, ::getpid(),
-                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
 bool contains(const std::string& text, std::string_view needle) {
   return text.find(needle) != std::string::npos;
 }
@@ -42,7 +34,7 @@ std::size_t occurrences(const std::string& text, std::string_view needle) {
 class RegisterTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    dir_ = testDirectory("forge-register");
+    dir_ = freshTestDir("forge-register");
     std::ofstream(dir_ / "forge.yaml")
         << fmt::format("upstreams:\n  - name: fixture\n    command: {}\n    args: [\"--stdio\"]\n",
                        FORGE_FIXTURE_BINARY);
@@ -332,7 +324,7 @@ TEST_F(RegisterTest, JsonFilesAndYamlValuesKeepTheirTypes) {
 // No gateway needed: usage errors and an unreachable gateway.
 class RegisterCliTest : public ::testing::Test {
 protected:
-  void SetUp() override { dir_ = testDirectory("forge-register-cli"); }
+  void SetUp() override { dir_ = freshTestDir("forge-register-cli"); }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   CommandResult forgeRegister(std::vector<std::string> args, std::vector<std::string> env = {}) {

@@ -43,15 +43,8 @@ bool processGone(pid_t pid) {
 class RestApiTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           fmt::format("forge-rest-{}-{}", ::getpid(),
-                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    std::ofstream(dir_ / "forge.yaml")
-        << fmt::format("gateway:\n  discovery_timeout: 8s\n"
-                       "upstreams:\n  - name: fixture\n    command: {}\n    args: [\"--stdio\"]\n",
-                       FORGE_FIXTURE_BINARY);
+    dir_ = freshTestDir("forge-rest");
+    writeFixtureConfig(dir_, FORGE_FIXTURE_BINARY);
     std::ofstream(dir_ / "empty.yaml") << "gateway:\n  discovery_timeout: 8s\n";
     port_ = freePort();
     gateway_ = launch(dir_ / "data", port_, dir_ / "forge.yaml");

@@ -78,15 +78,8 @@ std::string signedToken(const std::string& subject,
 class SecurityTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           fmt::format("forge-sec-{}-{}", ::getpid(),
-                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    std::ofstream(dir_ / "forge.yaml")
-        << fmt::format("gateway:\n  discovery_timeout: 8s\n"
-                       "upstreams:\n  - name: fixture\n    command: {}\n    args: [\"--stdio\"]\n",
-                       FORGE_FIXTURE_BINARY);
+    dir_ = freshTestDir("forge-sec");
+    writeFixtureConfig(dir_, FORGE_FIXTURE_BINARY);
   }
 
   void TearDown() override {

@@ -4,7 +4,27 @@
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <fstream>
+
 namespace forge::test {
+
+std::filesystem::path freshTestDir(const std::string& prefix) {
+  auto dir = std::filesystem::temp_directory_path() /
+             fmt::format("{}-{}-{}", prefix, ::getpid(),
+                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+void writeFixtureConfig(const std::filesystem::path& dir, const std::string& fixture_binary) {
+  std::ofstream(dir / "forge.yaml")
+      << fmt::format("gateway:\n  discovery_timeout: 8s\n"
+                     "upstreams:\n  - name: fixture\n    command: {}\n    args: [\"--stdio\"]\n",
+                     fixture_binary);
+}
 
 HttpReply request(std::uint16_t port, std::string_view method, std::string_view path,
                   std::string_view body, std::map<std::string, std::string> headers,

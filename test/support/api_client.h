@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
@@ -18,6 +19,11 @@
 namespace forge::test {
 
 namespace json = boost::json;
+
+// A fresh, empty directory for the running test: <tmp>/<prefix>-<pid>-<test name>.
+std::filesystem::path freshTestDir(const std::string& prefix);
+// Writes <dir>/forge.yaml: one upstream, "fixture", forge-fixture over stdio.
+void writeFixtureConfig(const std::filesystem::path& dir, const std::string& fixture_binary);
 
 // One request on a fresh connection; status 0 when nothing (complete) came back in `timeout`.
 HttpReply request(std::uint16_t port, std::string_view method, std::string_view path,
