@@ -103,7 +103,10 @@ void Gateway::addDynamicRoutes() {
     router_.add(streamable, "/upstreams/{name}/mcp",
                 [this](const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
                   const std::string name(request->param("name"));
-                  auto* endpoint = upstreamEndpoint(name);
+                  // Another team's upstream does not exist for the caller.
+                  const bool visible = !request->principal ||
+                                       request->principal->roleFor(catalog_->upstreamTeam(name));
+                  auto* endpoint = visible ? upstreamEndpoint(name) : nullptr;
                   if (!endpoint) return notFound(writer, "upstream", name);
                   endpoint->streamable->handle(request, writer);
                 });

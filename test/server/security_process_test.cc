@@ -333,6 +333,9 @@ TEST_F(SecurityTest, RolesAndTeamsAreEnforcedOnRestAndMcp) {
   McpClient dev_on_blue(port_, "/servers/" + blue_server + "/mcp", dev);
   EXPECT_FALSE(dev_on_blue.initialize());
   EXPECT_EQ(dev_on_blue.status(), 404);
+  McpClient dev_on_blue_upstream(port_, "/upstreams/blue-tools/mcp", dev);
+  EXPECT_FALSE(dev_on_blue_upstream.initialize());
+  EXPECT_EQ(dev_on_blue_upstream.status(), 404);
 
   // Blue's member sees and calls Blue's tools, on /mcp and on Blue's server.
   McpClient as_member(port_, "/servers/" + blue_server + "/mcp", member);
@@ -340,6 +343,9 @@ TEST_F(SecurityTest, RolesAndTeamsAreEnforcedOnRestAndMcp) {
   EXPECT_TRUE(as_member.toolNames().count("blue-tools__add"));
   EXPECT_EQ(resultText(as_member.callTool("blue-tools__add", json::object{{"a", 1}, {"b", 1}})),
             "2");
+  McpClient member_on_upstream(port_, "/upstreams/blue-tools/mcp", member);
+  ASSERT_TRUE(member_on_upstream.initialize());
+  EXPECT_TRUE(member_on_upstream.toolNames().count("add"));
   // ...but a session is bound to whoever opened it: another user cannot ride on it.
   McpClient hijack(port_, "/servers/" + blue_server + "/mcp", member);
   ASSERT_TRUE(hijack.initialize());
