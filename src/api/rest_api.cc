@@ -404,29 +404,30 @@ void RestApi::authorize(const net::RequestPtr& request, const net::ResponseWrite
                         const std::string& what, std::function<void()> then) {
   catalog_.storage().submit([writer, what, then = std::move(then), access = Access(*request),
                              id = std::string(request->param("id"))](Store& store) {
-    std::optional<std::string> team; // nullopt: no such object
+    std::vector<std::string> teams; // of every object the key names (none: unknown)
     if (what == "gateway") {
       auto g = store.gateway(id);
       if (!g) return sendError(writer, g.error());
-      if (*g) team = (*g)->team_id;
+      if (*g) teams.push_back((*g)->team_id);
     } else if (what == "server") {
       auto s = store.server(id);
       if (!s) return sendError(writer, s.error());
-      if (*s) team = (*s)->team_id;
+      if (*s) teams.push_back((*s)->team_id);
     } else {
       auto snap = snapshot(store);
       if (!snap) return sendError(writer, snap.error());
+      // The same keys the change itself matches: id, exposed name, URI.
       auto find = [&](const auto& items) {
         for (const auto& item : items)
-          if (item.id == id) team = snap->teamOf(item.gateway_id);
+          if (hasKey(item, id)) teams.push_back(snap->teamOf(item.gateway_id));
       };
       if (what == "tools") find(snap->tools);
       if (what == "resources") find(snap->resources);
       if (what == "prompts") find(snap->prompts);
     }
     // Unknown objects go on: the change itself answers 404.
-    if (team) {
-      if (auto allowed = access.check(auth::Permission::kCatalogWrite, *team, what.c_str(), id);
+    for (const auto& team : teams) {
+      if (auto allowed = access.check(auth::Permission::kCatalogWrite, team, what.c_str(), id);
           !allowed)
         return sendError(writer, allowed.error());
     }
@@ -684,17 +685,20 @@ void RestApi::serverMembers(storage::MemberKind kind, const net::RequestPtr& req
     if (kind == storage::MemberKind::kTool) {
       for (const auto& t : snap->tools) {
         if (!t.enabled || !picks(*server, kind, t.id, t.name, t.original_name)) continue;
+        if (!access.sees(snap->teamOf(t.gateway_id))) continue;
         if (server->max_tools > 0 && items.size() >= static_cast<std::size_t>(server->max_tools))
           break;
         items.push_back(toolJson(t, snap->gateway(t.gateway_id), snap->metricsOf(t)));
       }
     } else if (kind == storage::MemberKind::kResource) {
       for (const auto& r : snap->resources)
-        if (r.enabled && picks(*server, kind, r.id, r.uri, r.name))
+        if (r.enabled && picks(*server, kind, r.id, r.uri, r.name) &&
+            access.sees(snap->teamOf(r.gateway_id)))
           items.push_back(resourceJson(r, snap->gateway(r.gateway_id)));
     } else {
       for (const auto& p : snap->prompts)
-        if (p.enabled && picks(*server, kind, p.id, p.name, p.original_name))
+        if (p.enabled && picks(*server, kind, p.id, p.name, p.original_name) &&
+            access.sees(snap->teamOf(p.gateway_id)))
           items.push_back(promptJson(p, snap->gateway(p.gateway_id)));
     }
     sendJson(writer, 200, items);

@@ -329,6 +329,45 @@ void readOAuth(BodyReader& in, storage::GatewayRecord& g) {
   if (g.oauth_client_secret.empty()) return in.fail("oauth_config.client_secret", "field required");
 }
 
+// Stored credentials go only where they were configured to go: a change of destination (the
+// URL, the command, the token URL) must come with the credentials again, or someone allowed to
+// edit the gateway could send its secrets to a server of their own.
+void keepCredentialsWhereTheyWere(BodyReader& in, const json::object& body,
+                                  const storage::GatewayRecord& base,
+                                  const storage::GatewayRecord& g) {
+  auto resent = [&](const char* snake, const char* camel,
+                    const std::map<std::string, std::string>& values) {
+    if (!in.has(snake, camel)) return false;
+    return std::none_of(values.begin(), values.end(),
+                        [](const auto& kv) { return kv.second == kMaskedValue; });
+  };
+  if (g.url != base.url && !base.headers.empty() &&
+      !resent("headers", "passthroughHeaders", g.headers)) {
+    in.fail("headers", "send the headers again when the URL changes (stored credentials are not "
+                       "sent to a new destination)");
+  }
+  if ((g.command != base.command || g.args != base.args) && !base.env.empty() &&
+      !resent("env", nullptr, g.env)) {
+    in.fail("env", "send env again when the command changes (stored values are not given to "
+                   "another program)");
+  }
+  const auto* config = body.if_contains("oauth_config");
+  if (!config) config = body.if_contains("oauthConfig");
+  bool secret_resent = false;
+  if (config && config->is_object()) {
+    for (const char* key : {"client_secret", "clientSecret"}) {
+      const auto* v = config->get_object().if_contains(key);
+      if (v && v->is_string() && !v->get_string().empty() && v->get_string() != kMaskedValue)
+        secret_resent = true;
+    }
+  }
+  if (!g.oauth_token_url.empty() && g.oauth_token_url != base.oauth_token_url &&
+      !base.oauth_client_secret.empty() && !secret_resent) {
+    in.fail("oauth_config.client_secret", "send the client secret again when the token URL "
+                                          "changes (it is not sent to a new destination)");
+  }
+}
+
 } // namespace
 
 core::Result<storage::GatewayRecord> gatewayFromBody(const json::object& body,
@@ -380,6 +419,7 @@ core::Result<storage::GatewayRecord> gatewayFromBody(const json::object& body,
   readOAuth(in, g);
   if (!g.oauth_token_url.empty() && g.transport == "stdio")
     in.fail("auth_type", "oauth needs an SSE or STREAMABLEHTTP upstream");
+  if (base) keepCredentialsWhereTheyWere(in, body, *base, g);
   if (in.error()) return *in.error();
   // The slug is fixed at registration: tool names and servers' selectors are built on it.
   if (!base) g.slug = storage::slugify(g.name);

@@ -597,4 +597,19 @@ core::Result<Claims> verify(std::string_view token, const JwtKey& key,
   return verify(token, std::span<const JwtKey>(&key, 1), options);
 }
 
+Claims issuedClaims(const std::string& subject, const std::string& issuer,
+                    const std::string& audience, std::chrono::seconds lifetime) {
+  Claims claims;
+  claims.sub = subject;
+  claims.iss = issuer;
+  if (!audience.empty()) claims.aud = {audience};
+  claims.iat = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+  claims.exp = claims.iat + lifetime.count();
+  claims.jti = randomToken(16);
+  claims.extra["email"] = subject;
+  return claims;
+}
+
 } // namespace forge::auth

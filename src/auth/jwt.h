@@ -83,6 +83,11 @@ struct Claims {
   boost::json::object extra; // every other claim, e.g. "email", "teams", "scopes", "servers"
 };
 
+// The claims of a token Forge issues for `subject`: iss, aud, iat = now, exp = now + lifetime, a
+// random jti, and "email" = subject.
+Claims issuedClaims(const std::string& subject, const std::string& issuer,
+                    const std::string& audience, std::chrono::seconds lifetime);
+
 // A compact JWS with header {"alg": key.alg(), "typ": "JWT"(, "kid": key.kid())}. Fails with
 // kInvalidParams when the key cannot sign (RS256 public key) or `extra` repeats a registered claim
 // (sub, iss, jti, aud, exp, nbf, iat); kInternal when OpenSSL fails.

@@ -67,14 +67,16 @@ bool allows(Role role, Permission permission) {
 }
 
 std::optional<Role> Principal::roleFor(const std::string& team_id) const {
-  if (isPlatformAdmin() || development) return Role::kPlatformAdmin;
+  if (development) return Role::kPlatformAdmin;
+  const auto capped = [this](Role r) { return role_cap ? std::min(r, *role_cap) : r; };
+  if (isPlatformAdmin()) return capped(Role::kPlatformAdmin);
   if (team_id.empty()) {
     // Shared objects: the platform-wide role, but team administration stops at the team.
-    return role == Role::kTeamAdmin ? Role::kDeveloper : role;
+    return capped(role == Role::kTeamAdmin ? Role::kDeveloper : role);
   }
   auto it = teams.find(team_id);
   if (it == teams.end()) return std::nullopt; // another team's objects are invisible
-  return std::max(it->second, role == Role::kTeamAdmin ? Role::kDeveloper : role);
+  return capped(std::max(it->second, role == Role::kTeamAdmin ? Role::kDeveloper : role));
 }
 
 bool Principal::may(Permission permission, const std::string& team_id) const {

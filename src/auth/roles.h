@@ -43,11 +43,16 @@ struct Principal {
   std::map<std::string, Role> teams; // team id -> role in that team
   // API tokens may be limited to some virtual servers; absent: every server the user may see.
   std::optional<std::vector<std::string>> servers;
+  // A token that asked for less (a JWT's "role" claim): no role, platform-wide or in a team, goes
+  // above it.
+  std::optional<Role> role_cap;
   std::string token_id; // API token id, or the JWT's jti
   bool api_token = false;
   bool development = false; // development mode: an implicit local platform admin
 
-  bool isPlatformAdmin() const { return role == Role::kPlatformAdmin; }
+  bool isPlatformAdmin() const {
+    return role == Role::kPlatformAdmin && (!role_cap || *role_cap == Role::kPlatformAdmin);
+  }
   // The role that applies to an object owned by `team_id` ('' = owned by no team): the stronger
   // of the platform-wide role and the team role, or nothing if the team's objects are hidden
   // from this principal.

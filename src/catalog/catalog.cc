@@ -782,10 +782,11 @@ std::optional<std::string> Catalog::serverTeam(const std::string& server_id) con
   return it->second.team_id;
 }
 
-std::string Catalog::upstreamTeam(const std::string& slug) const {
+std::optional<std::string> Catalog::upstreamTeam(const std::string& slug) const {
   const auto v = view();
   auto it = v->gateways.find(slug);
-  return it == v->gateways.end() ? std::string() : it->second.team_id;
+  if (it == v->gateways.end()) return std::nullopt;
+  return it->second.team_id;
 }
 
 // ---- metrics ----------------------------------------------------------------------------------

@@ -130,8 +130,9 @@ public:
   bool serverActive(const std::string& server_id) const;
   // The team owning an enabled virtual server ("" when shared); nullopt when there is none.
   std::optional<std::string> serverTeam(const std::string& server_id) const;
-  // The team owning an upstream ("" when shared or unknown).
-  std::string upstreamTeam(const std::string& slug) const;
+  // The team owning an upstream ("" when shared); nullopt for an upstream the catalog does not
+  // know (one being deleted, say), which access checks treat as invisible.
+  std::optional<std::string> upstreamTeam(const std::string& slug) const;
 
   // gateway::RegistryObserver
   void onUpstreamState(const std::string& upstream, upstream::State state,

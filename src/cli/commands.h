@@ -11,5 +11,12 @@ CommandPtr makeTranslateCommand();
 CommandPtr makeWrapperCommand();
 CommandPtr makeRegisterCommand();
 CommandPtr makeTokenCommand();
+CommandPtr makeManagerCommand();
+CommandPtr makeUpCommand();
+CommandPtr makeDownCommand();
+CommandPtr makePsCommand();
+CommandPtr makeRestartCommand();
+CommandPtr makeScaleCommand();
+CommandPtr makeLogsCommand();
 
 } // namespace forge::cli

@@ -12,7 +12,7 @@ namespace forge::cli {
 void ConfigFlags::addTo(CLI::App& app) {
   app_ = &app;
   app.add_option("-c,--config", config_path_,
-                 "Configuration file (default: ./forge.yaml when it exists)");
+                 fmt::format("Configuration file (default: ./{} when it exists)", default_file_));
   for (const auto& spec : schema_.keys()) {
     const std::string flag = config::flagName(spec.key);
     std::string help = spec.help;
@@ -24,6 +24,7 @@ void ConfigFlags::addTo(CLI::App& app) {
 
 config::Config ConfigFlags::load() const {
   config::LoadOptions options;
+  options.default_path = default_file_;
   if (app_ && app_->count("--config") > 0) options.config_path = config_path_;
   options.environment = config::processEnvironment();
   for (const auto& spec : schema_.keys()) {

@@ -16,7 +16,8 @@ namespace forge::cli {
 
 class ConfigFlags {
 public:
-  explicit ConfigFlags(config::Schema schema) : schema_(std::move(schema)) {}
+  explicit ConfigFlags(config::Schema schema, std::string default_file = "forge.yaml")
+      : schema_(std::move(schema)), default_file_(std::move(default_file)) {}
 
   // Declares --config and the per-key flags on `app`.
   void addTo(CLI::App& app);
@@ -26,6 +27,7 @@ public:
 
 private:
   config::Schema schema_;
+  std::string default_file_; // read when present and --config is not given
   std::string config_path_;
   std::map<std::string, std::string> values_;
   CLI::App* app_ = nullptr;

@@ -8,6 +8,7 @@
 // faster) is treated as "present". Gateways are applied before servers, so that a server list
 // can name an upstream registered by the same run.
 #include "api/shapes.h"
+#include "cli/api_client.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/server_list_format.h"
@@ -482,39 +483,10 @@ Format formatOf(const std::filesystem::path& path, const std::string& text) {
 // The gateway's REST API
 // ---------------------------------------------------------------------------------------------
 
-struct Answer {
-  int status = 0;
-  json::value body; // null when not JSON
-  std::string text;
-};
-
-class GatewayApi {
+// The gateway's REST API, with the listing this command needs.
+class GatewayApi : public ApiClient {
 public:
-  GatewayApi(std::string base, std::string token, std::chrono::milliseconds timeout)
-      : base_(std::move(base)), token_(std::move(token)), timeout_(timeout) {}
-
-  core::Result<Answer> call(net::Method method, const std::string& path,
-                            const json::value* body = nullptr) const {
-    net::HttpRequestSpec spec;
-    spec.method = method;
-    spec.url = base_ + path;
-    spec.timeout = timeout_;
-    spec.headers.set("Accept", "application/json");
-    if (!token_.empty()) spec.headers.set("Authorization", "Bearer " + token_);
-    if (body) {
-      spec.headers.set("Content-Type", "application/json");
-      spec.body = json::serialize(*body);
-    }
-    auto response = net::fetch(spec);
-    if (!response) return response.error();
-    Answer answer;
-    answer.status = response->status;
-    answer.text = std::move(response->body);
-    boost::system::error_code ec;
-    auto parsed = json::parse(answer.text, ec);
-    if (!ec) answer.body = std::move(parsed);
-    return answer;
-  }
+  using ApiClient::ApiClient;
 
   // Every gateway or server, the inactive ones included, by name.
   core::Result<std::map<std::string, json::object>> list(Kind kind) const {
@@ -525,7 +497,7 @@ public:
       return core::Error{core::Errc::kUnauthorized,
                          fmt::format("GET {}{} was refused ({}); give a token with --token or "
                                      "MCP_GATEWAY_TOKEN",
-                                     base_, collectionOf(kind), detail(*answer))};
+                                     base(), collectionOf(kind), detail(*answer))};
     }
     const json::array* items = nullptr;
     if (answer->status == 200 && answer->body.is_array()) items = &answer->body.get_array();
@@ -534,7 +506,7 @@ public:
       if (inner && inner->is_array()) items = &inner->get_array();
     }
     if (!items) {
-      return core::Error{core::Errc::kBadGateway, fmt::format("GET {}{} answered {}", base_,
+      return core::Error{core::Errc::kBadGateway, fmt::format("GET {}{} answered {}", base(),
                                                               collectionOf(kind), detail(*answer))};
     }
     std::map<std::string, json::object> out;
@@ -545,24 +517,6 @@ public:
     }
     return out;
   }
-
-  // What an error answer says: its "detail", else the start of its body.
-  static std::string detail(const Answer& answer) {
-    std::string text;
-    if (answer.body.is_object()) {
-      if (const auto* d = answer.body.get_object().if_contains("detail")) {
-        text = d->is_string() ? std::string(d->get_string()) : json::serialize(*d);
-      }
-    }
-    if (text.empty()) text = answer.text.substr(0, 200);
-    return text.empty() ? fmt::format("HTTP {}", answer.status)
-                        : fmt::format("HTTP {}: {}", answer.status, text);
-  }
-
-private:
-  std::string base_;
-  std::string token_;
-  std::chrono::milliseconds timeout_;
 };
 
 // ---------------------------------------------------------------------------------------------

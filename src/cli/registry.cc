@@ -11,8 +11,10 @@ namespace forge::cli {
 
 std::vector<CommandFactory> builtinCommands() {
   return {
-      makeGatewayCommand, makeConfigCommand,   makeTranslateCommand,
-      makeWrapperCommand, makeRegisterCommand, makeTokenCommand,
+      makeGatewayCommand,  makeConfigCommand, makeTranslateCommand, makeWrapperCommand,
+      makeRegisterCommand, makeTokenCommand,  makeManagerCommand,   makeUpCommand,
+      makeDownCommand,     makePsCommand,     makeRestartCommand,   makeScaleCommand,
+      makeLogsCommand,
   };
 }
 

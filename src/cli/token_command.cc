@@ -78,19 +78,9 @@ public:
       std::fprintf(stderr, "forge token create: %s\n", key.error().message.c_str());
       return kExitUsage;
     }
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
     const std::int64_t lifetime =
         minutes_ > 0 ? minutes_ * 60 : std::chrono::seconds(auth::kDefaultLifetime).count();
-    auth::Claims claims;
-    claims.sub = user_;
-    claims.iss = issuer_;
-    claims.aud = {audience_};
-    claims.iat = now;
-    claims.exp = now + lifetime;
-    claims.jti = auth::randomToken(16);
-    claims.extra["email"] = user_;
+    auto claims = auth::issuedClaims(user_, issuer_, audience_, std::chrono::seconds(lifetime));
     if (!role_.empty()) claims.extra["role"] = role_;
     auto token = auth::sign(*key, claims);
     if (!token) {

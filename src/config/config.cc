@@ -260,22 +260,37 @@ private:
     }
   }
 
+  // Reads an item's fields; a nested mapping ("health: {path: /health}") fills the dotted fields
+  // under it ("health.path").
+  void readFields(const ListSpec& list, const YAML::Node& node, const std::string& prefix,
+                  const std::string& item_name, const std::vector<std::string>& field_names,
+                  Values& values) {
+    for (const auto& field : node) {
+      const std::string key = prefix + field.first.as<std::string>();
+      auto spec = std::find_if(list.fields.begin(), list.fields.end(),
+                               [&](const KeySpec& f) { return f.key == key; });
+      if (spec != list.fields.end()) {
+        readValue(*spec, field.second, item_name + "." + key, values);
+        continue;
+      }
+      const bool parent =
+          std::any_of(list.fields.begin(), list.fields.end(),
+                      [&](const KeySpec& f) { return f.key.starts_with(key + "."); });
+      if (parent && field.second.IsMap()) {
+        readFields(list, field.second, key + ".", item_name, field_names, values);
+        continue;
+      }
+      problem(field.first,
+              fmt::format("unknown key '{}.{}'{}", item_name, key, suggestion(key, field_names)));
+    }
+  }
+
   Values readItem(const ListSpec& list, const YAML::Node& element, const std::string& item_name) {
     Values values;
     std::vector<std::string> field_names;
     for (const auto& f : list.fields)
       field_names.push_back(f.key);
-    for (const auto& field : element) {
-      const std::string key = field.first.as<std::string>();
-      auto spec = std::find_if(list.fields.begin(), list.fields.end(),
-                               [&](const KeySpec& f) { return f.key == key; });
-      if (spec == list.fields.end()) {
-        problem(field.first,
-                fmt::format("unknown key '{}.{}'{}", item_name, key, suggestion(key, field_names)));
-        continue;
-      }
-      readValue(*spec, field.second, item_name + "." + key, values);
-    }
+    readFields(list, element, "", item_name, field_names, values);
     for (const auto& spec : list.fields) {
       if (values.has(spec.key)) continue;
       if (spec.required) {

@@ -337,6 +337,8 @@ private:
   void setLevel(const mcp::ExchangePtr& exchange) {
     const auto& params = exchange->request().params;
     for (const auto& name : upstreams()) {
+      // Only the upstreams the caller may use take its log level.
+      if (!visible(*exchange, ListKind::kResources, name)) continue;
       auto up = registry_->find(name);
       if (!up || up->state() != upstream::State::kReady) continue;
       const auto init = up->initializeResult();

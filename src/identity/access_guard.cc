@@ -6,6 +6,8 @@
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 
 namespace forge::identity {
@@ -31,6 +33,16 @@ std::string bearerToken(const net::Request& request) {
   while (!token.empty() && token.back() == ' ')
     token.remove_suffix(1);
   return std::string(token);
+}
+
+// A Host header fit to be copied into a URL and a quoted header value: a name or address and an
+// optional port, nothing else.
+bool isPlainHost(std::string_view host) {
+  if (host.empty() || host.size() > 255) return false;
+  return std::all_of(host.begin(), host.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' ||
+           c == '[' || c == ']';
+  });
 }
 
 // "/servers/<id>/..." -> "<id>"; empty for other paths.
@@ -80,7 +92,9 @@ private:
 
 bool isMcpPath(std::string_view path) {
   if (path == "/mcp" || path == "/sse" || path == "/message" || path == "/rpc") return true;
-  if (path.starts_with("/upstreams/")) return path.ends_with("/mcp");
+  // /services/<name>/mcp: an MCP server behind the service manager.
+  if (path.starts_with("/upstreams/") || path.starts_with("/services/"))
+    return path.ends_with("/mcp");
   if (path.starts_with("/servers/")) {
     return path.ends_with("/mcp") || path.ends_with("/sse") || path.ends_with("/message");
   }
@@ -187,6 +201,13 @@ void AccessGuard::admit(const net::RequestPtr& request, const net::ResponseWrite
 void AccessGuard::refuse(const net::Request& request, const net::ResponseWriterPtr& writer,
                          const auth::Principal* caller, const core::Error& error) {
   auto response = net::Response::error(error);
+  if (error.code == core::Errc::kForbidden) {
+    // RFC 6750 §3.1: valid token, not enough rights for this.
+    response.headers.set(
+        "WWW-Authenticate",
+        fmt::format("Bearer error=\"insufficient_scope\", resource_metadata=\"{}\"",
+                    metadataUrl(request)));
+  }
   if (error.code == core::Errc::kUnauthorized) {
     // RFC 6750 §3 and RFC 9728 §5.1: say where the metadata is, and why the token failed.
     std::string challenge = fmt::format("Bearer resource_metadata=\"{}\"", metadataUrl(request));
@@ -211,8 +232,7 @@ void AccessGuard::refuse(const net::Request& request, const net::ResponseWriterP
 std::string AccessGuard::baseUrl(const net::Request& request) const {
   if (!options_.public_url.empty()) return options_.public_url;
   const auto host = request.header("Host");
-  if (!host || host->empty() || !net::isHeaderSafe(*host) || net::hasSpaceOrControl(*host))
-    return "http://localhost";
+  if (!host || !isPlainHost(*host)) return "http://localhost";
   return fmt::format("http://{}", *host);
 }
 

@@ -24,7 +24,8 @@
 namespace forge::identity {
 
 // True for the paths of MCP endpoints (/mcp, /sse, /message, /rpc, /upstreams/<name>/mcp,
-// /servers/<id>/mcp|sse|message), whose requests are protocol traffic rather than changes.
+// /servers/<id>/mcp|sse|message, and the manager's /services/<name>/mcp), whose requests are
+// protocol traffic rather than changes.
 bool isMcpPath(std::string_view path);
 
 // The audit record of a request and its outcome.

@@ -16,6 +16,14 @@ namespace {
 constexpr std::size_t kMaxCached = 50'000; // per cache; cleared whole when exceeded
 constexpr std::chrono::milliseconds kUsageFlushInterval{5'000};
 
+// Token checks waiting for the database at most: beyond, requests are refused at once rather than
+// queueing database work for anyone who sends random tokens.
+constexpr int kMaxLookups = 256;
+
+core::Error busy() {
+  return core::Error{core::Errc::kUnavailable, "too many token checks in progress; retry shortly"};
+}
+
 core::Error unauthorized(std::string message) {
   return core::Error{core::Errc::kUnauthorized, std::move(message)};
 }
@@ -56,12 +64,12 @@ bool inCidr(const std::string& cidr, const std::string& host) {
   return (ntohl(net.s_addr) & mask) == (ntohl(addr.s_addr) & mask);
 }
 
-// The role named by a token's "role" claim lowers, never raises, the stored role.
-auth::Role lowered(auth::Role stored, const boost::json::object& claims) {
+// The role a token's "role" claim asks for: a cap on every role of the user, never a raise. An
+// unknown name caps at viewer.
+std::optional<auth::Role> roleCap(const boost::json::object& claims) {
   const auto* claim = claims.if_contains("role");
-  if (!claim || !claim->is_string()) return stored;
-  const auto named = auth::parseRole(std::string_view(claim->get_string()));
-  return named ? std::min(stored, *named) : auth::Role::kViewer;
+  if (!claim || !claim->is_string()) return std::nullopt;
+  return auth::parseRole(std::string_view(claim->get_string())).value_or(auth::Role::kViewer);
 }
 
 std::optional<std::vector<std::string>> serversClaim(const boost::json::object& claims) {
@@ -123,6 +131,16 @@ void Authenticator::stop() {
   flushUsage();
 }
 
+bool Authenticator::beginLookup() {
+  if (lookups_.fetch_add(1) >= kMaxLookups) {
+    lookups_.fetch_sub(1);
+    return false;
+  }
+  return true;
+}
+
+void Authenticator::endLookup() { lookups_.fetch_sub(1); }
+
 bool Authenticator::fresh(std::chrono::steady_clock::time_point fetched) const {
   return std::chrono::steady_clock::now() - fetched < options_.cache_ttl;
 }
@@ -137,40 +155,50 @@ void Authenticator::authenticateJwt(const std::string& token, Done done) {
   auto claims = auth::verify(token, options_.keys, options_.verify);
   if (!claims) return done(claims.error());
   if (claims->sub.empty()) return done(unauthorized("token has no subject"));
+  bool revoked = false;
+  std::optional<CachedUser> cached;
   {
     std::lock_guard lock(mutex_);
-    if (!claims->jti.empty() && revoked_.contains(claims->jti))
-      return done(unauthorized("token has been revoked"));
+    revoked = !claims->jti.empty() && revoked_.contains(claims->jti);
+    auto it = users_.find(claims->sub);
+    if (it != users_.end() && fresh(it->second.fetched)) cached = it->second;
   }
-  auto finish = [claims = *claims, done](const PrincipalPtr& user) {
-    if (!user) return done(unauthorized("unknown or disabled user"));
-    auto p = std::make_shared<auth::Principal>(*user);
-    p->role = lowered(user->role, claims.extra);
+  if (revoked) return done(unauthorized("token has been revoked"));
+  auto finish = [claims = *claims, done](const CachedUser& user) {
+    if (!user.principal) return done(unauthorized("unknown or disabled user"));
+    // Issued before the account existed: it was for an earlier account with the same email.
+    if (claims.iat != 0 && claims.iat + 1 < user.created)
+      return done(unauthorized("token predates the account"));
+    auto p = std::make_shared<auth::Principal>(*user.principal);
+    if (auto cap = roleCap(claims.extra)) {
+      p->role = std::min(p->role, *cap);
+      p->role_cap = cap;
+    }
     p->servers = serversClaim(claims.extra);
     p->token_id = claims.jti;
     done(PrincipalPtr(std::move(p)));
   };
-  {
-    std::lock_guard lock(mutex_);
-    auto it = users_.find(claims->sub);
-    if (it != users_.end() && fresh(it->second.fetched)) return finish(it->second.principal);
-  }
+  if (cached) return finish(*cached);
+  if (!beginLookup()) return done(busy());
   storage_.submit([this, subject = claims->sub, finish](storage::Store& store) {
+    endLookup();
     auto ids = store.identity();
     auto user = ids.userByEmail(subject);
     if (user && !*user) user = ids.user(subject);
-    PrincipalPtr principal;
+    CachedUser entry;
+    entry.fetched = std::chrono::steady_clock::now();
     if (user && *user && (*user)->enabled) {
       auto memberships = ids.membershipsOf((*user)->id);
-      if (memberships) principal = principalOf(**user, *memberships);
+      if (memberships) entry.principal = principalOf(**user, *memberships);
+      entry.created = parseUtc((*user)->created_at);
     }
     if (!user) log::warn("looking up user for a token: {}", user.error().message);
     {
       std::lock_guard lock(mutex_);
       if (users_.size() >= kMaxCached) users_.clear();
-      if (user) users_[subject] = CachedUser{principal, std::chrono::steady_clock::now()};
+      if (user) users_[subject] = entry;
     }
-    loop_.post([finish, principal] { finish(principal); });
+    loop_.post([finish, entry] { finish(entry); });
   });
 }
 
@@ -195,7 +223,9 @@ void Authenticator::authenticateApiToken(const std::string& token, const std::st
     if (it != tokens_.end() && fresh(it->second.fetched)) cached = it->second;
   }
   if (cached) return done(checkToken(*cached, remote));
+  if (!beginLookup()) return done(busy());
   storage_.submit([this, hash, remote, done](storage::Store& store) {
+    endLookup();
     auto ids = store.identity();
     CachedToken entry;
     entry.fetched = std::chrono::steady_clock::now();
@@ -239,15 +269,11 @@ core::Result<std::string> Authenticator::issue(const storage::UserRecord& user,
                        "no signing key configured (RS256 verification-only setup)"};
   }
   if (lifetime.count() <= 0) lifetime = options_.token_lifetime;
-  auth::Claims claims;
-  claims.sub = user.email;
-  claims.iss = options_.verify.issuer;
-  if (!options_.verify.audiences.empty()) claims.aud = {options_.verify.audiences.front()};
-  claims.iat = nowSeconds();
-  claims.exp = claims.iat + lifetime.count();
-  claims.jti = auth::randomToken(16);
-  claims.extra["email"] = user.email;
-  claims.extra["role"] = user.role;
+  auto claims = auth::issuedClaims(
+      user.email, options_.verify.issuer,
+      options_.verify.audiences.empty() ? std::string() : options_.verify.audiences.front(),
+      lifetime);
+  // No "role" claim: it would cap the user's roles (team roles included) at the platform role.
   return auth::sign(*signing_key_, claims);
 }
 

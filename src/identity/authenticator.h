@@ -76,7 +76,8 @@ public:
 
 private:
   struct CachedUser {
-    PrincipalPtr principal; // null: unknown or disabled
+    PrincipalPtr principal;   // null: unknown or disabled
+    std::int64_t created = 0; // the account's creation, seconds since the epoch
     std::chrono::steady_clock::time_point fetched;
   };
   struct CachedToken {
@@ -96,6 +97,8 @@ private:
   void refreshRevoked();
   void schedule();
   bool fresh(std::chrono::steady_clock::time_point fetched) const;
+  bool beginLookup(); // false when kMaxLookups database lookups are already waiting
+  void endLookup();
 
   net::EventLoop& loop_;
   storage::StorageWorker& storage_;
@@ -107,6 +110,7 @@ private:
   std::unordered_map<std::string, CachedUser> users_;   // by JWT subject
   std::unordered_map<std::string, CachedToken> tokens_; // by SHA-256 of the secret
   std::map<std::string, std::int64_t> uses_;            // API token id -> uses since last flush
+  std::atomic<int> lookups_{0};
   std::atomic<bool> stopping_{false};
 };
 

@@ -169,7 +169,7 @@ void Identity::addRoutes(net::Router& router, api::OpenApiDocument& doc) {
 }
 
 std::shared_ptr<const gateway::AccessPolicy>
-Identity::mcpPolicy(std::function<std::string(const std::string&)> team_of) {
+Identity::mcpPolicy(std::function<std::optional<std::string>(const std::string&)> team_of) {
   return std::make_shared<McpAccess>(std::move(team_of), options_.per_tool,
                                      options_.rate_limit_keys, *audit_);
 }

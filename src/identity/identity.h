@@ -20,6 +20,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace forge::identity {
@@ -52,7 +53,7 @@ public:
   void addRoutes(net::Router& router, api::OpenApiDocument& doc);
   // The access policy of the MCP endpoints; `team_of(upstream)` names an upstream's team.
   std::shared_ptr<const gateway::AccessPolicy>
-  mcpPolicy(std::function<std::string(const std::string&)> team_of);
+  mcpPolicy(std::function<std::optional<std::string>(const std::string&)> team_of);
 
   bool developmentMode() const { return !options_.auth_required; }
   AuditLog& audit() { return *audit_; }

@@ -254,6 +254,10 @@ void IdentityApi::login(const net::RequestPtr& request, const net::ResponseWrite
     response.headers.set("Retry-After", std::to_string(seconds));
     return writer->send(std::move(response));
   }
+  // The attempt counts as a failure until it succeeds, so that concurrent guesses cannot all slip
+  // in before the first failure is recorded.
+  throttle_.failed(account_key);
+  throttle_.failed(address_key);
   storage_.submit([this, writer, email, password, account_key, address_key, audit](Store& store) {
     auto user = store.identity().userByEmail(email);
     if (!user) return sendError(writer, user.error());
@@ -266,8 +270,6 @@ void IdentityApi::login(const net::RequestPtr& request, const net::ResponseWrite
       const bool known = user && user->enabled && !user->password_hash.empty();
       const bool ok = auth::verifyPassword(known ? user->password_hash : kDummy, password) && known;
       if (!ok) {
-        throttle_.failed(account_key);
-        throttle_.failed(address_key);
         audit(401, user ? "wrong password or disabled account" : "unknown account");
         return sendError(writer,
                          core::Error{core::Errc::kUnauthorized, "invalid email or password"});
@@ -611,6 +613,12 @@ void IdentityApi::createToken(const net::RequestPtr& request,
   in.string("user_id", "userId", owner);
   if (token.name.empty()) in.fail("name", "field required");
   if (in.error()) return sendError(writer, *in.error());
+  // A token can narrow what its user may do, never widen it: a restricted credential (an API
+  // token, a JWT with a lowered role) would mint one with the user's full rights.
+  if (caller.api_token || caller.role_cap) {
+    return sendError(writer, forbidden("tokens are created with a full login, not with an API "
+                                       "token or a token of lowered role"));
+  }
   if (owner.empty()) owner = caller.user_id;
   if (owner != caller.user_id && !caller.may(Permission::kTokensAll))
     return sendError(writer, forbidden("only platform admins create tokens for other users"));

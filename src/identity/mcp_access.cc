@@ -12,13 +12,15 @@ auth::Permission permissionFor(gateway::ListKind kind) {
 
 } // namespace
 
-McpAccess::McpAccess(std::function<std::string(const std::string&)> team_of,
-                     auth::RateLimit per_tool, std::size_t max_keys, AuditLog& audit)
+McpAccess::McpAccess(TeamOf team_of, auth::RateLimit per_tool, std::size_t max_keys,
+                     AuditLog& audit)
     : team_of_(std::move(team_of)), per_tool_(per_tool), limiter_(max_keys), audit_(audit) {}
 
 bool McpAccess::visible(const auth::Principal* caller, gateway::ListKind kind,
                         const std::string& upstream) const {
-  return !caller || caller->may(permissionFor(kind), team_of_(upstream));
+  if (!caller) return true;
+  const auto team = team_of_(upstream);
+  return team && caller->may(permissionFor(kind), *team);
 }
 
 core::Status McpAccess::mayUse(const auth::Principal* caller, gateway::ListKind kind,
@@ -26,8 +28,9 @@ core::Status McpAccess::mayUse(const auth::Principal* caller, gateway::ListKind 
                                const std::string& method) const {
   if (!caller) return core::Ok{};
   const auto permission = permissionFor(kind);
-  if (!caller->may(permission, team_of_(upstream))) {
-    const auto role = caller->roleFor(team_of_(upstream));
+  const auto team = team_of_(upstream);
+  if (!team || !caller->may(permission, *team)) {
+    const auto role = team ? caller->roleFor(*team) : std::nullopt;
     const std::string why =
         role ? fmt::format("forbidden: role {} does not allow {}", auth::roleName(*role),
                            auth::permissionName(permission))

@@ -9,15 +9,17 @@
 #include "identity/audit_log.h"
 
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace forge::identity {
 
 class McpAccess final : public gateway::AccessPolicy {
 public:
-  // `team_of(upstream)`: the team owning an upstream ("" for shared ones).
-  McpAccess(std::function<std::string(const std::string& upstream)> team_of,
-            auth::RateLimit per_tool, std::size_t max_keys, AuditLog& audit);
+  // `team_of(upstream)`: the team owning an upstream ("" for shared ones, nullopt when unknown:
+  // then nobody may use it).
+  using TeamOf = std::function<std::optional<std::string>(const std::string& upstream)>;
+  McpAccess(TeamOf team_of, auth::RateLimit per_tool, std::size_t max_keys, AuditLog& audit);
 
   bool visible(const auth::Principal* caller, gateway::ListKind kind,
                const std::string& upstream) const override;
@@ -29,7 +31,7 @@ private:
   void deny(const auth::Principal& caller, const std::string& method, const std::string& upstream,
             const std::string& key, int status, const std::string& why) const;
 
-  std::function<std::string(const std::string&)> team_of_;
+  TeamOf team_of_;
   const auth::RateLimit per_tool_;
   mutable auth::RateLimiter limiter_;
   AuditLog& audit_;

@@ -104,8 +104,9 @@ void Gateway::addDynamicRoutes() {
                 [this](const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
                   const std::string name(request->param("name"));
                   // Another team's upstream does not exist for the caller.
-                  const bool visible = !request->principal ||
-                                       request->principal->roleFor(catalog_->upstreamTeam(name));
+                  const auto team = catalog_->upstreamTeam(name);
+                  const bool visible =
+                      !request->principal || (team && request->principal->roleFor(*team));
                   auto* endpoint = visible ? upstreamEndpoint(name) : nullptr;
                   if (!endpoint) return notFound(writer, "upstream", name);
                   endpoint->streamable->handle(request, writer);

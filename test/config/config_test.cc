@@ -41,16 +41,24 @@ protected:
     return {};
   }
 
-  Schema schema_ = server::gatewaySchema().addList(
-      {.key = "upstreams",
-       .help = "test list",
-       .fields = {{.key = "name", .type = Type::kString, .required = true},
-                  {.key = "transport",
-                   .type = Type::kEnum,
-                   .default_value = "stdio",
-                   .choices = {"stdio", "streamable-http", "sse"}},
-                  {.key = "args", .type = Type::kStringList},
-                  {.key = "env", .type = Type::kStringMap}}});
+  Schema schema_ =
+      server::gatewaySchema()
+          .addList({.key = "upstreams",
+                    .help = "test list",
+                    .fields = {{.key = "name", .type = Type::kString, .required = true},
+                               {.key = "transport",
+                                .type = Type::kEnum,
+                                .default_value = "stdio",
+                                .choices = {"stdio", "streamable-http", "sse"}},
+                               {.key = "args", .type = Type::kStringList},
+                               {.key = "env", .type = Type::kStringMap}}})
+          .addList(
+              {.key = "probes",
+               .help = "test list with nested fields",
+               .fields = {
+                   {.key = "name", .type = Type::kString, .required = true},
+                   {.key = "health.path", .type = Type::kString, .default_value = "/health"},
+                   {.key = "health.interval", .type = Type::kDuration, .default_value = "5s"}}});
   std::filesystem::path dir_;
 };
 
@@ -156,6 +164,23 @@ TEST_F(ConfigTest, ListSectionsAreValidatedItemByItem) {
       std::string::npos)
       << problems[1];
   EXPECT_NE(problems[2].find("missing the required key 'name'"), std::string::npos);
+}
+
+TEST_F(ConfigTest, ListItemsTakeNestedMappingsForDottedFields) {
+  const Config config = loadFile("probes:\n"
+                                 "  - name: a\n"
+                                 "    health:\n"
+                                 "      interval: 2s\n"
+                                 "  - name: b\n");
+  const auto& items = config.list("probes");
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].duration("health.interval"), std::chrono::seconds(2));
+  EXPECT_EQ(items[0].string("health.path"), "/health"); // default
+  EXPECT_EQ(items[1].duration("health.interval"), std::chrono::seconds(5));
+  const auto problems = problemsFor("probes:\n  - name: a\n    health:\n      pth: /x\n");
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("health.pth"), std::string::npos) << problems[0];
+  EXPECT_NE(problems[0].find(":4"), std::string::npos) << problems[0]; // the line
 }
 
 TEST_F(ConfigTest, SecretsDisplayRedacted) {

@@ -390,6 +390,67 @@ TEST_F(SecurityTest, RolesAndTeamsAreEnforcedOnRestAndMcp) {
   EXPECT_TRUE(seen.count("dev@example.com PUT /users/" + dev_id)) << json::serialize(denied);
 }
 
+// Escalations through side doors: items changed by name, member listings of a server, tokens
+// minted from restricted tokens, a lowered role that still holds team rights, credentials sent
+// to a new destination.
+TEST_F(SecurityTest, SideDoorsDoNotWidenRights) {
+  start();
+  const std::string lead_id = createUser("lead@example.com", "developer");
+  const std::string member_id = createUser("member@example.com", "developer");
+  const std::string red = createTeam("Red");
+  const std::string blue = createTeam("Blue");
+  addMember(red, lead_id, "team_admin");
+  addMember(blue, member_id, "developer");
+  auto gw = send("POST", "/gateways",
+                 json::object{{"name", "Blue Tools"},
+                              {"command", FORGE_FIXTURE_BINARY},
+                              {"args", json::array{"--stdio"}},
+                              {"env", json::object{{"API_KEY", "blue-secret"}}},
+                              {"team_id", blue}},
+                 admin_);
+  ASSERT_EQ(gw.status, 201) << gw.body;
+  const std::string lead = login("lead@example.com", kUserPassword);
+  const std::string member = login("member@example.com", kUserPassword);
+
+  // Red's admin cannot disable Blue's tool by naming it instead of giving its id.
+  EXPECT_NE(
+      send("POST", "/tools/blue-tools__add/state?activate=false", json::object{}, lead).status,
+      200);
+  EXPECT_EQ(
+      findBy(parse(get("/tools?limit=0", admin_).body), "name", "blue-tools__add").at("enabled"),
+      json::value(true));
+  // A Red server selecting everything lists none of Blue's tools to Red.
+  auto srv = send(
+      "POST", "/servers",
+      json::object{{"name", "red-all"}, {"associated_tools", json::array{"*"}}, {"team_id", red}},
+      lead);
+  ASSERT_EQ(srv.status, 201) << srv.body;
+  const auto listed =
+      namesOf(parse(get("/servers/" + str(parse(srv.body), "id") + "/tools", lead).body));
+  EXPECT_TRUE(listed.count("fixture__add"));
+  EXPECT_FALSE(listed.count("blue-tools__add"));
+
+  // A token that asks for viewer is a viewer in its teams too.
+  const std::string capped =
+      signedToken("member@example.com", [](auth::Claims& c) { c.extra["role"] = "viewer"; });
+  McpClient as_capped(port_, "/mcp", capped);
+  ASSERT_TRUE(as_capped.initialize());
+  EXPECT_TRUE(isError(as_capped.callTool("blue-tools__add", json::object{{"a", 1}, {"b", 1}})));
+  // Restricted credentials do not mint full ones.
+  EXPECT_TRUE(isJsonError(send("POST", "/tokens", json::object{{"name", "wider"}}, capped), 403));
+  auto api = send("POST", "/tokens", json::object{{"name", "api"}}, member);
+  ASSERT_EQ(api.status, 201) << api.body;
+  EXPECT_TRUE(isJsonError(send("POST", "/tokens", json::object{{"name", "child"}},
+                               str(parse(api.body), "access_token")),
+                          403));
+
+  // Stored credentials stay with their destination: a new command must bring its env again.
+  auto moved =
+      send("PUT", "/gateways/" + str(parse(gw.body), "id"),
+           json::object{{"command", "/bin/sh"}, {"args", json::array{"-c", "env"}}}, admin_);
+  EXPECT_TRUE(isJsonError(moved, 422, "env")) << moved.body;
+}
+
 // ---- API tokens ---------------------------------------------------------------------------------
 
 TEST_F(SecurityTest, ApiTokensAreScopedRevocableAndTheirUseRecorded) {

@@ -1,0 +1,90 @@
+// The service manager's configuration, `services.yml`: the manager's own keys (manager.*,
+// data_dir, database.url and auth.* for authentication like the gateway's) and the `services:`
+// it supervises. Loaded through the config module, so a bad file is rejected with the key and
+// the line ("services.yml:14: 'services[1].health.interval': ...").
+#pragma once
+
+#include "config/config.h"
+#include "core/secret.h"
+#include "identity/security_options.h"
+#include "server/gateway_config.h"
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace forge::manager {
+
+struct HealthCheck {
+  std::string type = "none"; // none | http (GET path answers 2xx) | mcp (initialize + ping) | tcp
+  std::string path = "/health";
+  std::chrono::milliseconds interval{5'000};
+  std::chrono::milliseconds timeout{2'000};
+  int retries = 3; // consecutive failures before a running replica counts as unhealthy
+};
+
+struct RestartPolicy {
+  std::string policy = "on-failure"; // always | on-failure | never
+  std::chrono::milliseconds backoff_initial{500};
+  std::chrono::milliseconds backoff_max{30'000};
+  int crash_loop_restarts = 5; // this many crashes within crash_loop_window: crash-loop state
+  std::chrono::milliseconds crash_loop_window{60'000};
+};
+
+struct SleepPolicy {
+  bool enabled = false;
+  std::chrono::milliseconds idle_timeout{300'000};  // no MCP traffic this long: sleep
+  std::chrono::milliseconds min_sleep_time{60'000}; // never sleep sooner after a wake or start
+  int priority = 0;                                 // lower sleeps first under pressure
+  std::string mode = "pause";                       // pause (SIGSTOP, fast wake) | stop
+};
+
+struct ServiceConfig {
+  std::string name;
+  std::string kind = "generic"; // generic | mcp | gateway | postgres | redis
+  // argv; "{port}", "{replica}", "{data_dir}" and "{name}" are replaced per replica.
+  std::vector<std::string> command;
+  std::map<std::string, std::string> env;
+  std::string cwd;
+  std::uint16_t port = 0; // 0: none
+  // true: every replica listens on `port` (SO_REUSEPORT); false: replica i on port + i.
+  bool shared_port = false;
+  HealthCheck health;
+  std::uint64_t memory_limit = 0; // bytes; 0: none
+  double cpu_limit = 0;           // cores; 0: none
+  RestartPolicy restart;
+  int replicas = 1;
+  bool auto_start = true;
+  SleepPolicy sleep;
+  std::chrono::milliseconds stop_grace{10'000}; // SIGTERM, then SIGKILL after this
+  std::string mcp_path = "/mcp";                // where an mcp service serves MCP
+};
+
+struct ManagerOptions {
+  net::HttpServerOptions http; // manager.host, manager.port (9000)
+  std::size_t io_threads = 2;
+  std::string data_dir = "./data"; // logs in <data_dir>/logs, state in <data_dir>/manager
+  core::Secret database_url;       // users and tokens, shared with the gateway
+  server::LogOptions log;
+  identity::SecurityOptions security;
+  std::string cgroup_root; // cgroup v2 directory for per-replica cgroups; empty: rlimits only
+  std::uint64_t log_max_bytes = 10 * 1024 * 1024;
+  int log_keep = 5;
+  std::vector<ServiceConfig> services;
+};
+
+// Every key `forge manager` reads.
+config::Schema managerSchema();
+// Throws config::ConfigError for values that are wrong together (names used twice, a health
+// check without a port...), naming the item and the line.
+ManagerOptions managerOptions(const config::Config& config);
+
+// The argv of replica `replica` of `service`, placeholders replaced.
+std::vector<std::string> replicaCommand(const ServiceConfig& service, int replica,
+                                        const std::string& data_dir);
+// The port replica `replica` listens on (0 when the service has none).
+std::uint16_t replicaPort(const ServiceConfig& service, int replica);
+
+} // namespace forge::manager

@@ -1,0 +1,318 @@
+// The real `forge manager` with real children: the project's fixture MCP server behind the
+// manager's proxy (sleep and wake on traffic), a service that crashes, one that spawns
+// grandchildren; and the stack commands (forge up, ps, logs, scale, restart, down).
+#include "support/api_client.h"
+#include "support/child_process.h"
+
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <set>
+#include <thread>
+
+namespace forge::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Live processes whose process group is `pgid` (zombies count as gone).
+std::set<pid_t> processesInGroup(pid_t pgid) {
+  std::set<pid_t> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(in, line)) continue;
+    const auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    std::string state;
+    pid_t ppid = 0, group = 0;
+    rest >> state >> ppid >> group;
+    if (group == pgid && state != "Z") out.insert(static_cast<pid_t>(std::stoi(name)));
+  }
+  return out;
+}
+
+class ManagerTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    dir_ = freshTestDir("forge-manager");
+    mcp_port_ = freePort();
+    std::ofstream(dir_ / "services.yml") << fmt::format(
+        "manager:\n"
+        "  port: 0\n"
+        "services:\n"
+        "  - name: echo\n"
+        "    kind: mcp\n"
+        "    command: [\"{}\", \"--port\", \"{{port}}\"]\n"
+        "    port: {}\n"
+        "    health: {{type: mcp, interval: 200ms, timeout: 1s}}\n"
+        "    sleep_policy: {{enabled: true, idle_timeout: 1500ms, min_sleep_time: 0s}}\n"
+        "  - name: crasher\n"
+        "    command: [/bin/sh, -c, \"echo started; sleep 0.2; exit 3\"]\n"
+        "    restart: {{backoff_initial: 100ms, backoff_max: 300ms, crash_loop_restarts: 4,\n"
+        "              crash_loop_window: 30s}}\n"
+        "  - name: family\n"
+        "    command: [/bin/sh, -c, \"sleep 300 & sleep 300 & wait\"]\n"
+        "    stop_grace: 1s\n",
+        FORGE_FIXTURE_BINARY, mcp_port_);
+  }
+
+  void TearDown() override {
+    // A manager started by `forge up` (if a test stopped half-way): stopped by its recorded pid.
+    runCommand({FORGE_BINARY, "down", "--data-dir", (dir_ / "data").string()}, {}, dir_.string(),
+               60s);
+    if (manager_) {
+      manager_->signal(SIGTERM);
+      EXPECT_TRUE(manager_->wait(20s));
+    }
+    manager_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void startManager() {
+    manager_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{FORGE_BINARY, "manager", "--config",
+                                 (dir_ / "services.yml").string(), "--data-dir",
+                                 (dir_ / "data").string()},
+        std::vector<std::string>{"AUTH_REQUIRED=false"}, dir_.string());
+    auto line = manager_->waitForLine("manager listening on http://127.0.0.1:", 15s);
+    ASSERT_TRUE(line) << manager_->err();
+    port_ = static_cast<std::uint16_t>(std::stoi(line->substr(line->find("127.0.0.1:") + 10)));
+  }
+
+  json::value service(const std::string& name) {
+    return parse(request(port_, "GET", "/services/" + name).body);
+  }
+  std::string state(const std::string& name) { return str(service(name), "state"); }
+  std::vector<pid_t> pids(const std::string& name) {
+    std::vector<pid_t> out;
+    const auto s = service(name);
+    if (!s.is_object()) return out;
+    for (const auto& r : s.at("replicas").as_array()) {
+      const auto pid = r.at("pid").to_number<std::int64_t>();
+      if (pid > 0) out.push_back(static_cast<pid_t>(pid));
+    }
+    return out;
+  }
+
+  std::filesystem::path dir_;
+  std::uint16_t port_ = 0;
+  std::uint16_t mcp_port_ = 0;
+  std::unique_ptr<ChildProcess> manager_;
+};
+
+TEST_F(ManagerTest, StartsServicesAndReportsHealthMetricsAndResources) {
+  startManager();
+  ASSERT_TRUE(eventually([&] { return state("echo") == "running"; }, 15s))
+      << json::serialize(service("echo"));
+  ASSERT_TRUE(eventually([&] { return state("family") == "running"; }));
+  const auto health = parse(request(port_, "GET", "/health").body);
+  EXPECT_EQ(health.at("services_total"), json::value(3));
+  const auto metrics = parse(request(port_, "GET", "/services/echo/metrics").body);
+  EXPECT_GT(metrics.at("rss_bytes").to_number<std::int64_t>(), 0) << json::serialize(metrics);
+  const auto family = parse(request(port_, "GET", "/services/family/metrics").body);
+  EXPECT_GE(family.at("processes").to_number<std::int64_t>(), 3) << json::serialize(family);
+  const auto system = parse(request(port_, "GET", "/system/resources").body);
+  EXPECT_GT(system.at("memory_total_bytes").to_number<std::int64_t>(), 0);
+  const auto prometheus = request(port_, "GET", "/metrics");
+  EXPECT_NE(prometheus.body.find("forge_manager_service_up{service=\"echo\"} 1"), std::string::npos)
+      << prometheus.body;
+  EXPECT_TRUE(isJsonError(request(port_, "POST", "/services/nope/start"), 404));
+}
+
+TEST_F(ManagerTest, AnIdleMcpServiceSleepsAndConcurrentRequestsWakeIt) {
+  startManager();
+  ASSERT_TRUE(eventually([&] { return state("echo") == "running"; }, 15s));
+  McpClient first(port_, "/services/echo/mcp");
+  ASSERT_TRUE(first.initialize());
+  EXPECT_EQ(resultText(first.callTool("add", json::object{{"a", 1}, {"b", 2}})), "3");
+  // No traffic for idle_timeout: asleep (paused, so its process is stopped by SIGSTOP).
+  ASSERT_TRUE(eventually([&] { return state("echo") == "sleeping"; }, 10s))
+      << json::serialize(service("echo"));
+  const auto sleeping = pids("echo");
+  ASSERT_EQ(sleeping.size(), 1u);
+
+  // Eight clients at once: every request waits for the wake, none fails.
+  std::vector<std::future<std::string>> calls;
+  for (int i = 0; i < 8; ++i) {
+    calls.push_back(std::async(std::launch::async, [this, i] {
+      McpClient client(port_, "/services/echo/mcp");
+      if (!client.initialize()) return std::string("initialize failed");
+      return resultText(client.callTool("add", json::object{{"a", i}, {"b", 100}}));
+    }));
+  }
+  for (int i = 0; i < 8; ++i)
+    EXPECT_EQ(calls[i].get(), std::to_string(i + 100)) << i;
+  EXPECT_EQ(state("echo"), "running");
+  EXPECT_EQ(pids("echo"), sleeping); // paused and resumed, not restarted
+  const auto metrics = parse(request(port_, "GET", "/services/echo/metrics").body);
+  EXPECT_GE(metrics.at("wakes").to_number<std::int64_t>(), 1);
+  EXPECT_GE(metrics.at("wake_latency").at("count").to_number<std::int64_t>(), 1)
+      << json::serialize(metrics);
+  EXPECT_GT(metrics.at("wake_latency").at("max_ms").to_number<double>(), 0.0);
+}
+
+TEST_F(ManagerTest, ACrashingServiceIsRestartedWithBackOffAndReportedInACrashLoop) {
+  startManager();
+  ASSERT_TRUE(eventually([&] { return state("crasher") == "crash-loop"; }, 15s))
+      << json::serialize(service("crasher"));
+  const auto s = service("crasher");
+  EXPECT_GE(s.at("restarts").to_number<std::int64_t>(), 4);
+  EXPECT_NE(str(s.at("replicas").as_array()[0], "last_exit").find("status 3"), std::string::npos)
+      << json::serialize(s);
+  // Its output was captured, with timestamps, one line per start.
+  const auto logs = parse(request(port_, "GET", "/services/crasher/logs?tail=50").body);
+  ASSERT_TRUE(logs.at("lines").is_array()) << json::serialize(logs);
+  int started = 0;
+  for (const auto& line : logs.at("lines").as_array())
+    started += str(json::object{{"l", line}}, "l").find("started") != std::string::npos ? 1 : 0;
+  EXPECT_GE(started, 4) << json::serialize(logs);
+  // Stopping it ends the loop.
+  EXPECT_EQ(request(port_, "POST", "/services/crasher/stop", "{}", {}, 15s).status, 200);
+  EXPECT_EQ(state("crasher"), "stopped");
+}
+
+TEST_F(ManagerTest, StopKillsTheWholeProcessGroupAndScaleAddsReplicas) {
+  startManager();
+  ASSERT_TRUE(eventually([&] { return state("family") == "running"; }));
+  const auto group = pids("family").at(0);
+  ASSERT_GE(processesInGroup(group).size(), 3u); // guard, shell, two sleeps
+  auto scaled = request(port_, "POST", "/services/family/scale", R"({"replicas": 2})", {}, 15s);
+  ASSERT_EQ(scaled.status, 200) << scaled.body;
+  ASSERT_EQ(pids("family").size(), 2u);
+  const auto second = pids("family").at(1);
+  EXPECT_EQ(request(port_, "POST", "/services/family/stop", "{}", {}, 15s).status, 200);
+  EXPECT_TRUE(processesInGroup(group).empty());
+  EXPECT_TRUE(processesInGroup(second).empty());
+}
+
+TEST_F(ManagerTest, NoChildOutlivesAManagerKilledWithSigkill) {
+  startManager();
+  ASSERT_TRUE(
+      eventually([&] { return state("echo") == "running" && state("family") == "running"; }, 15s));
+  std::vector<pid_t> groups = pids("echo");
+  for (pid_t p : pids("family"))
+    groups.push_back(p);
+  ASSERT_EQ(groups.size(), 2u);
+  for (pid_t g : groups)
+    ASSERT_FALSE(processesInGroup(g).empty());
+  manager_->signal(SIGKILL);
+  manager_->wait(5s);
+  manager_.reset();
+  EXPECT_TRUE(eventually(
+      [&] {
+        for (pid_t g : groups)
+          if (!processesInGroup(g).empty()) return false;
+        return true;
+      },
+      1s))
+      << "left alive: " << processesInGroup(groups[0]).size() << " + "
+      << processesInGroup(groups[1]).size();
+  // A new manager starts clean, on the same port.
+  startManager();
+  EXPECT_TRUE(eventually([&] { return state("echo") == "running"; }, 15s));
+}
+
+TEST_F(ManagerTest, RestartReplacesReplicasOneByOne) {
+  startManager();
+  ASSERT_TRUE(eventually([&] { return state("family") == "running"; }));
+  ASSERT_EQ(request(port_, "POST", "/services/family/scale", R"({"replicas": 2})", {}, 15s).status,
+            200);
+  const auto before = pids("family");
+  auto restarted = request(port_, "POST", "/services/family/restart", "{}", {}, 30s);
+  ASSERT_EQ(restarted.status, 200) << restarted.body;
+  const auto after = pids("family");
+  ASSERT_EQ(after.size(), 2u);
+  for (pid_t p : after)
+    EXPECT_EQ(std::count(before.begin(), before.end(), p), 0) << "not replaced: " << p;
+  EXPECT_EQ(state("family"), "running");
+}
+
+TEST_F(ManagerTest, StackCommandsDriveAManagerStartedByUp) {
+  const std::string data = (dir_ / "data").string();
+  std::vector<std::string> env{"AUTH_REQUIRED=true", "FORGE_MANAGER_PORT=0"};
+  // Authentication on: the commands sign their own admin token with the data directory's key.
+  std::ofstream(dir_ / "services.yml", std::ios::app) << "";
+  const auto port = freePort();
+  env.back() = fmt::format("FORGE_MANAGER_PORT={}", port);
+  env.push_back(fmt::format("FORGE_MANAGER_URL=http://127.0.0.1:{}", port));
+  auto up =
+      runCommand({FORGE_BINARY, "up", "-c", (dir_ / "services.yml").string(), "--data-dir", data},
+                 env, dir_.string(), 40s);
+  ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
+  EXPECT_NE(up.out.find("family"), std::string::npos) << up.out;
+  // Without a token the API refuses.
+  EXPECT_EQ(request(port, "GET", "/services").status, 401);
+
+  auto ps = runCommand({FORGE_BINARY, "ps", "--json", "--data-dir", data}, env, dir_.string());
+  ASSERT_EQ(ps.exit_code, 0) << ps.err;
+  EXPECT_EQ(namesOf(parse(ps.out)), (std::set<std::string>{"crasher", "echo", "family"}));
+
+  auto scale =
+      runCommand({FORGE_BINARY, "scale", "family", "2", "--data-dir", data}, env, dir_.string());
+  EXPECT_EQ(scale.exit_code, 0) << scale.err;
+  EXPECT_NE(scale.out.find("2/2"), std::string::npos) << scale.out;
+  auto restart =
+      runCommand({FORGE_BINARY, "restart", "family", "--data-dir", data}, env, dir_.string(), 40s);
+  EXPECT_EQ(restart.exit_code, 0) << restart.err;
+  auto logs = runCommand({FORGE_BINARY, "logs", "crasher", "--tail", "3", "--data-dir", data}, env,
+                         dir_.string());
+  EXPECT_EQ(logs.exit_code, 0) << logs.err;
+  EXPECT_NE(logs.out.find("started"), std::string::npos) << logs.out;
+  auto unknown =
+      runCommand({FORGE_BINARY, "restart", "nope", "--data-dir", data}, env, dir_.string());
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("no service named nope"), std::string::npos) << unknown.err;
+
+  ps = runCommand({FORGE_BINARY, "ps", "--json", "--data-dir", data}, env, dir_.string());
+  const auto services = parse(ps.out);
+  ASSERT_TRUE(services.is_array()) << ps.out << ps.err;
+  std::vector<pid_t> groups;
+  for (const auto& s : services.as_array())
+    for (const auto& r : s.at("replicas").as_array())
+      if (r.at("pid").to_number<std::int64_t>() > 0)
+        groups.push_back(static_cast<pid_t>(r.at("pid").to_number<std::int64_t>()));
+  ASSERT_FALSE(groups.empty());
+  auto down = runCommand({FORGE_BINARY, "down", "--data-dir", data}, env, dir_.string(), 60s);
+  EXPECT_EQ(down.exit_code, 0) << down.err;
+  for (pid_t g : groups)
+    EXPECT_TRUE(processesInGroup(g).empty()) << g;
+  EXPECT_NE(runCommand({FORGE_BINARY, "ps", "--data-dir", data}, env, dir_.string()).exit_code, 0);
+}
+
+TEST_F(ManagerTest, ABadServicesFileIsRejectedWithTheKeyAndTheLine) {
+  std::ofstream(dir_ / "bad.yml") << "services:\n"
+                                     "  - name: a\n"
+                                     "    command: [x]\n"
+                                     "    health:\n"
+                                     "      intervl: 5s\n";
+  auto result = runCommand({FORGE_BINARY, "manager", "--config", (dir_ / "bad.yml").string()},
+                           {"AUTH_REQUIRED=false"}, dir_.string());
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("bad.yml:5"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("health.intervl"), std::string::npos) << result.err;
+  // Values wrong together are named with their item and line too.
+  std::ofstream(dir_ / "twice.yml") << "services:\n"
+                                       "  - name: a\n"
+                                       "    command: [x]\n"
+                                       "  - name: a\n"
+                                       "    command: [y]\n"
+                                       "    health: {type: http}\n";
+  result = runCommand({FORGE_BINARY, "manager", "--config", (dir_ / "twice.yml").string()},
+                      {"AUTH_REQUIRED=false"}, dir_.string());
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("twice.yml:4"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("used twice"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("needs a port"), std::string::npos) << result.err;
+}
+
+} // namespace
+} // namespace forge::test
