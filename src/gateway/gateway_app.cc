@@ -363,7 +363,13 @@ public:
 
   core::Result<Opened> open(const mcp::SessionInfo& info, const json::object&,
                             mcp::ClientLinkPtr link) override {
-    registry_->addSession(info.id, link);
+    UpstreamRegistry::SessionFilter sees;
+    if (options_.access) {
+      sees = [access = options_.access, principal = info.principal](const std::string& upstream) {
+        return access->visible(principal.get(), ListKind::kResources, upstream);
+      };
+    }
+    registry_->addSession(info.id, link, std::move(sees));
     json::object result{
         {"capabilities",
          json::object{{"tools", json::object{{"listChanged", true}}},

@@ -403,11 +403,12 @@ UpstreamRegistry::callFor(const std::string& upstream, const std::optional<json:
   return first;
 }
 
-std::vector<mcp::ClientLinkPtr> UpstreamRegistry::sessionLinks() {
+std::vector<mcp::ClientLinkPtr> UpstreamRegistry::sessionLinks(const std::string* upstream) {
   std::lock_guard lock(mutex_);
   std::vector<mcp::ClientLinkPtr> out;
-  for (auto& [id, weak] : sessions_) {
-    if (auto link = weak.lock()) out.push_back(std::move(link));
+  for (auto& [id, entry] : sessions_) {
+    if (upstream && entry.sees && !entry.sees(*upstream)) continue;
+    if (auto link = entry.link.lock()) out.push_back(std::move(link));
   }
   return out;
 }
@@ -416,9 +417,10 @@ std::vector<mcp::ClientLinkPtr> UpstreamRegistry::sessionLinks() {
 // Sessions and subscriptions
 // ---------------------------------------------------------------------------------------------
 
-void UpstreamRegistry::addSession(const std::string& id, mcp::ClientLinkPtr link) {
+void UpstreamRegistry::addSession(const std::string& id, mcp::ClientLinkPtr link,
+                                  SessionFilter sees) {
   std::lock_guard lock(mutex_);
-  sessions_[id] = link;
+  sessions_[id] = SessionEntry{link, std::move(sees)};
 }
 
 void UpstreamRegistry::removeSession(const std::string& id) {
@@ -495,7 +497,7 @@ void UpstreamRegistry::onNotification(const std::string& upstream, const mcp::Me
       if (subscribers == subscriptions_.end()) return;
       for (const auto& id : subscribers->second) {
         if (auto it = sessions_.find(id); it != sessions_.end()) {
-          if (auto link = it->second.lock()) links.push_back(std::move(link));
+          if (auto link = it->second.link.lock()) links.push_back(std::move(link));
         }
       }
     }
@@ -520,8 +522,10 @@ void UpstreamRegistry::onServerRequest(const std::string& upstream, const mcp::M
   mcp::ClientLinkPtr target;
   if (auto call = callFor(upstream, related)) target = call->exchange.lock();
   if (!target && !related) {
-    // No call to relate it to (roots/list after a roots change, say): a lone client is it.
-    auto links = sessionLinks();
+    // No call to relate it to (roots/list after a roots change, say): a lone client is it, if
+    // it may see this upstream at all.
+    const std::string name = upstream.substr(0, upstream.find('#'));
+    auto links = sessionLinks(&name);
     if (links.size() == 1) target = links[0];
   }
   if (!target) {

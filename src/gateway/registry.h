@@ -109,8 +109,11 @@ public:
   // Sends a notification (e.g. notifications/tools/list_changed) to every client session.
   void broadcast(const std::string& method);
 
+  // Which upstreams a client session may hear from (server-to-client requests that no call
+  // explains go only to a session that may see the upstream); none: every upstream.
+  using SessionFilter = std::function<bool(const std::string& upstream)>;
   // Client sessions that want unrelated messages (list_changed, resource updates).
-  void addSession(const std::string& id, mcp::ClientLinkPtr link);
+  void addSession(const std::string& id, mcp::ClientLinkPtr link, SessionFilter sees = {});
   void removeSession(const std::string& id);
   // Record a session's interest in a resource. The upstream session is shared, so only the
   // first subscriber (true) and the last to leave (true) need to tell the upstream.
@@ -155,7 +158,8 @@ private:
   // flight on that upstream.
   std::shared_ptr<ForwardedCall> callFor(const std::string& upstream,
                                          const std::optional<json::value>& related);
-  std::vector<mcp::ClientLinkPtr> sessionLinks();
+  // Live client sessions; with `upstream`, only those that may see it.
+  std::vector<mcp::ClientLinkPtr> sessionLinks(const std::string* upstream = nullptr);
 
   net::EventLoop& loop_;
   mutable std::mutex mutex_;
@@ -168,7 +172,11 @@ private:
   std::map<std::string, std::shared_ptr<ForwardedCall>> calls_; // upstream + "/" + id key
   std::map<std::string, Progress> progress_;                    // gateway progress token
   std::map<std::string, std::shared_ptr<Relay>> relays_;        // upstream + "/" + its id key
-  std::map<std::string, std::weak_ptr<mcp::ClientLink>> sessions_;
+  struct SessionEntry {
+    std::weak_ptr<mcp::ClientLink> link;
+    SessionFilter sees;
+  };
+  std::map<std::string, SessionEntry> sessions_;
   std::map<std::string, std::set<std::string>> subscriptions_; // uri -> session ids
   std::uint64_t next_token_ = 1;
   RegistryObserver* observer_ = nullptr;

@@ -68,8 +68,9 @@ struct SessionInfo {
   std::string protocol_version; // negotiated
   json::object client_capabilities;
   json::object client_info;
-  std::string transport; // "streamable-http", "sse", "rpc", "stdio"
-  std::string remote;    // peer address, for logs
+  std::string transport;                            // "streamable-http", "sse", "rpc", "stdio"
+  std::string remote;                               // peer address, for logs
+  std::shared_ptr<const auth::Principal> principal; // who opened it, when authenticated
 };
 
 class Session {

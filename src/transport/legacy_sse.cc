@@ -79,6 +79,7 @@ struct LegacySse::Impl : HttpTransportState {
     mcp::SessionInfo info;
     info.id = session->id;
     info.transport = "sse";
+    info.principal = request.principal;
     info.remote = request.remote_address;
     auto result = session->core->initialize(*app, info, message, session->link);
     const auto answer = result ? mcp::makeResult(message.id, std::move(*result))

@@ -85,6 +85,7 @@ void RpcEndpoint::handle(const net::RequestPtr& request, const net::ResponseWrit
   mcp::SessionInfo info;
   info.id = newSessionId();
   info.transport = "rpc";
+  info.principal = request->principal;
   info.remote = request->remote_address;
   auto link = std::make_shared<SinkLink>(session); // no sink: asks fail, notifications drop
   auto collector = std::make_shared<Collector>(writer, requests, parsed->batch, session);

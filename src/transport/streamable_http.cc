@@ -204,6 +204,7 @@ struct StreamableHttp::Impl : HttpTransportState {
     mcp::SessionInfo info;
     info.id = session->id;
     info.transport = "streamable-http";
+    info.principal = request->principal;
     info.remote = request->remote_address;
     auto result = session->core->initialize(*app, info, message, session->link);
     if (!result) {
