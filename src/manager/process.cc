@@ -292,9 +292,16 @@ core::Result<std::string> findProgram(const std::string& name, const std::vector
   std::istringstream dirs(path);
   std::string dir;
   while (std::getline(dirs, dir, ':')) {
-    if (dir.empty()) dir = ".";
-    if (dir.front() != '/' && !cwd.empty()) dir = cwd + "/" + dir;
-    const std::string candidate = dir + "/" + name;
+    // Built with append: GCC 12 at -O3 warns (-Wrestrict) about `"." ` assignments and
+    // `x + "/" + y` chains here.
+    std::string candidate;
+    if (dir.empty() || dir.front() != '/') {
+      if (!cwd.empty()) candidate.append(cwd).append("/");
+      candidate.append(dir.empty() ? std::string_view(".") : std::string_view(dir));
+    } else {
+      candidate.append(dir);
+    }
+    candidate.append("/").append(name);
     struct stat st {};
     if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
         ::access(candidate.c_str(), X_OK) == 0)
