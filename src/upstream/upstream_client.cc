@@ -254,7 +254,10 @@ private:
       channel = std::move(channel_);
       state_ = State::kRestarting;
       last_error_ = reason;
-      failed = takeInFlightLocked();
+      // Calls waiting for the connection fail with it too: while restarting, new calls are
+      // refused at once, and these would otherwise wait for their deadline (a list of all
+      // upstreams held up by one that cannot start).
+      failed = takeAllLocked();
       // A connection that stayed healthy for a while starts the back-off afresh.
       if (ready_since_ && Clock::now() - *ready_since_ > std::chrono::seconds(30)) {
         backoff_ = config_.restart_initial;
