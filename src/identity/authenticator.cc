@@ -42,14 +42,6 @@ std::int64_t parseUtc(const std::string& text) {
   return static_cast<std::int64_t>(timegm(&tm));
 }
 
-std::string hostOf(const std::string& remote) {
-  const auto colon = remote.rfind(':');
-  std::string host = colon == std::string::npos ? remote : remote.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  return host;
-}
-
 bool inCidr(const std::string& cidr, const std::string& host) {
   const auto slash = cidr.find('/');
   if (slash == std::string::npos) return cidr == host;
@@ -83,6 +75,14 @@ std::optional<std::vector<std::string>> serversClaim(const boost::json::object& 
 
 } // namespace
 
+std::string clientHost(const std::string& remote) {
+  const auto colon = remote.rfind(':');
+  std::string host = colon == std::string::npos ? remote : remote.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  return host;
+}
+
 PrincipalPtr principalOf(const storage::UserRecord& user,
                          const std::vector<storage::MemberRecord>& memberships) {
   auto p = std::make_shared<auth::Principal>();
@@ -96,7 +96,7 @@ PrincipalPtr principalOf(const storage::UserRecord& user,
 
 bool addressAllowed(const std::vector<std::string>& allow, const std::string& remote) {
   if (allow.empty()) return true;
-  const std::string host = hostOf(remote);
+  const std::string host = clientHost(remote);
   return std::any_of(allow.begin(), allow.end(),
                      [&](const std::string& entry) { return inCidr(entry, host); });
 }

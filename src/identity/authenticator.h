@@ -43,6 +43,9 @@ struct AuthenticatorOptions {
 PrincipalPtr principalOf(const storage::UserRecord& user,
                          const std::vector<storage::MemberRecord>& memberships);
 
+// The address part of a peer ("10.1.2.3:5000" -> "10.1.2.3", "[::1]:5000" -> "::1").
+std::string clientHost(const std::string& remote);
+
 // Whether `remote` ("10.1.2.3:5000", "::1:5000") matches an allow-list of addresses and IPv4
 // CIDR blocks ("10.0.0.0/8"). An empty list allows everyone.
 bool addressAllowed(const std::vector<std::string>& allow, const std::string& remote);

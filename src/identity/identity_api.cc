@@ -131,11 +131,6 @@ std::string daysFromNow(std::int64_t days) {
   return text;
 }
 
-std::string addressOf(const std::string& remote) {
-  const auto colon = remote.rfind(':');
-  return colon == std::string::npos ? remote : remote.substr(0, colon);
-}
-
 std::string lowered(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -235,7 +230,7 @@ void IdentityApi::login(const net::RequestPtr& request, const net::ResponseWrite
   email = lowered(email);
 
   const std::string account_key = "user:" + email;
-  const std::string address_key = "addr:" + addressOf(request->remote_address);
+  const std::string address_key = "addr:" + clientHost(request->remote_address);
   auto audit = [this, request, email](int status, std::string detail) {
     auto record = auditRecordOf(*request, nullptr, status, std::move(detail));
     record.actor = email;
