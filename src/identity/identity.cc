@@ -89,7 +89,10 @@ core::Result<std::unique_ptr<Identity>> Identity::prepare(SecurityOptions option
         core::Errc::kInvalidParams,
         fmt::format("AUTH_ENCRYPTION_SECRET (auth.encryption_secret): {}", box.error().message)};
   }
+  auto sealer = JwtSessionSealer::fromJwtSecret(secrets->jwt_secret);
+  if (!sealer) return sealer.error();
   std::unique_ptr<Identity> identity(new Identity(std::move(options), data_dir, loop));
+  identity->sealer_ = std::move(*sealer);
   identity->keys_ = std::move(*keys);
   identity->box_ = std::make_shared<const auth::SecretBox>(std::move(*box));
   identity->admin_password_ = core::Secret(secrets->admin_password);

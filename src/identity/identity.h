@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "gateway/gateway_app.h"
 #include "identity/security_options.h"
+#include "identity/session_sealer.h"
 #include "net/event_loop.h"
 #include "net/router.h"
 #include "storage/worker.h"
@@ -42,6 +43,9 @@ public:
 
   // The key for upstream credentials at rest (AUTH_ENCRYPTION_SECRET).
   std::shared_ptr<const auth::SecretBox> secretBox() const { return box_; }
+  // Signs Streamable HTTP session ids, so that every gateway process sharing the secrets can
+  // take over a session (replicas on one port, rolling restarts).
+  std::shared_ptr<const transport::SessionSealer> sessionSealer() const { return sealer_; }
 
   core::Status start(storage::StorageWorker& storage);
   void stop();
@@ -67,6 +71,7 @@ private:
   net::EventLoop& loop_;
   std::vector<auth::JwtKey> keys_;
   std::shared_ptr<const auth::SecretBox> box_;
+  std::shared_ptr<const transport::SessionSealer> sealer_;
   core::Secret admin_password_;
   bool admin_password_generated_ = false;
   std::string secrets_file_;

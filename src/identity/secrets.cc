@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -71,6 +72,24 @@ core::Result<json::object> readFile(const std::string& path) {
   return std::move(value.get_object());
 }
 
+// An exclusive flock(2) on `path` (created 0600) for the lifetime of the object; without one (the
+// file cannot be opened) it proceeds unlocked.
+class FileLock {
+public:
+  explicit FileLock(const std::string& path)
+      : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)) {
+    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
+  }
+  ~FileLock() {
+    if (fd_ >= 0) ::close(fd_); // releases the lock
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+private:
+  int fd_;
+};
+
 // Writes the file with mode 0600 and replaces the old one atomically.
 core::Status writeFile(const std::string& path, const json::object& values) {
   const std::string temp = path + ".tmp";
@@ -106,6 +125,8 @@ std::string secretsFile(const std::string& data_dir) {
 core::Result<Secrets> loadSecrets(const SecurityOptions& options, const std::string& data_dir) {
   Secrets secrets;
   secrets.file = secretsFile(data_dir);
+  // Processes starting together on one data directory (replicas) must generate one set.
+  const FileLock lock(secrets.file + ".lock");
   auto stored = readFile(secrets.file);
   if (!stored) return stored.error();
   bool changed = false;

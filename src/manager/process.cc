@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -65,6 +66,7 @@ struct GuardPlan {
   int lifeline; // read end
   int report;   // write end
   int output;   // write end, or -1 for /dev/null
+  int inherit;  // passed to the service as kInheritedFd, or -1
 };
 
 // A handler that does nothing, rather than SIG_IGN: the signal still interrupts the guard's poll,
@@ -114,9 +116,10 @@ void setUpGuardSignals() {
   ::sigprocmask(SIG_SETMASK, &none, nullptr); // the forking thread's mask is inherited
 }
 
-// Closes every descriptor from 3 up except `a` and `b` (a < b), so that no other process's
-// lifeline (or any other supervisor file) stays open in the guard and its service.
-void closeAllBut(int a, int b) {
+// Closes every descriptor from 3 up except those in `keep` (-1 entries ignored), so that no other
+// process's lifeline (or any other supervisor file) stays open in the guard and its service.
+void closeAllBut(std::array<int, 3> keep) {
+  std::sort(keep.begin(), keep.end());
   const auto closeRange = [](int from, int to) {
     if (from > to) return;
     if (::close_range(static_cast<unsigned>(from), static_cast<unsigned>(to), 0) == 0) return;
@@ -126,9 +129,13 @@ void closeAllBut(int a, int b) {
     for (int fd = from; fd <= std::min(to, last); ++fd)
       ::close(fd);
   };
-  closeRange(3, a - 1);
-  closeRange(a + 1, b - 1);
-  closeRange(b + 1, INT32_MAX);
+  int from = 3;
+  for (const int fd : keep) {
+    if (fd < from) continue;
+    closeRange(from, fd - 1);
+    from = fd + 1;
+  }
+  closeRange(from, INT32_MAX);
 }
 
 [[noreturn]] void failService(int exec_fd, Stage stage) {
@@ -145,6 +152,13 @@ void closeAllBut(int a, int b) {
   if (go == kGoRlimit) {
     const struct rlimit limit { plan.memory_limit, plan.memory_limit };
     if (::setrlimit(RLIMIT_AS, &limit) != 0) failService(exec_fd, Stage::kLimit);
+  }
+  if (plan.inherit >= 0) {
+    if (exec_fd == kInheritedFd) exec_fd = ::fcntl(exec_fd, F_DUPFD_CLOEXEC, kInheritedFd + 1);
+    // dup2 clears close-on-exec on the copy; a descriptor that is already in place keeps it.
+    if (exec_fd < 0 || ::dup2(plan.inherit, kInheritedFd) < 0 ||
+        ::fcntl(kInheritedFd, F_SETFD, 0) != 0)
+      failService(exec_fd, Stage::kGuard);
   }
   ::execve(plan.program, plan.argv, plan.envp);
   failService(exec_fd, Stage::kExec);
@@ -184,13 +198,15 @@ void closeAllBut(int a, int b) {
   const int lifeline = ::fcntl(plan.lifeline, F_DUPFD_CLOEXEC, 3);
   const int report = ::fcntl(plan.report, F_DUPFD_CLOEXEC, 3);
   const int output = plan.output >= 0 ? ::fcntl(plan.output, F_DUPFD_CLOEXEC, 3) : -1;
+  const int inherit = plan.inherit >= 0 ? ::fcntl(plan.inherit, F_DUPFD_CLOEXEC, 3) : -1;
   const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (lifeline < 0 || report < 0 || null_fd < 0 || (plan.output >= 0 && output < 0))
+  if (lifeline < 0 || report < 0 || null_fd < 0 || (plan.output >= 0 && output < 0) ||
+      (plan.inherit >= 0 && inherit < 0))
     ::_exit(kGuardFailed);
   ::dup2(null_fd, STDIN_FILENO);
   ::dup2(output >= 0 ? output : null_fd, STDOUT_FILENO);
   ::dup2(output >= 0 ? output : null_fd, STDERR_FILENO);
-  closeAllBut(std::min(lifeline, report), std::max(lifeline, report));
+  closeAllBut({lifeline, report, inherit});
 
   char go = 0;
   for (;;) {
@@ -205,7 +221,12 @@ void closeAllBut(int a, int b) {
   const pid_t guard = ::getpid();
   const pid_t service = ::fork();
   if (service < 0) failService(report, Stage::kGuard);
-  if (service == 0) serviceMain(plan, go, exec_pipe[1], guard);
+  if (service == 0) {
+    GuardPlan in_service = plan;
+    in_service.inherit = inherit;
+    serviceMain(in_service, go, exec_pipe[1], guard);
+  }
+  if (inherit >= 0) ::close(inherit); // the guard needs no copy: the supervisor keeps one
   ::close(exec_pipe[1]);
   // The exec pipe closes on exec: end-of-file means the service runs, a report that it failed.
   Report failure;
@@ -471,7 +492,8 @@ core::Status Process::spawn() {
                        ::getpid(),
                        lifeline.read.get(),
                        report.write.get(),
-                       output.write.get()};
+                       output.write.get(),
+                       spec_.inherit_fd};
   const pid_t guard = ::fork();
   if (guard == 0) guardMain(plan);
   if (guard < 0) {

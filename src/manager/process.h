@@ -67,7 +67,14 @@ struct ProcessSpec {
   int log_keep = 5;        // rotated files kept (log.1 ... log.<keep>)
   std::string cgroup_root; // a cgroup v2 directory to create this process's cgroup under
   std::string state_file;  // if set, the live group is recorded there until it exits (see record)
+  // A descriptor the service inherits as descriptor kInheritedFd (a listening socket shared by
+  // a service's replicas); the caller keeps its own copy. -1: none.
+  int inherit_fd = -1;
 };
+
+// Where the service finds ProcessSpec::inherit_fd (the first after stdin, stdout and stderr, as
+// in systemd's socket activation).
+inline constexpr int kInheritedFd = 3;
 
 class Process {
 public:

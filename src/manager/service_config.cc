@@ -70,7 +70,12 @@ std::vector<KeySpec> serviceFields() {
       {.key = "shared_port",
        .type = Type::kBool,
        .default_value = "false",
-       .help = "replicas share the port (SO_REUSEPORT); else replica i uses port + i"},
+       .help = "replicas serve the port through one socket the manager binds and hands down "
+               "(FORGE_LISTEN_FD=3); else replica i uses port + i"},
+      {.key = "host",
+       .type = Type::kString,
+       .default_value = "127.0.0.1",
+       .help = "the address a shared port is bound to"},
       {.key = "replicas", .type = Type::kInt, .default_value = "1", .min = 0, .max = 64},
       {.key = "auto_start", .type = Type::kBool, .default_value = "true"},
       {.key = "stop_grace", .type = Type::kDuration, .default_value = "10s"},
@@ -128,6 +133,7 @@ ServiceConfig serviceOf(const config::Values& item, const std::string& where,
   s.cwd = item.string("cwd");
   s.port = static_cast<std::uint16_t>(item.integer("port"));
   s.shared_port = item.boolean("shared_port");
+  s.host = item.string("host");
   s.replicas = static_cast<int>(item.integer("replicas"));
   s.auto_start = item.boolean("auto_start");
   s.stop_grace = item.duration("stop_grace");

@@ -49,8 +49,11 @@ struct ServiceConfig {
   std::map<std::string, std::string> env;
   std::string cwd;
   std::uint16_t port = 0; // 0: none
-  // true: every replica listens on `port` (SO_REUSEPORT); false: replica i on port + i.
+  // true: every replica serves `port` through one listening socket the manager binds (on
+  // `host`) and hands down as descriptor 3 with FORGE_LISTEN_FD=3 (SO_REUSEPORT is set on it, so
+  // processes started by hand may join); false: replica i listens on port + i itself.
   bool shared_port = false;
+  std::string host = "127.0.0.1"; // where a shared port is bound
   HealthCheck health;
   std::uint64_t memory_limit = 0; // bytes; 0: none
   double cpu_limit = 0;           // cores; 0: none

@@ -4,6 +4,7 @@
 #include "manager/proc_stats.h"
 #include "manager/process.h"
 #include "net/http_client.h"
+#include "net/listen_socket.h"
 
 #include <boost/json/array.hpp>
 #include <fmt/format.h>
@@ -161,8 +162,13 @@ struct Supervisor::Replica {
 };
 
 struct Supervisor::Service {
+  ~Service() { closeListener(); }
+
   ServiceConfig config;
   std::vector<std::unique_ptr<Replica>> replicas;
+  // The socket of a shared port, bound while the service is wanted: every replica serves it, so
+  // connections queue across a restart instead of being refused or reset.
+  int listener = -1;
   int desired = 0;
   bool wanted = false; // should be running (start, not stop)
   bool sleeping = false;
@@ -170,6 +176,7 @@ struct Supervisor::Service {
   Clock::time_point last_wake = Clock::now();
   Clock::time_point wake_started{};
   int in_flight = 0;
+  std::uint64_t requests = 0; // proxied through the manager
   int sleeps = 0;
   int wakes = 0;
   std::deque<double> wake_ms;
@@ -183,6 +190,23 @@ struct Supervisor::Service {
   };
   std::vector<Waiter> waiters;
   std::vector<std::function<void(core::Result<std::uint16_t>)>> acquirers;
+
+  // The shared port's socket, bound on first use; -1 with a logged error if it cannot be.
+  int sharedListener() {
+    if (listener >= 0 || !config.shared_port || config.port == 0) return listener;
+    auto opened = net::openListener({.host = config.host, .port = config.port, .reuse_port = true});
+    if (!opened) {
+      log::error("service {}: {}", config.name, opened.error().message);
+      return -1;
+    }
+    listener = *opened;
+    log::info("service {}: replicas share {}:{}", config.name, config.host, config.port);
+    return listener;
+  }
+  void closeListener() {
+    if (listener >= 0) ::close(listener);
+    listener = -1;
+  }
 
   Replica* replica(std::uint64_t generation) const {
     for (const auto& r : replicas)
@@ -317,6 +341,15 @@ void Supervisor::spawn(Service& s, Replica& r) {
   r.restart_requested = false;
   r.health_failures = 0;
   r.started_at = Clock::now();
+  if (c.shared_port && c.port != 0) {
+    spec.inherit_fd = s.sharedListener();
+    if (spec.inherit_fd < 0) {
+      r.last_exit = fmt::format("cannot bind {}:{}", c.host, c.port);
+      scheduleRestart(s, r);
+      return;
+    }
+    spec.env["FORGE_LISTEN_FD"] = std::to_string(kInheritedFd);
+  }
   auto process = Process::start(std::move(spec));
   if (!process) {
     r.last_exit = process.error().message;
@@ -383,6 +416,7 @@ void Supervisor::onExit(const std::string& name, std::uint64_t generation, int s
     std::erase_if(s->replicas, [s](const auto& replica) {
       return !replica->process && replica->index >= s->desired && !replica->keep;
     });
+    if (!s->wanted && s->allStopped()) s->closeListener(); // stopped: refuse, do not queue
     after = settle(*s);
   }
   for (auto& f : after)
@@ -768,6 +802,7 @@ void Supervisor::acquire(const std::string& name,
     } else {
       s->last_activity = Clock::now();
       ++s->in_flight;
+      ++s->requests;
       if (s->sleeping) wakeLocked(*s);
       s->acquirers.push_back([this, name, ready](core::Result<std::uint16_t> port) {
         if (!port) release(name); // nothing to release later
@@ -976,6 +1011,8 @@ json::object Supervisor::metrics(const std::string& name) const {
                       {"rss_bytes", rss},
                       {"processes", processes},
                       {"restarts", restarts},
+                      {"requests", s->requests},
+                      {"idle_seconds", msSince(s->last_activity) / 1000.0},
                       {"sleeps", s->sleeps},
                       {"wakes", s->wakes},
                       {"wake_latency", latencyJson(statsOf(s->wake_ms))},
@@ -1016,6 +1053,8 @@ std::string Supervisor::prometheus() const {
   series("forge_manager_service_rss_bytes", "gauge", "Resident memory of the service's processes",
          "rss_bytes");
   series("forge_manager_service_restarts_total", "counter", "Restarts after crashes", "restarts");
+  series("forge_manager_service_requests_total", "counter",
+         "Requests proxied to the service through the manager", "requests");
   series("forge_manager_service_sleeps_total", "counter", "Times the service was put to sleep",
          "sleeps");
   series("forge_manager_service_wakes_total", "counter", "Times the service was woken", "wakes");

@@ -20,6 +20,10 @@ struct HttpServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8000; // 0 picks a free port (see HttpServer::port())
   bool reuse_port = false;   // SO_REUSEPORT: several processes share one port
+  // A listening socket to serve instead of binding host:port (handed down by `forge manager`,
+  // which shares one socket between a service's replicas: a replica that closes its copy resets
+  // no queued connection, the others accept them). -1: none.
+  int listen_fd = -1;
   std::uint64_t max_body_bytes = 4 * 1024 * 1024;
   std::uint64_t max_header_bytes = 16 * 1024;
   std::chrono::milliseconds header_timeout{10'000};    // from first byte to end of headers

@@ -12,6 +12,7 @@
 #include "core/assert.h"
 #include "core/log.h"
 #include "net/event_loop_impl.h"
+#include "net/listen_socket.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -25,6 +26,9 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+
+#include <fcntl.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <deque>
@@ -573,28 +577,43 @@ public:
   // HttpServer
   core::Status listen() override {
     const auto& o = state_->options;
-    boost::system::error_code ec;
-    const auto address = asio::ip::make_address(o.host, ec);
-    if (ec)
-      return core::Error{core::Errc::kInvalidParams,
-                         fmt::format("'{}' is not an IP address", o.host)};
-    const tcp::endpoint endpoint(address, o.port);
-    auto& acceptor = state_->acceptor;
-    acceptor.open(endpoint.protocol(), ec);
-    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec && o.reuse_port) {
-      acceptor.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
+    int fd = o.listen_fd;
+    if (fd < 0) {
+      auto opened = openListener({.host = o.host, .port = o.port, .reuse_port = o.reuse_port});
+      if (!opened) return opened.error();
+      fd = *opened;
     }
-    if (!ec) acceptor.bind(endpoint, ec);
-    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-      return core::Error{core::Errc::kUnavailable,
-                         fmt::format("cannot listen on {}:{}: {}", o.host, o.port, ec.message())};
+    if (auto status = adoptListener(fd); !status) {
+      if (fd != o.listen_fd) ::close(fd);
+      return status;
     }
-    port_ = acceptor.local_endpoint().port();
+    port_ = state_->acceptor.local_endpoint().port();
     asio::co_spawn(state_->acceptor_strand, state_->acceptLoop(), [](std::exception_ptr error) {
       if (error) FORGE_BUG("the accept loop ended with an exception");
     });
+    return core::Ok{};
+  }
+
+  // Serves a listening socket inherited from the parent. It must not leak further: stdio
+  // upstreams started by this process would otherwise hold it open.
+  core::Status adoptListener(int fd) {
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    int listening = 0;
+    socklen_t flag_length = sizeof listening;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0 ||
+        ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &flag_length) != 0 || !listening ||
+        (address.ss_family != AF_INET && address.ss_family != AF_INET6)) {
+      return core::Error{core::Errc::kInvalidParams,
+                         fmt::format("descriptor {} is not a listening TCP socket", fd)};
+    }
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    boost::system::error_code ec;
+    state_->acceptor.assign(address.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd, ec);
+    if (ec) {
+      return core::Error{core::Errc::kUnavailable,
+                         fmt::format("cannot serve descriptor {}: {}", fd, ec.message())};
+    }
     return core::Ok{};
   }
 

@@ -220,6 +220,7 @@ core::Status Gateway::start() {
       identity::Identity::prepare(options_.security, options_.data_dir, options_.http.host, loop_);
   if (!identity) return identity.error();
   identity_ = std::move(*identity);
+  options_.transport.sealer = identity_->sessionSealer();
   auto db = storage::openDatabase(options_.database_url.reveal(), options_.data_dir);
   if (!db) {
     return core::Error{core::Errc::kUnavailable,

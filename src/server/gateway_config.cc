@@ -68,6 +68,14 @@ config::Schema gatewaySchema() {
               .type = Type::kBool,
               .default_value = "false",
               .help = "Set SO_REUSEPORT so that several gateway processes share the port"});
+  schema.add({.key = "server.listen_fd",
+              .type = Type::kInt,
+              .default_value = "-1",
+              .help = "Serve this inherited listening socket instead of binding host:port (set "
+                      "by `forge manager` for services with shared_port; -1: none)",
+              .min = -1,
+              .max = 65535,
+              .env_aliases = {"FORGE_LISTEN_FD"}});
   schema.add({.key = "server.max_connections",
               .type = Type::kInt,
               .default_value = "10000",
@@ -281,6 +289,7 @@ GatewayOptions gatewayOptions(const config::Config& config) {
   http.host = config.string("server.host");
   http.port = static_cast<std::uint16_t>(config.integer("server.port"));
   http.reuse_port = config.boolean("server.reuse_port");
+  http.listen_fd = static_cast<int>(config.integer("server.listen_fd"));
   http.max_connections = static_cast<std::size_t>(config.integer("server.max_connections"));
   http.max_body_bytes = config.size("server.max_body_size");
   http.max_header_bytes = config.size("server.max_header_size");

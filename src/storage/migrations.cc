@@ -218,6 +218,19 @@ core::Result<int> schemaVersion(Database& db) {
   return static_cast<int>(rows->rows[0].integer(0));
 }
 
+namespace {
+
+// Serialises migrations between processes for the rest of the transaction. SQLite's
+// transactions take the write lock at BEGIN already (BEGIN IMMEDIATE); PostgreSQL's do not.
+core::Status lockForMigration(Database& db) {
+  if (std::string_view(db.backend()) != "postgresql") return core::Ok{};
+  auto locked = db.query("SELECT pg_advisory_xact_lock(7408352310)"); // "forge" migrations
+  if (!locked) return locked.error();
+  return core::Ok{};
+}
+
+} // namespace
+
 core::Result<int> migrate(Database& db) {
   auto current = schemaVersion(db);
   if (!current) return current.error();
@@ -230,7 +243,16 @@ core::Result<int> migrate(Database& db) {
   }
   for (const auto& migration : migrations()) {
     if (migration.version <= *current) continue;
+    bool applied_here = true;
     auto status = transaction(db, [&]() -> core::Status {
+      // Another process may be migrating the same database at this moment (two replicas
+      // starting together): holding the migration lock, look again.
+      if (auto locked = lockForMigration(db); !locked) return locked;
+      auto done = db.query("SELECT 1 FROM schema_migrations WHERE version = ?",
+                           {std::int64_t{migration.version}});
+      if (!done) return done.error();
+      applied_here = done->rows.empty();
+      if (!applied_here) return core::Ok{};
       if (auto applied = db.execScript(migration.sql); !applied) return applied;
       auto recorded =
           db.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES "
@@ -244,8 +266,10 @@ core::Result<int> migrate(Database& db) {
                          fmt::format("migration {} ({}) failed: {}", migration.version,
                                      migration.name, status.error().message)};
     }
-    log::info("database {}: applied migration {} ({})", db.describe(), migration.version,
-              migration.name);
+    if (applied_here) {
+      log::info("database {}: applied migration {} ({})", db.describe(), migration.version,
+                migration.name);
+    }
   }
   return newest;
 }

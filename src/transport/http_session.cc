@@ -9,22 +9,29 @@ namespace forge::transport {
 SessionTable::SessionTable(net::EventLoop& loop, const HttpTransportOptions& options)
     : loop_(loop), options_(options) {}
 
-HttpSessionPtr SessionTable::make() {
+HttpSessionPtr SessionTable::make(std::string id) {
   auto session = std::make_shared<HttpSession>();
-  session->id = newSessionId();
+  session->id = id.empty() ? newSessionId() : std::move(id);
   session->core = std::make_shared<SessionCore>(loop_, options_.ask_timeout);
   session->link = std::make_shared<SinkLink>(session->core);
   return session;
 }
 
 core::Status SessionTable::insert(const HttpSessionPtr& session) {
+  auto adopted = adopt(session); // a fresh random id is in no table yet
+  if (!adopted) return adopted.error();
+  return core::Ok{};
+}
+
+core::Result<HttpSessionPtr> SessionTable::adopt(const HttpSessionPtr& session) {
   std::lock_guard lock(mutex_);
+  if (const auto it = sessions_.find(session->id); it != sessions_.end()) return it->second;
   if (sessions_.size() >= options_.max_sessions && !evictOne()) {
     return core::Error{core::Errc::kUnavailable,
                        "too many active sessions; end unused ones (DELETE) or try later"};
   }
   sessions_[session->id] = session;
-  return core::Ok{};
+  return session;
 }
 
 bool SessionTable::evictOne() {

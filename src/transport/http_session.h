@@ -7,6 +7,7 @@
 #include "net/http.h"
 #include "transport/origin_guard.h"
 #include "transport/session_core.h"
+#include "transport/session_seal.h"
 
 #include <chrono>
 #include <memory>
@@ -22,6 +23,8 @@ struct HttpTransportOptions {
   std::size_t max_sessions = 10'000;
   std::chrono::milliseconds keepalive_interval{15'000}; // SSE comment lines on idle streams
   std::chrono::milliseconds ask_timeout{5 * 60 * 1000}; // server-to-client requests
+  // Portable session ids (session_seal.h); null: random ids known to this process only.
+  std::shared_ptr<const SessionSealer> sealer;
 };
 
 // One client session over HTTP: the protocol state and, when open, its long-lived stream (the
@@ -53,10 +56,12 @@ class SessionTable : public std::enable_shared_from_this<SessionTable> {
 public:
   SessionTable(net::EventLoop& loop, const HttpTransportOptions& options);
 
-  // A new session with a fresh id (not yet in the table).
-  HttpSessionPtr make();
+  // A new session (not yet in the table) with `id`, or a fresh random one.
+  HttpSessionPtr make(std::string id = {});
   // Adds a session; fails with kUnavailable when full of busy sessions.
   core::Status insert(const HttpSessionPtr& session);
+  // Adds a session unless one with its id is there already; returns the one in the table.
+  core::Result<HttpSessionPtr> adopt(const HttpSessionPtr& session);
   HttpSessionPtr find(const std::string& id);
   // find(), but only a session opened by the request's caller.
   HttpSessionPtr findFor(const std::string& id, const net::Request& request);

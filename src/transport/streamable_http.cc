@@ -135,17 +135,84 @@ struct StreamableHttp::Impl : HttpTransportState {
     return core::Ok{};
   }
 
-  // The session named by the request's Mcp-Session-Id: 400 without one, 404 when unknown.
+  // The session named by the request's Mcp-Session-Id: 400 without one, 404 when unknown. An id
+  // another process of this gateway sealed is taken over here (session_seal.h).
   core::Result<HttpSessionPtr> sessionOf(const net::Request& request) {
     const auto id = request.header(kSessionHeader);
     if (!id || id->empty()) {
       return core::Error{core::Errc::kBadRequest, "the Mcp-Session-Id header is required"};
     }
     auto session = sessions->findFor(std::string(*id), request);
+    if (!session) session = takeOver(std::string(*id), request);
     if (!session) {
       return core::Error{core::Errc::kNotFound, "unknown or ended session; initialize a new one"};
     }
     return session;
+  }
+
+  // Opens here a session whose id was sealed for this endpoint and this caller, as initialize
+  // had opened it; null when the id is not such a session.
+  HttpSessionPtr takeOver(const std::string& id, const net::Request& request) {
+    if (!options.sealer) return nullptr;
+    const auto sealed = options.sealer->open(id);
+    if (!sealed || sealed->endpoint != request.path || sealed->owner != ownerOf(request))
+      return nullptr;
+    json::object params{{"protocolVersion", sealed->protocol_version},
+                        {"capabilities", sealed->client_capabilities},
+                        {"clientInfo", sealed->client_info}};
+    auto opened = open(request, id, mcp::makeRequest(0, "initialize", std::move(params)));
+    auto admitted = opened ? admit(opened->session) : core::Result<HttpSessionPtr>(opened.error());
+    if (!admitted) {
+      log::emit(log::Level::kWarn, request.request_id, "session take-over failed",
+                {{"error", admitted.error().message}});
+      return nullptr;
+    }
+    log::emit(log::Level::kInfo, request.request_id, "session taken over", {{"session", id}});
+    return *admitted;
+  }
+
+  struct Opened {
+    HttpSessionPtr session;
+    json::object result; // initialize's
+  };
+
+  // Opens the application session for an initialize request under `id` (empty: a random one).
+  core::Result<Opened> open(const net::Request& request, std::string id,
+                            const mcp::Message& message) {
+    auto session = sessions->make(std::move(id));
+    session->owner = ownerOf(request);
+    mcp::SessionInfo info;
+    info.id = session->id;
+    info.transport = "streamable-http";
+    info.principal = request.principal;
+    info.remote = request.remote_address;
+    auto result = session->core->initialize(*app, info, message, session->link);
+    if (!result) return result.error();
+    return Opened{std::move(session), std::move(*result)};
+  }
+
+  // Adds an opened session to the table. When a concurrent take-over added the same id first,
+  // that one is the session and this one is closed.
+  core::Result<HttpSessionPtr> admit(const HttpSessionPtr& session) {
+    auto adopted = sessions->adopt(session);
+    if (!adopted || *adopted != session) session->core->close();
+    return adopted;
+  }
+
+  // The id of a new session: sealed when ids are portable.
+  std::string newId(const net::Request& request, const mcp::Message& message) const {
+    if (!options.sealer) return {};
+    const auto& params = message.paramsObject();
+    SealedSession sealed;
+    sealed.endpoint = request.path;
+    sealed.owner = ownerOf(request);
+    if (const auto* v = params.if_contains("protocolVersion"); v && v->is_string())
+      sealed.protocol_version = mcp::negotiateVersion(v->get_string());
+    if (const auto* caps = params.if_contains("capabilities"); caps && caps->is_object())
+      sealed.client_capabilities = caps->get_object();
+    if (const auto* client = params.if_contains("clientInfo"); client && client->is_object())
+      sealed.client_info = client->get_object();
+    return options.sealer->seal(sealed);
   }
 
   void post(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
@@ -199,24 +266,16 @@ struct StreamableHttp::Impl : HttpTransportState {
       return writer->send(jsonRpcHttpError(400, mcp::kInvalidRequest,
                                            "initialize must not carry an Mcp-Session-Id"));
     }
-    auto session = sessions->make();
-    session->owner = ownerOf(*request);
-    mcp::SessionInfo info;
-    info.id = session->id;
-    info.transport = "streamable-http";
-    info.principal = request->principal;
-    info.remote = request->remote_address;
-    auto result = session->core->initialize(*app, info, message, session->link);
-    if (!result) {
+    auto opened = open(*request, newId(*request, message), message);
+    if (!opened) {
       return writer->send(
-          net::Response::json(200, mcp::serialize(mcp::makeError(message.id, result.error()))));
+          net::Response::json(200, mcp::serialize(mcp::makeError(message.id, opened.error()))));
     }
-    if (auto status = sessions->insert(session); !status) {
-      session->core->close();
-      return writer->send(jsonRpcHttpError(status.error()));
-    }
-    auto response =
-        net::Response::json(200, mcp::serialize(mcp::makeResult(message.id, std::move(*result))));
+    auto admitted = admit(opened->session);
+    if (!admitted) return writer->send(jsonRpcHttpError(admitted.error()));
+    const auto& session = *admitted;
+    auto response = net::Response::json(
+        200, mcp::serialize(mcp::makeResult(message.id, std::move(opened->result))));
     response.headers.set(std::string(kSessionHeader), session->id);
     log::emit(
         log::Level::kInfo, request->request_id, "session opened",

@@ -3,6 +3,7 @@
 #include "identity/access_guard.h"
 #include "identity/authenticator.h"
 #include "identity/secrets.h"
+#include "identity/session_sealer.h"
 
 #include <gtest/gtest.h>
 
@@ -137,6 +138,32 @@ TEST(PrincipalTest, StoredUsersBecomePrincipalsWithTheirTeams) {
   EXPECT_EQ(p->key(), "u1");
   user.role = "nonsense";
   EXPECT_EQ(principalOf(user, {})->role, auth::Role::kViewer); // unknown roles grant nothing
+}
+
+TEST(SessionSealerTest, SealedIdsOpenWithTheSameSecretOnlyAndUntampered) {
+  const auto sealer = JwtSessionSealer::fromJwtSecret(std::string(48, 'k'));
+  const auto other = JwtSessionSealer::fromJwtSecret(std::string(48, 'q'));
+  ASSERT_TRUE(sealer && other);
+  transport::SealedSession session;
+  session.endpoint = "/mcp";
+  session.owner = "user:7";
+  session.protocol_version = "2025-11-25";
+  session.client_capabilities = {{"roots", boost::json::object{{"listChanged", true}}}};
+  session.client_info = {{"name", "client"}, {"version", "1"}};
+  const std::string id = (*sealer)->seal(session);
+  EXPECT_NE(id, (*sealer)->seal(session)) << "two sessions, two ids";
+  const auto opened = (*sealer)->open(id);
+  ASSERT_TRUE(opened);
+  EXPECT_EQ(opened->endpoint, "/mcp");
+  EXPECT_EQ(opened->owner, "user:7");
+  EXPECT_EQ(opened->protocol_version, "2025-11-25");
+  EXPECT_EQ(opened->client_capabilities, session.client_capabilities);
+  EXPECT_EQ(opened->client_info, session.client_info);
+  EXPECT_FALSE((*other)->open(id));
+  std::string tampered = id;
+  tampered[tampered.size() / 2] = tampered[tampered.size() / 2] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE((*sealer)->open(tampered));
+  EXPECT_FALSE((*sealer)->open("0123456789abcdef"));
 }
 
 } // namespace

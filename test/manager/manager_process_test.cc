@@ -8,10 +8,12 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -286,6 +288,124 @@ TEST_F(ManagerTest, StackCommandsDriveAManagerStartedByUp) {
   for (pid_t g : groups)
     EXPECT_TRUE(processesInGroup(g).empty()) << g;
   EXPECT_NE(runCommand({FORGE_BINARY, "ps", "--data-dir", data}, env, dir_.string()).exit_code, 0);
+}
+
+// The stack of the operations guide on one machine (Redis too): server-everything over stdio,
+// served over HTTP by `forge translate` under the manager, and two gateway replicas on one port
+// reaching it through the manager (so that its traffic is seen). Clients call it through the
+// gateways without pause, each call on a new connection (any replica may answer, and a session
+// opened on one is taken over by the other), while `restart gateway` replaces both replicas one by
+// one: no call fails.
+TEST_F(ManagerTest, GatewayReplicasShareAPortAndARollingRestartUnderLoadFailsNoCall) {
+  const auto manager_port = freePort();
+  const auto gateway_port = freePort();
+  const auto everything_port = freePort();
+  const std::string everything =
+      std::string(FORGE_SOURCE_DIR) +
+      "/test/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js";
+  ASSERT_TRUE(std::filesystem::exists(everything)) << "run tools/install-deps.sh";
+  std::ofstream(dir_ / "gateway.yaml")
+      << fmt::format("upstreams:\n"
+                     "  - name: everything\n"
+                     "    transport: streamable-http\n"
+                     "    url: http://127.0.0.1:{}/services/everything/mcp\n",
+                     manager_port);
+  std::ofstream(dir_ / "services.yml") << fmt::format(
+      "manager:\n"
+      "  port: {0}\n"
+      "services:\n"
+      "  - name: everything\n"
+      "    kind: mcp\n"
+      "    command: [\"{1}\", translate, --stdio, \"node {2} stdio\", --port, \"{{port}}\"]\n"
+      "    port: {3}\n"
+      "    health: {{type: mcp, interval: 500ms, timeout: 5s}}\n"
+      "  - name: gateway\n"
+      "    kind: gateway\n"
+      "    command: [\"{1}\", gateway, --config, \"{4}\", --server-port, \"{{port}}\",\n"
+      "              --data-dir, \"{{data_dir}}/gateway\"]\n"
+      "    port: {5}\n"
+      "    shared_port: true\n"
+      "    replicas: 2\n"
+      "    health: {{type: http, path: /ready, interval: 200ms}}\n"
+      "    stop_grace: 15s\n"
+      "  - name: redis\n"
+      "    kind: redis\n"
+      "    command: [redis-server, --port, \"{{port}}\", --bind, 127.0.0.1, --save, \"\",\n"
+      "              --dir, \"{{data_dir}}\"]\n"
+      "    port: {6}\n"
+      "    health: {{type: tcp, interval: 200ms}}\n",
+      manager_port, FORGE_BINARY, everything, everything_port, (dir_ / "gateway.yaml").string(),
+      gateway_port, freePort());
+  startManager();
+  ASSERT_EQ(port_, manager_port);
+  ASSERT_TRUE(eventually([&] { return state("everything") == "running"; }, 30s))
+      << json::serialize(service("everything"));
+  EXPECT_TRUE(eventually([&] { return state("redis") == "running"; }, 15s))
+      << json::serialize(service("redis"));
+  ASSERT_TRUE(
+      eventually([&] { return state("gateway") == "running" && pids("gateway").size() == 2; }, 30s))
+      << json::serialize(service("gateway"))
+      << request(port_, "GET", "/services/gateway/logs?tail=20").body;
+  // Both replicas hand out sessions every replica accepts.
+  McpClient probe(gateway_port, "/mcp");
+  ASSERT_TRUE(probe.initialize());
+  ASSERT_TRUE(eventually(
+      [&] {
+        return resultText(probe.callTool("everything__echo", {{"message", "up"}})).find("up") !=
+               std::string::npos;
+      },
+      30s))
+      << probe.lastReply().body;
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> succeeded{0};
+  std::mutex failures_mutex;
+  std::vector<std::string> failures;
+  auto client = [&](int n) {
+    McpClient mcp(gateway_port, "/mcp");
+    if (!mcp.initialize()) {
+      std::lock_guard lock(failures_mutex);
+      failures.push_back(fmt::format("client {}: initialize: {}", n, mcp.lastReply().body));
+      return;
+    }
+    for (int i = 0; !stop; ++i) {
+      const std::string message = fmt::format("c{}-{}", n, i);
+      const auto answer = mcp.callTool("everything__echo", {{"message", message}});
+      if (resultText(answer).find(message) != std::string::npos) {
+        ++succeeded;
+        continue;
+      }
+      std::lock_guard lock(failures_mutex);
+      failures.push_back(fmt::format("client {} call {}: HTTP {} {}", n, i, mcp.status(),
+                                     mcp.lastReply().body.substr(0, 300)));
+    }
+  };
+  std::vector<std::thread> clients;
+  for (int n = 0; n < 4; ++n)
+    clients.emplace_back(client, n);
+  std::this_thread::sleep_for(500ms);
+  const auto before = pids("gateway");
+  const int before_restart = succeeded.load();
+  const auto restarted = request(port_, "POST", "/services/gateway/restart", "{}", {}, 90s);
+  const int during_restart = succeeded.load() - before_restart;
+  std::this_thread::sleep_for(500ms);
+  stop = true;
+  for (auto& t : clients)
+    t.join();
+
+  fmt::print("{} calls, {} of them during the restart, {} failed\n", succeeded.load(),
+             during_restart, failures.size());
+  ASSERT_EQ(restarted.status, 200) << restarted.body;
+  const auto after = pids("gateway");
+  ASSERT_EQ(after.size(), 2u);
+  for (pid_t p : after)
+    EXPECT_EQ(std::count(before.begin(), before.end(), p), 0) << "not replaced: " << p;
+  EXPECT_TRUE(failures.empty()) << failures.size() << " failed, first: " << failures.front();
+  EXPECT_GT(during_restart, 20) << "the load did not run through the restart";
+  // The calls reached server-everything through the manager, which counted them.
+  const auto metrics = parse(request(port_, "GET", "/services/everything/metrics").body);
+  EXPECT_GT(metrics.at("requests").to_number<std::int64_t>(), succeeded.load())
+      << json::serialize(metrics);
 }
 
 TEST_F(ManagerTest, ABadServicesFileIsRejectedWithTheKeyAndTheLine) {

@@ -189,5 +189,40 @@ TEST_F(GatewayMcpTest, BadInputGetsClearErrors) {
   EXPECT_EQ(reply->status, 413);
 }
 
+// Session ids are sealed with the data directory's secret: another gateway process sharing it
+// (a second replica on the same port, or the one that replaced a restarted replica) takes over a
+// session it never saw; a session stays bound to its endpoint, and a forged id is unknown.
+TEST_F(GatewayMcpTest, AnotherProcessSharingTheSecretsTakesOverASession) {
+  const std::string session = initialize();
+  ASSERT_GT(session.size(), 100u) << "not a sealed id: " << session;
+  const auto other_port = freePort();
+  ChildProcess other({FORGE_BINARY, "gateway", "--config", (dir_ / "forge.yaml").string(),
+                      "--server-port", std::to_string(other_port), "--data-dir",
+                      (dir_ / "data").string()});
+  ASSERT_TRUE(other.waitForLine("upstream fixture: ready", 10s)) << other.err();
+  const std::string call =
+      R"({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"fixture__echo","arguments":{"message":"moved"}}})";
+  auto on = [&](std::uint16_t port, const std::string& path, const std::string& id) {
+    return httpRequest(port, "POST", path, call,
+                       {{"Content-Type", "application/json"},
+                        {"Accept", "application/json, text/event-stream"},
+                        {"Mcp-Session-Id", id}});
+  };
+  auto reply = on(other_port, "/mcp", session);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 200) << reply->body;
+  EXPECT_NE(reply->body.find("moved"), std::string::npos) << reply->body;
+  EXPECT_EQ(reply->body.find("\"error\""), std::string::npos) << reply->body;
+  // And again on the first process: both serve the one session.
+  reply = on(port_, "/mcp", session);
+  EXPECT_NE(reply->body.find("moved"), std::string::npos) << reply->body;
+
+  EXPECT_EQ(on(other_port, "/upstreams/fixture/mcp", session)->status, 404);
+  std::string forged = session;
+  forged[forged.size() / 2] = forged[forged.size() / 2] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(on(other_port, "/mcp", forged)->status, 404);
+  EXPECT_EQ(on(other_port, "/mcp", "not-a-session")->status, 404);
+}
+
 } // namespace
 } // namespace forge::test
