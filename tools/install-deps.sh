@@ -14,6 +14,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format
   postgresql redis-server sqlite3 wrk valgrind
+  jq linux-perf # bench/run.sh: its report, the gateway's profile
 )
 # Node.js may come from another packaging of Node (which bundles npm); only add Debian's when
 # there is none.
