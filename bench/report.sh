@@ -15,7 +15,7 @@ machine=$(jq -n \
   --argjson mem_kb "$(awk '/^MemTotal/ {print $2}' /proc/meminfo)" \
   --arg kernel "$(uname -r)" \
   --arg os "$(. /etc/os-release && echo "$PRETTY_NAME")" \
-  --arg compiler "$(c++ --version | head -1)" \
+  --arg compiler "$(c++ --version | sed -n 1p)" \
   --arg load_before "$load_before" --arg load_after "$load_after" \
   '{cpu: $cpu, cores: $cores, memory_mb: ($mem_kb / 1024 | floor), kernel: $kernel, os: $os,
     compiler: $compiler, load_before: $load_before, load_after: $load_after}')

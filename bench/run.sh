@@ -348,7 +348,7 @@ step_profile() {
     --warmup 0 --duration "$duration" >/dev/null || true
   wait "$perf_pid" || true
   perf report -i "$tmp/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null |
-    grep -vE '^#|^$' | cut -c1-160 | head -40 >"$out/perf-top.txt" || true
+    grep -vE '^#|^$' | cut -c1-160 | awk 'NR <= 40' >"$out/perf-top.txt" || true
   log "profile: $out/perf-top.txt"
   stop_all
 }
@@ -382,7 +382,7 @@ callgrind_top() {
   callgrind_annotate --inclusive=no --threshold=100 "$1" 2>/dev/null |
     awk '/^-+$/ {dashes++; next} dashes >= 4 && NF > 0' |
     grep -vE 'io_context::run\(\)|clone\.S|start_thread|below main|libc_start|:main \[|runMain|::run\(\) \[|_M_run\(\)|\?\?\?:0x' |
-    sed -E 's/\[[^]]*\]$//' | cut -c1-160 | head -40
+    sed -E 's/\[[^]]*\]$//' | cut -c1-160 | awk 'NR <= 40' || true
 }
 
 # Instructions the gateway executes per proxied call: two runs of different lengths under
@@ -429,7 +429,8 @@ if [ ! -d "$npm_dir/node_modules" ] && command -v npm >/dev/null; then
   (cd "$npm_dir" && npm ci --no-audit --no-fund --loglevel=error) || true
 fi
 
-rm -f "$out"/scenarios/*.json "$out/micro.json" "$out/callgrind.json"
+# A partial run (--only) keeps the other steps' last results, so that the report stays whole.
+[ -n "$only" ] || rm -f "$out"/scenarios/*.json "$out"/micro.* "$out"/callgrind* "$out/perf-top.txt"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 started_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 for step in $steps; do
