@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <deque>
 #include <mutex>
 #include <unordered_map>
@@ -127,8 +128,8 @@ public:
       return id;
     }
     queue_.push_back(Waiting{id, mcp::makeRequest(id, std::move(method), std::move(params)),
-                             std::move(on_answer)});
-    armQueueDeadline(id);
+                             std::move(on_answer), Clock::now() + config_.call_timeout});
+    armSweepLocked();
     auto ready = drainLocked();
     lock.unlock();
     sendAll(ready);
@@ -158,10 +159,13 @@ private:
     json::value id;
     mcp::Message request;
     CallHandler handler;
+    Clock::time_point deadline;
   };
   struct Pending {
     CallHandler handler;
     std::string method;
+    Clock::time_point deadline = Clock::time_point::max(); // initialize: its own timeout
+    json::value id;
   };
 
   // ---- connection lifecycle ------------------------------------------------------------------
@@ -327,34 +331,60 @@ private:
 
   // A call sent upstream gets call_timeout to be answered; then it is cancelled upstream and
   // its caller gets a timeout error.
-  void armDeadline(const json::value& id) {
-    loop_.postAfter(config_.call_timeout, [weak = weak_from_this(), id] {
-      auto self = weak.lock();
-      if (!self) return;
-      CallHandler handler = self->takePending(id);
-      if (!handler) return;
-      self->notify("notifications/cancelled",
-                   json::object{{"requestId", id}, {"reason", "deadline exceeded"}});
-      handler(errorAnswer(id, mcp::kRequestTimeout,
-                          fmt::format("upstream '{}' did not answer within {} ms",
-                                      self->config_.name, self->config_.call_timeout.count())));
-      self->pump();
+  // Deadlines. Every call waits call_timeout at most, for a free slot (or for the upstream to be
+  // ready), then for its answer. One sweep timer per upstream, running while calls are waiting
+  // or in flight, expires them: a timer per call would hold its closure for the full timeout
+  // after the answer came, which at thousands of calls per second is hundreds of megabytes.
+
+  std::chrono::milliseconds sweepInterval() const {
+    return std::clamp(config_.call_timeout / 8, std::chrono::milliseconds(10),
+                      std::chrono::milliseconds(250));
+  }
+
+  void armSweepLocked() {
+    if (sweep_armed_) return;
+    sweep_armed_ = true;
+    loop_.postAfter(sweepInterval(), [weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->sweep();
     });
   }
 
-  // A call waiting for a free slot (or for the upstream to be ready) waits call_timeout at most.
-  void armQueueDeadline(const json::value& id) {
-    loop_.postAfter(config_.call_timeout, [weak = weak_from_this(), id] {
-      auto self = weak.lock();
-      if (!self) return;
-      CallHandler handler = self->takeQueued(id);
-      if (!handler) return;
+  void sweep() {
+    std::vector<std::pair<json::value, CallHandler>> unanswered, unsent;
+    std::size_t in_flight = 0;
+    {
+      std::lock_guard lock(mutex_);
+      sweep_armed_ = false;
+      const auto now = Clock::now();
+      for (auto it = pending_.begin(); it != pending_.end();) {
+        if (it->second.deadline > now) {
+          ++it;
+          continue;
+        }
+        unanswered.emplace_back(std::move(it->second.id), std::move(it->second.handler));
+        it = pending_.erase(it);
+      }
+      while (!queue_.empty() && queue_.front().deadline <= now) {
+        unsent.emplace_back(std::move(queue_.front().id), std::move(queue_.front().handler));
+        queue_.pop_front();
+      }
+      in_flight = pending_.size();
+      if (!pending_.empty() || !queue_.empty()) armSweepLocked();
+    }
+    for (auto& [id, handler] : unanswered) {
+      notify("notifications/cancelled",
+             json::object{{"requestId", id}, {"reason", "deadline exceeded"}});
+      handler(errorAnswer(id, mcp::kRequestTimeout,
+                          fmt::format("upstream '{}' did not answer within {} ms", config_.name,
+                                      config_.call_timeout.count())));
+    }
+    for (auto& [id, handler] : unsent) {
       handler(errorAnswer(id, mcp::kRequestTimeout,
                           fmt::format("upstream '{}' could not take the call within {} ms "
                                       "({} calls in flight)",
-                                      self->config_.name, self->config_.call_timeout.count(),
-                                      self->inFlight())));
-    });
+                                      config_.name, config_.call_timeout.count(), in_flight)));
+    }
+    if (!unanswered.empty()) pump();
   }
 
   CallHandler takePending(const json::value& id) {
@@ -391,8 +421,8 @@ private:
            pending_.size() < config_.max_concurrency) {
       Waiting w = std::move(queue_.front());
       queue_.pop_front();
-      pending_[mcp::idKey(w.id)] = Pending{std::move(w.handler), w.request.method};
-      armDeadline(w.id);
+      pending_[mcp::idKey(w.id)] = Pending{std::move(w.handler), w.request.method,
+                                           Clock::now() + config_.call_timeout, w.id};
       ready.push_back(std::move(w.request));
     }
     return ready;
@@ -452,6 +482,7 @@ private:
   std::int64_t next_id_ = 1;
   std::unordered_map<std::string, Pending> pending_;
   std::deque<Waiting> queue_;
+  bool sweep_armed_ = false;
   json::object initialize_result_;
   std::string last_error_;
   std::chrono::milliseconds backoff_;
