@@ -9,6 +9,18 @@ namespace forge::transport {
 SessionTable::SessionTable(net::EventLoop& loop, const HttpTransportOptions& options)
     : loop_(loop), options_(options) {}
 
+core::Result<mcp::json::object> initializeSession(mcp::Application& app, HttpSession& session,
+                                                  const net::Request& request,
+                                                  std::string transport,
+                                                  const mcp::Message& message) {
+  mcp::SessionInfo info;
+  info.id = session.id;
+  info.transport = std::move(transport);
+  info.principal = request.principal;
+  info.remote = request.remote_address;
+  return session.core->initialize(app, std::move(info), message, session.link);
+}
+
 HttpSessionPtr SessionTable::make(std::string id) {
   auto session = std::make_shared<HttpSession>();
   session->id = id.empty() ? newSessionId() : std::move(id);

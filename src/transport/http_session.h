@@ -97,6 +97,13 @@ struct HttpTransportState {
   std::shared_ptr<SessionTable> sessions;
 };
 
+// Answers an initialize request on an HTTP session: opens the application session for the
+// request's caller (SessionCore::initialize) over `transport` ("streamable-http", "sse").
+core::Result<mcp::json::object> initializeSession(mcp::Application& app, HttpSession& session,
+                                                  const net::Request& request,
+                                                  std::string transport,
+                                                  const mcp::Message& message);
+
 // "event: message\ndata: {...}\n\n"
 std::string sseEvent(const mcp::Message& message);
 // Headers of an SSE response.

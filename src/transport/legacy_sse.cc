@@ -76,12 +76,7 @@ struct LegacySse::Impl : HttpTransportState {
 
   void initialize(const net::Request& request, const HttpSessionPtr& session,
                   const mcp::Message& message, const ExchangeSink& sink) {
-    mcp::SessionInfo info;
-    info.id = session->id;
-    info.transport = "sse";
-    info.principal = request.principal;
-    info.remote = request.remote_address;
-    auto result = session->core->initialize(*app, info, message, session->link);
+    auto result = initializeSession(*app, *session, request, "sse", message);
     const auto answer = result ? mcp::makeResult(message.id, std::move(*result))
                                : mcp::makeError(message.id, result.error());
     sink.finish(&answer);

@@ -181,12 +181,7 @@ struct StreamableHttp::Impl : HttpTransportState {
                             const mcp::Message& message) {
     auto session = sessions->make(std::move(id));
     session->owner = ownerOf(request);
-    mcp::SessionInfo info;
-    info.id = session->id;
-    info.transport = "streamable-http";
-    info.principal = request.principal;
-    info.remote = request.remote_address;
-    auto result = session->core->initialize(*app, info, message, session->link);
+    auto result = initializeSession(*app, *session, request, "streamable-http", message);
     if (!result) return result.error();
     return Opened{std::move(session), std::move(*result)};
   }
