@@ -83,10 +83,20 @@ bool SessionTable::close(const std::string& id) {
     if (it == sessions_.end()) return false;
     session = std::move(it->second);
     sessions_.erase(it);
+    if (ended_.insert(id).second) ended_order_.push_back(id);
+    if (ended_order_.size() > options_.max_sessions) {
+      ended_.erase(ended_order_.front());
+      ended_order_.pop_front();
+    }
   }
   session->core->close();
   endStream(*session);
   return true;
+}
+
+bool SessionTable::ended(const std::string& id) const {
+  std::lock_guard lock(mutex_);
+  return ended_.count(id) > 0;
 }
 
 void SessionTable::closeAll() {

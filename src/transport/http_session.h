@@ -10,10 +10,12 @@
 #include "transport/session_seal.h"
 
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace forge::transport {
 
@@ -65,8 +67,11 @@ public:
   HttpSessionPtr find(const std::string& id);
   // find(), but only a session opened by the request's caller.
   HttpSessionPtr findFor(const std::string& id, const net::Request& request);
-  // Removes and closes a session; false if unknown.
+  // Removes and closes a session (a DELETE); false if unknown. The id is remembered as ended.
   bool close(const std::string& id);
+  // Whether close() ended `id` here (among the last max_sessions ended): a session the client
+  // ended is not taken over again (session_seal.h).
+  bool ended(const std::string& id) const;
   void closeAll();
   // Ends every session's long-lived stream, keeping the sessions (graceful shutdown).
   void endStreams();
@@ -82,6 +87,8 @@ private:
   const HttpTransportOptions options_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, HttpSessionPtr> sessions_;
+  std::unordered_set<std::string> ended_;
+  std::deque<std::string> ended_order_; // oldest first
 };
 
 // What every HTTP transport holds: its loop, its application, its options and its sessions.

@@ -153,7 +153,7 @@ struct StreamableHttp::Impl : HttpTransportState {
   // Opens here a session whose id was sealed for this endpoint and this caller, as initialize
   // had opened it; null when the id is not such a session.
   HttpSessionPtr takeOver(const std::string& id, const net::Request& request) {
-    if (!options.sealer) return nullptr;
+    if (!options.sealer || sessions->ended(id)) return nullptr;
     const auto sealed = options.sealer->open(id);
     if (!sealed || sealed->endpoint != request.path || sealed->owner != ownerOf(request))
       return nullptr;

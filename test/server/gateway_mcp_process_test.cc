@@ -222,6 +222,11 @@ TEST_F(GatewayMcpTest, AnotherProcessSharingTheSecretsTakesOverASession) {
   forged[forged.size() / 2] = forged[forged.size() / 2] == 'A' ? 'B' : 'A';
   EXPECT_EQ(on(other_port, "/mcp", forged)->status, 404);
   EXPECT_EQ(on(other_port, "/mcp", "not-a-session")->status, 404);
+  // A session the client ended stays ended where it was ended.
+  auto ended = httpRequest(other_port, "DELETE", "/mcp", "", {{"Mcp-Session-Id", session}});
+  ASSERT_TRUE(ended);
+  EXPECT_EQ(ended->status, 204);
+  EXPECT_EQ(on(other_port, "/mcp", session)->status, 404);
 }
 
 } // namespace
