@@ -329,10 +329,9 @@ private:
 
   // ---- the call table --------------------------------------------------------------------------
 
-  // A call sent upstream gets call_timeout to be answered; then it is cancelled upstream and
-  // its caller gets a timeout error.
   // Deadlines. Every call waits call_timeout at most, for a free slot (or for the upstream to be
-  // ready), then for its answer. One sweep timer per upstream, running while calls are waiting
+  // ready), then for its answer (then it is cancelled upstream and its caller gets a timeout
+  // error). One sweep timer per upstream, running while calls are waiting
   // or in flight, expires them: a timer per call would hold its closure for the full timeout
   // after the answer came, which at thousands of calls per second is hundreds of megabytes.
 
