@@ -5,14 +5,10 @@
 //   forge restart SVC            restart a service, one replica at a time
 //   forge scale SVC N            run N replicas
 //   forge logs SVC [--tail N]    the last lines of a service's log
-// They reach the manager at --manager-url ($FORGE_MANAGER_URL, default http://127.0.0.1:9000)
-// with --token ($FORGE_TOKEN, $MCP_GATEWAY_TOKEN); without one, a short-lived platform-admin token
-// is signed with the key in <data-dir>/secrets.json (whoever can read that file is an admin).
-#include "auth/jwt.h"
-#include "cli/api_client.h"
+// They reach the manager through cli/connection.h (--manager-url, --token, --data-dir).
 #include "cli/commands.h"
+#include "cli/connection.h"
 #include "cli/output.h"
-#include "identity/secrets.h"
 
 #include <CLI/CLI.hpp>
 #include <boost/json/serialize.hpp>
@@ -36,75 +32,24 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-constexpr const char* kDefaultManagerUrl = "http://127.0.0.1:9000";
-
-std::string fromEnvironment(std::initializer_list<const char*> names) {
-  for (const char* name : names) {
-    if (const char* value = std::getenv(name); value && *value) return value;
-  }
-  return {};
-}
-
 std::string text(const json::value& v) {
   if (v.is_string()) return std::string(v.get_string());
   if (v.is_null()) return "";
   return json::serialize(v);
 }
 
-// What every stack command shares: where the manager is and how to authenticate.
+// What every stack command shares: the manager's connection, and how services print.
 class StackCommand : public Command {
 public:
-  void addConnectionOptions(CLI::App& app) {
-    app.add_option("--manager-url", url_,
-                   "The manager's API (default: $FORGE_MANAGER_URL or http://127.0.0.1:9000)");
-    app.add_option("--token", token_,
-                   "Bearer token (default: $FORGE_TOKEN, $MCP_GATEWAY_TOKEN, else one signed with "
-                   "<data-dir>/secrets.json)");
-    app.add_option("--data-dir", data_dir_, "The data directory of the stack")
-        ->capture_default_str();
-    app.add_flag("--json", json_, "Print JSON");
-  }
+  void addConnectionOptions(CLI::App& app) { connection_.addOptions(app, Reach::kManager); }
 
 protected:
-  // The client, or an error message when no token can be had.
-  const std::string& managerUrl() {
-    if (url_.empty()) url_ = fromEnvironment({"FORGE_MANAGER_URL"});
-    if (url_.empty()) url_ = kDefaultManagerUrl;
-    while (url_.ends_with('/'))
-      url_.pop_back();
-    return url_;
-  }
+  const std::string& managerUrl() { return connection_.managerUrl(); }
+  core::Result<ApiClient> client() { return connection_.manager(); }
 
-  core::Result<ApiClient> client() {
-    managerUrl();
-    if (token_.empty()) token_ = fromEnvironment({"FORGE_TOKEN", "MCP_GATEWAY_TOKEN"});
-    if (token_.empty()) {
-      auto minted = adminToken();
-      if (!minted) return minted.error();
-      token_ = *minted;
-    }
-    return ApiClient(url_, token_, 120s);
-  }
-
-  // Calls the manager; prints the problem and returns the exit code when it fails.
   std::optional<Answer> call(const ApiClient& api, net::Method method, const std::string& path,
                              int& exit_code, const json::value* body = nullptr) {
-    auto answer = api.call(method, path, body);
-    if (!answer) {
-      std::fprintf(stderr,
-                   "forge %s: cannot reach the manager at %s: %s\n(start it with `forge up`, or "
-                   "give --manager-url)\n",
-                   name().c_str(), api.base().c_str(), answer.error().message.c_str());
-      exit_code = kExitUnhealthy;
-      return std::nullopt;
-    }
-    if (answer->status >= 300) {
-      std::fprintf(stderr, "forge %s: %s %s: %s\n", name().c_str(), net::methodName(method),
-                   path.c_str(), ApiClient::detail(*answer).c_str());
-      exit_code = answer->status == 401 || answer->status == 403 ? kExitUsage : kExitFailure;
-      return std::nullopt;
-    }
-    return std::move(*answer);
+    return connection_.call(api, method, path, exit_code, body);
   }
 
   // Prints services as a table (or JSON).
@@ -126,32 +71,10 @@ protected:
                     fmt::format("{}/{}", running, text(o.at("replicas_desired"))), pids,
                     text(o.at("port")), text(o.at("restarts"))});
     }
-    printResult(json_, table, services);
+    printResult(connection_.json(), table, services);
   }
 
-  std::string url_;
-  std::string token_;
-  std::string data_dir_ = "./data";
-  bool json_ = false;
-
-private:
-  core::Result<std::string> adminToken() const {
-    auto secret = identity::readSecret(data_dir_, "jwt_secret");
-    if (!secret) return secret.error();
-    if (secret->empty()) {
-      return core::Error{core::Errc::kUnauthorized,
-                         fmt::format("no token: pass --token or set FORGE_TOKEN, or point "
-                                     "--data-dir at the stack's data directory ({} has no "
-                                     "secrets.json)",
-                                     data_dir_)};
-    }
-    auto key = auth::JwtKey::hs256(*secret);
-    if (!key) return key.error();
-    std::string admin = fromEnvironment({"PLATFORM_ADMIN_EMAIL"});
-    if (admin.empty()) admin = "admin@example.com";
-    return auth::sign(*key, auth::issuedClaims(admin, std::string(auth::kDefaultIssuer),
-                                               std::string(auth::kDefaultAudience), 5min));
-  }
+  Connection connection_;
 };
 
 class PsCommand final : public StackCommand {
@@ -242,7 +165,7 @@ public:
         call(*api, net::Method::kGet,
              fmt::format("/services/{}/logs?tail={}&replica={}", service_, tail_, replica_), code);
     if (!answer) return code;
-    if (json_) {
+    if (connection_.json()) {
       std::printf("%s\n", json::serialize(answer->body).c_str());
       return kExitOk;
     }
@@ -292,18 +215,20 @@ public:
                "Example:\n  forge up -c services.yml && forge ps");
   }
   int run() override {
-    if (auto pid = runningManager(data_dir_)) {
+    if (auto pid = runningManager(connection_.dataDir())) {
       std::fprintf(stderr, "forge up: a manager is already running (pid %d); `forge down` first\n",
                    *pid);
       return kExitFailure;
     }
     std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(data_dir_) / "logs", ec);
-    std::filesystem::create_directories(std::filesystem::path(data_dir_) / "manager", ec);
-    const auto log = (std::filesystem::path(data_dir_) / "logs" / "manager.log").string();
+    std::filesystem::create_directories(std::filesystem::path(connection_.dataDir()) / "logs", ec);
+    std::filesystem::create_directories(std::filesystem::path(connection_.dataDir()) / "manager",
+                                        ec);
+    const auto log =
+        (std::filesystem::path(connection_.dataDir()) / "logs" / "manager.log").string();
     const pid_t pid = launch(log);
     if (pid < 0) return kExitFailure;
-    std::ofstream(pidFile(data_dir_)) << pid << "\n";
+    std::ofstream(pidFile(connection_.dataDir())) << pid << "\n";
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_seconds_);
     while (std::chrono::steady_clock::now() < deadline) {
       int status = 0;
@@ -354,7 +279,8 @@ private:
       ::dup2(out, STDERR_FILENO);
     }
     if (in >= 0) ::dup2(in, STDIN_FILENO);
-    std::vector<std::string> args{"forge", "manager", "--config", config_, "--data-dir", data_dir_};
+    std::vector<std::string> args{"forge", "manager",    "--config",
+                                  config_, "--data-dir", connection_.dataDir()};
     std::vector<char*> argv;
     for (auto& a : args)
       argv.push_back(a.data());
@@ -403,6 +329,7 @@ public:
   }
 
 private:
+  std::string data_dir_ = "./data";
   int wait_seconds_ = 60;
 };
 

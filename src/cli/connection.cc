@@ -1,0 +1,131 @@
+#include "cli/connection.h"
+
+#include "auth/jwt.h"
+#include "cli/command.h"
+#include "identity/secrets.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace forge::cli {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kDefaultGatewayUrl = "http://127.0.0.1:8000";
+constexpr const char* kDefaultManagerUrl = "http://127.0.0.1:9000";
+
+// `given`, else the first set variable of `names`, else `fallback`; without a trailing '/'.
+const std::string& resolveUrl(std::string& given, std::initializer_list<const char*> names,
+                              const char* fallback) {
+  if (given.empty()) given = fromEnvironment(names);
+  if (given.empty()) given = fallback;
+  while (given.ends_with('/'))
+    given.pop_back();
+  return given;
+}
+
+} // namespace
+
+std::string fromEnvironment(std::initializer_list<const char*> names) {
+  for (const char* name : names) {
+    if (const char* value = std::getenv(name); value && *value) return value;
+  }
+  return {};
+}
+
+void Connection::addOptions(CLI::App& app, Reach reach) {
+  command_ = app.get_name();
+  const auto bits = static_cast<int>(reach);
+  if (bits & static_cast<int>(Reach::kGateway)) {
+    app.add_option("--gateway-url", gateway_url_,
+                   "The gateway (default: $FORGE_GATEWAY_URL or http://127.0.0.1:8000)");
+  }
+  if (bits & static_cast<int>(Reach::kManager)) {
+    app.add_option("--manager-url", manager_url_,
+                   "The manager's API (default: $FORGE_MANAGER_URL or http://127.0.0.1:9000)");
+  }
+  app.add_option("--token", token_,
+                 "Bearer token (default: $FORGE_TOKEN, $MCP_GATEWAY_TOKEN, else one signed with "
+                 "<data-dir>/secrets.json)");
+  app.add_option("--data-dir", data_dir_, "The data directory of the stack")->capture_default_str();
+  app.add_flag("--json", json_, "Print JSON");
+}
+
+const std::string& Connection::gatewayUrl() {
+  return resolveUrl(gateway_url_, {"FORGE_GATEWAY_URL"}, kDefaultGatewayUrl);
+}
+
+const std::string& Connection::managerUrl() {
+  return resolveUrl(manager_url_, {"FORGE_MANAGER_URL"}, kDefaultManagerUrl);
+}
+
+core::Result<std::string> Connection::token() {
+  if (token_.empty()) token_ = fromEnvironment({"FORGE_TOKEN", "MCP_GATEWAY_TOKEN"});
+  if (!token_.empty()) return token_;
+  auto secret = identity::readSecret(data_dir_, "jwt_secret");
+  if (!secret) return secret.error();
+  if (secret->empty()) {
+    return core::Error{core::Errc::kUnauthorized,
+                       fmt::format("no token: pass --token or set FORGE_TOKEN, or point "
+                                   "--data-dir at the stack's data directory ({} has no "
+                                   "secrets.json)",
+                                   data_dir_)};
+  }
+  auto key = auth::JwtKey::hs256(*secret);
+  if (!key) return key.error();
+  std::string admin = fromEnvironment({"PLATFORM_ADMIN_EMAIL"});
+  if (admin.empty()) admin = "admin@example.com";
+  auto signed_token =
+      auth::sign(*key, auth::issuedClaims(admin, std::string(auth::kDefaultIssuer),
+                                          std::string(auth::kDefaultAudience), 5min));
+  if (!signed_token) return signed_token.error();
+  token_ = *signed_token;
+  return token_;
+}
+
+core::Result<ApiClient> Connection::gateway(std::chrono::milliseconds timeout) {
+  auto bearer = token();
+  if (!bearer) return bearer.error();
+  return ApiClient(gatewayUrl(), *bearer, timeout);
+}
+
+core::Result<ApiClient> Connection::manager(std::chrono::milliseconds timeout) {
+  auto bearer = token();
+  if (!bearer) return bearer.error();
+  return ApiClient(managerUrl(), *bearer, timeout);
+}
+
+std::optional<Answer> Connection::call(const ApiClient& api, net::Method method,
+                                       const std::string& path, int& exit_code,
+                                       const boost::json::value* body, const char* what) {
+  const bool is_manager = !manager_url_.empty() && api.base() == manager_url_;
+  if (!what) what = is_manager ? "the manager" : "the gateway";
+  auto answer = api.call(method, path, body);
+  if (!answer) {
+    const char* hint = is_manager ? "start it with `forge up`, or give --manager-url"
+                                  : "start it with `forge gateway` or `forge up`, or give "
+                                    "--gateway-url";
+    exit_code = fail(kExitUnhealthy, fmt::format("cannot reach {} at {}: {}\n({})", what,
+                                                 api.base(), answer.error().message, hint));
+    return std::nullopt;
+  }
+  if (answer->status >= 300) {
+    exit_code = answer->status == 401 || answer->status == 403 ? kExitUsage : kExitFailure;
+    fail(exit_code,
+         fmt::format("{} {}: {}", net::methodName(method), path, ApiClient::detail(*answer)));
+    return std::nullopt;
+  }
+  return std::move(*answer);
+}
+
+int Connection::fail(int exit_code, const std::string& message) const {
+  std::fprintf(stderr, "forge %s: %s\n", command_.c_str(), message.c_str());
+  return exit_code;
+}
+
+} // namespace forge::cli
