@@ -3,12 +3,14 @@
 #include "auth/jwt.h"
 #include "cli/command.h"
 #include "identity/secrets.h"
+#include "storage/migrations.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 
 namespace forge::cli {
 
@@ -49,6 +51,11 @@ void Connection::addOptions(CLI::App& app, Reach reach) {
     app.add_option("--manager-url", manager_url_,
                    "The manager's API (default: $FORGE_MANAGER_URL or http://127.0.0.1:9000)");
   }
+  if (bits & static_cast<int>(Reach::kDatabase)) {
+    app.add_option("--database-url", database_url_,
+                   "The stack's database (default: $DATABASE_URL, else SQLite "
+                   "<data-dir>/forge.db)");
+  }
   app.add_option("--token", token_,
                  "Bearer token (default: $FORGE_TOKEN, $MCP_GATEWAY_TOKEN, else one signed with "
                  "<data-dir>/secrets.json)");
@@ -62,6 +69,26 @@ const std::string& Connection::gatewayUrl() {
 
 const std::string& Connection::managerUrl() {
   return resolveUrl(manager_url_, {"FORGE_MANAGER_URL"}, kDefaultManagerUrl);
+}
+
+const std::string& Connection::databaseUrl() {
+  if (database_url_.empty()) database_url_ = fromEnvironment({"DATABASE_URL"});
+  return database_url_;
+}
+
+core::Result<storage::DatabasePtr> Connection::database() {
+  // A mistyped --data-dir must not quietly create an empty database.
+  const auto sqlite_file = std::filesystem::path(data_dir_) / "forge.db";
+  if (databaseUrl().empty() && !std::filesystem::exists(sqlite_file)) {
+    return core::Error{core::Errc::kNotFound,
+                       fmt::format("no database at {}: point --data-dir at the stack's data "
+                                   "directory, or give --database-url",
+                                   sqlite_file.string())};
+  }
+  auto db = storage::openDatabase(databaseUrl(), data_dir_);
+  if (!db) return db.error();
+  if (auto migrated = storage::migrate(**db); !migrated) return migrated.error();
+  return std::move(*db);
 }
 
 core::Result<std::string> Connection::token() {

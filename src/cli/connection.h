@@ -5,11 +5,14 @@
 //   --token        $FORGE_TOKEN, $MCP_GATEWAY_TOKEN, else a short-lived platform-admin JWT
 //                  signed with the key in <data-dir>/secrets.json (who can read it is an admin)
 //   --data-dir     the stack's data directory (./data)
+//   --database-url $DATABASE_URL, else SQLite <data-dir>/forge.db (commands that read records)
 //   --json         print JSON instead of tables
 #pragma once
 
 #include "cli/api_client.h"
 #include "core/error.h"
+
+#include "storage/database.h"
 
 #include <boost/json/fwd.hpp>
 
@@ -23,8 +26,11 @@ class App;
 
 namespace forge::cli {
 
-// What a command reaches: the gateway, the manager, or both.
-enum class Reach { kGateway = 1, kManager = 2, kBoth = 3 };
+// What a command reaches, as bits: the gateway's API, the manager's, the database directly.
+enum class Reach { kGateway = 1, kManager = 2, kBoth = 3, kDatabase = 4, kAll = 7 };
+constexpr Reach operator|(Reach a, Reach b) {
+  return static_cast<Reach>(static_cast<int>(a) | static_cast<int>(b));
+}
 
 class Connection {
 public:
@@ -45,6 +51,10 @@ public:
   core::Result<ApiClient> gateway(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   core::Result<ApiClient> manager(std::chrono::milliseconds timeout = std::chrono::seconds(120));
 
+  // The stack's database, opened and migrated to this binary's schema.
+  core::Result<storage::DatabasePtr> database();
+  const std::string& databaseUrl();
+
   // One request. On a transport failure or an answer >= 300 it prints what went wrong and what
   // to do, sets `exit_code` (kExitUnhealthy when unreachable, kExitUsage for 401/403, else
   // kExitFailure) and returns nullopt. `what` names the peer in messages ("the manager").
@@ -63,6 +73,7 @@ private:
   std::string manager_url_;
   std::string token_;
   std::string data_dir_ = "./data";
+  std::string database_url_;
   bool json_ = false;
 };
 
