@@ -2,8 +2,8 @@
 // and does its work in run(). The registry (registry.cc) lists them; adding a command means
 // adding its file and one line there.
 //
-// Exit codes: 0 success; 1 failure (stderr says what to do); 2 bad usage; 3 unhealthy
-// (for commands that check health).
+// Exit codes: 0 success; 1 failure (stderr says what to do); 2 bad usage; 3 unhealthy or
+// critical, 4 warning (for commands that check health: ops::exitCodeOf).
 #pragma once
 
 #include <memory>
@@ -19,6 +19,7 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitUnhealthy = 3;
+inline constexpr int kExitWarning = 4;
 
 class Command {
 public:

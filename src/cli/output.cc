@@ -47,4 +47,22 @@ void printResult(bool as_json, const Table& table, const boost::json::value& jso
   }
 }
 
+int printChecks(bool as_json, const std::vector<ops::Check>& checks) {
+  const ops::Level worst = ops::worst(checks);
+  Table table({"check", "state", "detail"});
+  boost::json::array items;
+  for (const auto& check : checks) {
+    table.addRow({check.name, std::string(ops::levelName(check.level)), check.detail});
+    items.push_back(boost::json::object{
+        {"name", check.name}, {"status", ops::levelName(check.level)}, {"detail", check.detail}});
+  }
+  if (as_json) {
+    printResult(true, table,
+                boost::json::object{{"status", ops::levelName(worst)}, {"checks", items}});
+  } else {
+    fmt::print("{}overall: {}\n", table.render(), ops::levelName(worst));
+  }
+  return ops::exitCodeOf(worst);
+}
+
 } // namespace forge::cli

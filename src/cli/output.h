@@ -2,6 +2,8 @@
 // (--json), so every command prints the same way. Results go to stdout, diagnostics to stderr.
 #pragma once
 
+#include "ops/check.h"
+
 #include <boost/json/fwd.hpp>
 
 #include <string>
@@ -22,5 +24,9 @@ private:
 
 // Prints `json` (pretty, with a trailing newline) when as_json, else the table.
 void printResult(bool as_json, const Table& table, const boost::json::value& json);
+
+// Prints checks as a table (CHECK, STATE, DETAIL) ending with the worst state, or as JSON
+// {"status": worst, "checks": [{"name", "status", "detail"}]}; returns ops::exitCodeOf(worst).
+int printChecks(bool as_json, const std::vector<ops::Check>& checks);
 
 } // namespace forge::cli
