@@ -42,6 +42,8 @@ std::string fromEnvironment(std::initializer_list<const char*> names) {
 
 void Connection::addOptions(CLI::App& app, Reach reach) {
   command_ = app.get_name();
+  // The same variable the gateway reads for its data_dir key.
+  if (auto dir = fromEnvironment({"FORGE_DATA_DIR"}); !dir.empty()) data_dir_ = dir;
   const auto bits = static_cast<int>(reach);
   if (bits & static_cast<int>(Reach::kGateway)) {
     app.add_option("--gateway-url", gateway_url_,
@@ -59,7 +61,8 @@ void Connection::addOptions(CLI::App& app, Reach reach) {
   app.add_option("--token", token_,
                  "Bearer token (default: $FORGE_TOKEN, $MCP_GATEWAY_TOKEN, else one signed with "
                  "<data-dir>/secrets.json)");
-  app.add_option("--data-dir", data_dir_, "The data directory of the stack")->capture_default_str();
+  app.add_option("--data-dir", data_dir_, "The data directory of the stack ($FORGE_DATA_DIR)")
+      ->capture_default_str();
   app.add_flag("--json", json_, "Print JSON");
 }
 

@@ -4,7 +4,7 @@
 //   --manager-url  $FORGE_MANAGER_URL, else http://127.0.0.1:9000
 //   --token        $FORGE_TOKEN, $MCP_GATEWAY_TOKEN, else a short-lived platform-admin JWT
 //                  signed with the key in <data-dir>/secrets.json (who can read it is an admin)
-//   --data-dir     the stack's data directory (./data)
+//   --data-dir     $FORGE_DATA_DIR, else ./data: the stack's data directory
 //   --database-url $DATABASE_URL, else SQLite <data-dir>/forge.db (commands that read records)
 //   --json         print JSON instead of tables
 #pragma once
