@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
 # access-review.sh: users, roles, teams, tokens and what needs attention (forge access review).
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 exec "$forge_path" access review "$@"

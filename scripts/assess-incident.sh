@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
 # assess-incident.sh [ID]: collect diagnostics from the live stack and grade them (forge incident assess).
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 exec "$forge_path" incident assess "$@"

@@ -2,5 +2,4 @@
 # assess-training.sh: prints "Assessing training" from docs/OPERATIONS.md (how training is assessed: drills run on a scratch stack). This is a
 # procedure people follow; the commands it names are real.
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 show_procedure "Assessing training"

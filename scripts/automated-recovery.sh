@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
 # automated-recovery.sh ID: restart what is down, wait for health, record each step (forge incident recover).
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 exec "$forge_path" incident recover "$@"

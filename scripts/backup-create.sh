@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
 # backup-create.sh: back up the database and the secrets, with a manifest and checksums (forge backup create).
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 exec "$forge_path" backup create "$@"

@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
 # backup-setup.sh [--every 6h] [--keep 28]: schedule backups (forge backup schedule).
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 exec "$forge_path" backup schedule "$@"

@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
 # backup-verify.sh [ID]: checksums and integrity of a backup (default: the latest) (forge backup verify).
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 exec "$forge_path" backup verify "${1:-latest}" "${@:2}"

@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
 # cert-renew.sh: a new certificate, installed and loaded without a restart (forge certs renew).
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 exec "$forge_path" certs renew "$@"

@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
 # collect-diagnostics.sh [-o FILE]: configuration (redacted), logs, metrics and versions in one archive (forge debug bundle).
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 exec "$forge_path" debug bundle "$@"

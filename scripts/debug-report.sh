@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
 # debug-report.sh [-o FILE]: the debug bundle (forge debug bundle).
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 exec "$forge_path" debug bundle "$@"

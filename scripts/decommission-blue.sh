@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
 # decommission-blue.sh: stop the colour that no longer takes traffic (forge bluegreen decommission).
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 exec "$forge_path" bluegreen decommission "$@"

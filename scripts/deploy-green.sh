@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
 # deploy-green.sh [--binary PATH]: start the idle colour with the new release (forge bluegreen deploy).
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 exec "$forge_path" bluegreen deploy "$@"

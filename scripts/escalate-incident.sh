@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
 # escalate-incident.sh ID [--level N] | --auto: raise an incident's escalation level (forge incident escalate).
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 exec "$forge_path" incident escalate "$@"

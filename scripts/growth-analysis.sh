@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
 # growth-analysis.sh: growth of traffic between the halves of the window (forge report trends).
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 exec "$forge_path" report trends "$@"

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # health-check.sh [SERVICE]: every health check (forge health), or one service's (forge verify SERVICE).
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 if [ $# -gt 0 ] && [[ $1 != -* ]]; then
   svc=$1
   shift

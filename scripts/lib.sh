@@ -21,8 +21,6 @@ forge_bin() {
   fi
 }
 
-forge_path=$(forge_bin)
-
 # forge ARGS...: runs forge.
 forge() { "$forge_path" "$@"; }
 
@@ -38,7 +36,13 @@ show_procedure() {
   local doc="$scripts_dir/../docs/OPERATIONS.md"
   [ -f "$doc" ] || { echo "$(basename "$0"): $doc not found" >&2; exit 1; }
   awk -v h="$1" '
-    /^#+ / { if (on && $0 ~ "^#{1," depth "} ") exit; }
-    index($0, h) && /^#+ / { on = 1; depth = length($1); }
+    /^#+ / {
+      match($0, /^#+/)
+      if (on && RLENGTH <= depth) exit
+      if (!on && index($0, h)) { on = 1; depth = RLENGTH }
+    }
     on { print }' "$doc"
 }
+
+case "${1:-}" in -h | --help) usage ;; esac
+forge_path=$(forge_bin)

@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
 # performance-monitor.sh [SECONDS]: check the thresholds every SECONDS (default 10) until interrupted (forge monitor --watch).
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 exec "$forge_path" monitor --watch "${1:-10}" "${@:2}"

@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
 # performance-trends.sh: calls, errors and latency over time, and their growth (forge report trends).
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 exec "$forge_path" report trends "$@"

@@ -2,5 +2,4 @@
 # publish-documentation.sh: prints "Publishing the guide" from docs/OPERATIONS.md (publishing the guide). This is a
 # procedure people follow; the commands it names are real.
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 show_procedure "Publishing the guide"

@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
 # recovery-test.sh: the disaster recovery drill (forge dr test).
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 exec "$forge_path" dr test "$@"

@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
 # recovery-time-test.sh: measure the recovery time of the drill (forge dr test).
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 exec "$forge_path" dr test "$@"

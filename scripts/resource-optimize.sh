@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
 # resource-optimize.sh: what to optimise first (forge report bottlenecks).
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 exec "$forge_path" report bottlenecks "$@"

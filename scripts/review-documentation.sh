@@ -2,5 +2,4 @@
 # review-documentation.sh: prints "Reviewing this guide" from docs/OPERATIONS.md (reviewing this guide against the running stack). This is a
 # procedure people follow; the commands it names are real.
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 show_procedure "Reviewing this guide"

@@ -2,5 +2,4 @@
 # scale-monitor.sh [--tail N]: the autoscaler's decisions, with the load that led to each
 # (forge autoscale events).
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 exec "$forge_path" autoscale events "$@"

@@ -2,6 +2,5 @@
 # scale-status.sh: services and their replicas (forge ps), then the autoscaling policies and
 # their last changes (forge autoscale status).
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 forge ps "$@"
 exec "$forge_path" autoscale status "$@"

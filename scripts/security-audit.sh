@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
 # security-audit.sh: the audit trail, filtered (forge security audit).
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 exec "$forge_path" security audit "$@"

@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
 # smoke-test.sh: initialize, list and call a tool through the gateway (forge smoke-test).
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 exec "$forge_path" smoke-test "$@"

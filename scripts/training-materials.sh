@@ -2,5 +2,4 @@
 # training-materials.sh: prints "Training materials" from docs/OPERATIONS.md (what a new on-call engineer reads and runs). This is a
 # procedure people follow; the commands it names are real.
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 show_procedure "Training materials"

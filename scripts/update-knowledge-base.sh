@@ -2,5 +2,4 @@
 # update-knowledge-base.sh: prints "Knowledge base" from docs/OPERATIONS.md (keeping the knowledge base current). This is a
 # procedure people follow; the commands it names are real.
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 show_procedure "Knowledge base"

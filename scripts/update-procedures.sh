@@ -2,5 +2,4 @@
 # update-procedures.sh: prints "After an incident" from docs/OPERATIONS.md (after an incident: what to update in the procedures). This is a
 # procedure people follow; the commands it names are real.
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 show_procedure "After an incident"

@@ -2,5 +2,4 @@
 # update-training.sh: prints "Training schedule" from docs/OPERATIONS.md (keeping training current). This is a
 # procedure people follow; the commands it names are real.
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 show_procedure "Training schedule"

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # verify-service.sh SERVICE: after a deploy or restart, check that a service is healthy (forge verify).
 . "$(dirname "$0")/lib.sh"
-case "${1:-}" in -h | --help) usage ;; esac
 [ $# -ge 1 ] || usage
 svc=$1
 shift
