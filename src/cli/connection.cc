@@ -41,7 +41,11 @@ std::string fromEnvironment(std::initializer_list<const char*> names) {
 }
 
 void Connection::addOptions(CLI::App& app, Reach reach) {
+  // A nested command is named with its parents ("incident assess"), not the root ("forge").
   command_ = app.get_name();
+  for (const auto* parent = app.get_parent(); parent && parent->get_parent();
+       parent = parent->get_parent())
+    command_ = parent->get_name() + " " + command_;
   // The same variable the gateway reads for its data_dir key.
   if (auto dir = fromEnvironment({"FORGE_DATA_DIR"}); !dir.empty()) data_dir_ = dir;
   const auto bits = static_cast<int>(reach);
