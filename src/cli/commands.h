@@ -18,5 +18,9 @@ CommandPtr makePsCommand();
 CommandPtr makeRestartCommand();
 CommandPtr makeScaleCommand();
 CommandPtr makeLogsCommand();
+CommandPtr makeBackupCommand();
+CommandPtr makeDrCommand();
+CommandPtr makeDbCommand();
+CommandPtr makePruneCommand();
 
 } // namespace forge::cli
