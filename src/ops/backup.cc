@@ -242,9 +242,11 @@ std::string backendOf(const Stack& stack) {
   return isPostgresUrl(stack.database_url) ? "postgresql" : "sqlite";
 }
 
-// One check per table: rows after a restore against the manifest.
-void compareTables(const Manifest& manifest, const std::map<std::string, std::int64_t>& found,
-                   std::vector<Check>& checks) {
+} // namespace
+
+std::vector<Check> compareRowCounts(const Manifest& manifest,
+                                    const std::map<std::string, std::int64_t>& found) {
+  std::vector<Check> checks;
   for (const auto& [table, expected] : manifest.tables) {
     auto it = found.find(table);
     if (it == found.end()) {
@@ -262,9 +264,8 @@ void compareTables(const Manifest& manifest, const std::map<std::string, std::in
                         fmt::format("{} rows in a table the manifest does not list", rows)});
     }
   }
+  return checks;
 }
-
-} // namespace
 
 // ---- Manifest -------------------------------------------------------------------------------
 
@@ -624,7 +625,8 @@ core::Result<VerifyRestoreReport> BackupRepository::verifyRestore(const std::str
           {"restored schema", same ? Level::kOk : Level::kCritical,
            fmt::format("version {}{}", described->schema_version,
                        same ? ", as recorded" : fmt::format(", the manifest {}", manifest.schema_version))});
-      compareTables(manifest, described->tables, report.checks);
+      for (auto& check : compareRowCounts(manifest, described->tables))
+        report.checks.push_back(std::move(check));
     }
     if (manifest.file(kSecretsFile) != nullptr) {
       struct stat st{};

@@ -136,6 +136,10 @@ core::Status restoreInto(const std::filesystem::path& backup_dir, const Manifest
 core::Result<std::string> createScratchDatabase(const std::string& url);
 core::Status dropScratchDatabase(const std::string& admin_url, const std::string& scratch_url);
 
+// One check per table: the rows `found` after a restore against the manifest's.
+std::vector<Check> compareRowCounts(const Manifest& manifest,
+                                    const std::map<std::string, std::int64_t>& found);
+
 // The default backup directory of a data directory: <data-dir>/backups.
 std::filesystem::path defaultBackupDir(const std::string& data_dir);
 

@@ -2,6 +2,7 @@
 
 #include "mcp/protocol.h"
 #include "net/http_client.h"
+#include "ops/db_maintenance.h"
 #include "ops/files.h"
 #include "ops/sqlite_copy.h"
 #include "ops/utc_time.h"
@@ -205,19 +206,56 @@ std::string missingFrom(const std::set<std::string>& wanted, const std::set<std:
   return out;
 }
 
-Check gatewaysCheck(const DrillClient& client, const std::set<std::string>& restored,
-                    const Manifest& manifest) {
-  auto list = client.getJson("/gateways?include_inactive=true&limit=0");
-  if (!list) return {"REST /gateways", Level::kCritical, list.error().message};
-  const auto served = fieldOf(*list, "name");
-  const auto recorded = manifest.tables.contains("gateways") ? manifest.tables.at("gateways") : 0;
-  if (served != restored || static_cast<std::int64_t>(served.size()) != recorded) {
-    return {"REST /gateways", Level::kCritical,
-            fmt::format("lists {} gateways, the backup holds {} (missing: {})", served.size(),
-                        recorded, missingFrom(restored, served))};
+// The gateways of the backup the scratch gateway must list: those registered through the API,
+// and those of the configuration file when the drill's gateway has it (a gateway started
+// without the file drops what it configured).
+struct ExpectedGateways {
+  std::set<std::string> names;
+  std::set<std::string> from_config_skipped;
+};
+
+ExpectedGateways expectedGateways(storage::Database& db, bool with_config) {
+  ExpectedGateways expected;
+  if (auto rows = db.query("SELECT name, source FROM gateways")) {
+    for (const auto& row : rows->rows) {
+      if (row.text(1) == "config" && !with_config) {
+        expected.from_config_skipped.insert(row.text(0));
+      } else {
+        expected.names.insert(row.text(0));
+      }
+    }
   }
-  return {"REST /gateways", Level::kOk,
-          fmt::format("lists the {} gateways of the backup", served.size())};
+  return expected;
+}
+
+std::vector<Check> gatewaysChecks(const DrillClient& client, const ExpectedGateways& expected) {
+  std::vector<Check> checks;
+  auto list = client.getJson("/gateways?include_inactive=true&limit=0");
+  if (!list) return {{"REST /gateways", Level::kCritical, list.error().message}};
+  auto served = fieldOf(*list, "name");
+  for (const auto& skipped : expected.from_config_skipped)
+    served.erase(skipped);
+  if (served != expected.names) {
+    checks.push_back({"REST /gateways", Level::kCritical,
+                      fmt::format("lists {} gateways, the backup holds {} (missing: {}; not in "
+                                  "the backup: {})",
+                                  served.size(), expected.names.size(),
+                                  missingFrom(expected.names, served),
+                                  missingFrom(served, expected.names))});
+  } else {
+    checks.push_back({"REST /gateways", Level::kOk,
+                      fmt::format("lists the {} gateways of the backup", served.size())});
+  }
+  if (!expected.from_config_skipped.empty()) {
+    std::string names;
+    for (const auto& name : expected.from_config_skipped)
+      names += (names.empty() ? "" : ", ") + name;
+    checks.push_back({"configured gateways", Level::kWarning,
+                      fmt::format("{} come from the configuration file and were not checked: "
+                                  "pass --config with the production configuration",
+                                  names)});
+  }
+  return checks;
 }
 
 Check usersCheck(const DrillClient& client, const std::set<std::string>& restored) {
@@ -319,13 +357,19 @@ core::Result<DrillReport> runDrill(const BackupRepository& repository, const Man
                            ok ? fmt::format("files in place in {} ms", report.restore_ms)
                               : restored.error().message});
 
-  std::set<std::string> gateways;
+  ExpectedGateways gateways;
   std::set<std::string> users;
   if (ok) {
     auto db = storage::openDatabase(target.database_url, target.data_dir);
     if (db) {
-      gateways = column(**db, "SELECT name FROM gateways");
+      gateways = expectedGateways(**db, !options.config_file.empty());
       users = column(**db, "SELECT email FROM users");
+      if (auto counts = tableCounts(**db)) {
+        for (auto& check : compareRowCounts(manifest, *counts))
+          report.checks.push_back(std::move(check));
+      }
+    } else {
+      report.checks.push_back({"open", Level::kCritical, db.error().message});
     }
   }
 
@@ -357,7 +401,9 @@ core::Result<DrillReport> runDrill(const BackupRepository& repository, const Man
     const auto ready_at = Clock::now();
     if (ready) {
       report.start_ms = millisBetween(launched, ready_at);
-      report.rto_ms = millisBetween(restore_started, ready_at);
+      // Checking the restored rows between restore and launch is the drill's, not the
+      // recovery's: it is left out.
+      report.rto_ms = report.restore_ms + report.start_ms;
       report.checks.push_back({"gateway /ready", Level::kOk,
                                fmt::format("ready on port {} {} ms after launch", report.port,
                                            report.start_ms)});
@@ -380,7 +426,8 @@ core::Result<DrillReport> runDrill(const BackupRepository& repository, const Man
       if (minted) token = *minted;
     }
     const DrillClient client(report.port, token);
-    report.checks.push_back(gatewaysCheck(client, gateways, manifest));
+    for (auto& check : gatewaysChecks(client, gateways))
+      report.checks.push_back(std::move(check));
     report.checks.push_back(usersCheck(client, users));
     report.checks.push_back(mcpCheck(client));
   }

@@ -2,8 +2,9 @@
 // directory; for PostgreSQL also a scratch database), a real `forge gateway` started on it on a
 // free 127.0.0.1 port, checked through its APIs like a recovered production gateway would be,
 // and stopped. It measures what an outage would cost: the recovery time (RTO: from the start
-// of the restore until the gateway answers /ready) and the data that would be lost (RPO: the
-// backup's age when the restore starts).
+// of the restore until the gateway answers /ready, less the drill's own look at the restored
+// rows in between) and the data that would be lost (RPO: the backup's age when the restore
+// starts).
 #pragma once
 
 #include "core/error.h"
@@ -32,7 +33,7 @@ struct DrillReport {
   std::int64_t rpo_ms = 0;     // the backup's age when the restore started
   std::int64_t restore_ms = 0; // files (or pg_restore) in place
   std::int64_t start_ms = 0;   // gateway launched until /ready
-  std::int64_t rto_ms = 0;     // restore start until /ready
+  std::int64_t rto_ms = 0;     // restore_ms + start_ms: what a real recovery takes
   std::string scratch_dir;     // removed after a successful drill unless kept
   bool scratch_kept = false;
   int port = 0;

@@ -53,7 +53,9 @@ TEST_P(DbMaintenanceTest, StatsCountRowsPerTable) {
     if (t.name == "audit_log") {
       seen = true;
       EXPECT_EQ(t.rows, 2);
-      if (GetParam() == "postgresql") EXPECT_FALSE(t.indexes.empty());
+      if (GetParam() == "postgresql") {
+        EXPECT_FALSE(t.indexes.empty());
+      }
     }
   }
   EXPECT_TRUE(seen);
