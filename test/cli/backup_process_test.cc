@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -98,9 +99,12 @@ TEST_F(BackupProcessTest, BackupWhileWritingThenVerifyRestoreAndDrill) {
     }
   });
   ASSERT_TRUE(eventually([&] { return calls > 5 && writes > 5; }, 20s));
+  const int writes_at_start = writes;
   const auto created = forge({"backup", "create", "--data-dir", data(), "--json"});
   const auto second = forge({"backup", "create", "--data-dir", data(), "--keep", "5", "--json"});
   const int writes_before = writes;
+  // The gateway went on committing writes while the backups were taken.
+  EXPECT_GT(writes_before, writes_at_start);
   ASSERT_TRUE(eventually([&] { return writes > writes_before + 3; }, 20s));
   stop = true;
   caller.join();
@@ -115,7 +119,7 @@ TEST_F(BackupProcessTest, BackupWhileWritingThenVerifyRestoreAndDrill) {
   EXPECT_EQ(tables.at("gateways").as_int64(), 2);
   EXPECT_GE(tables.at("servers").as_int64(), 5 + 5);
   EXPECT_EQ(str(manifest, "backend"), "sqlite");
-  EXPECT_GT(manifest.at("size").as_uint64(), 0u);
+  EXPECT_GT(manifest.at("size").to_number<std::uint64_t>(), 0u);
 
   // ---- list and verify
   const auto listed = forge({"backup", "list", "--data-dir", data()});
@@ -142,7 +146,8 @@ TEST_F(BackupProcessTest, BackupWhileWritingThenVerifyRestoreAndDrill) {
   EXPECT_TRUE(fs::exists(fs::path(other) / "secrets.json"));
   const auto stats = forge({"db", "stats", "--data-dir", other, "--json"});
   ASSERT_EQ(stats.exit_code, 0) << stats.err;
-  for (const auto& table : jsonOf(stats).at("tables").as_array()) {
+  const auto restored_stats = jsonOf(stats);
+  for (const auto& table : restored_stats.at("tables").as_array()) {
     const std::string name = str(table, "name");
     EXPECT_EQ(table.at("rows").as_int64(), tables.at(name).as_int64()) << name;
   }
@@ -163,6 +168,11 @@ TEST_F(BackupProcessTest, BackupWhileWritingThenVerifyRestoreAndDrill) {
   EXPECT_GT(rto, 0);
   EXPECT_GE(rto, report.at("restore_ms").as_int64() + report.at("start_ms").as_int64());
   EXPECT_LT(rto, 60'000);
+  std::printf("dr test: RTO %lld ms (restore %lld ms, start %lld ms), RPO %lld ms\n",
+              static_cast<long long>(rto),
+              static_cast<long long>(report.at("restore_ms").as_int64()),
+              static_cast<long long>(report.at("start_ms").as_int64()),
+              static_cast<long long>(report.at("rpo_ms").as_int64()));
   EXPECT_GE(report.at("rpo_ms").as_int64(), 0);
   EXPECT_NE(drill.err.find("dr: restoring backup"), std::string::npos) << drill.err;
   std::set<std::string> checked;
