@@ -190,8 +190,9 @@ private:
                  repository.dir().string());
       return kExitOk;
     }
-    printResult(flags_.json(), table, json::object{{"backup_dir", repository.dir().string()},
-                                                   {"backups", std::move(items)}});
+    printResult(
+        flags_.json(), table,
+        json::object{{"backup_dir", repository.dir().string()}, {"backups", std::move(items)}});
     return kExitOk;
   }
 
@@ -326,11 +327,10 @@ private:
     if (print_only_ || scope == ops::SystemdScope::kNone) {
       const auto units = ops::systemdUnits(*spec);
       if (flags_.json()) {
-        fmt::print("{}\n", json::serialize(json::object{
-                               {"installed", false},
-                               {"crontab", cron ? *cron : std::string()},
-                               {"systemd_service", units.service},
-                               {"systemd_timer", units.timer}}));
+        fmt::print("{}\n", json::serialize(json::object{{"installed", false},
+                                                        {"crontab", cron ? *cron : std::string()},
+                                                        {"systemd_service", units.service},
+                                                        {"systemd_timer", units.timer}}));
         return kExitOk;
       }
       if (scope == ops::SystemdScope::kNone && !print_only_) {
@@ -440,7 +440,8 @@ private:
   }
 
   ops::Progress progress() const {
-    return [](const std::string& message) { std::fprintf(stderr, "backup: %s\n", message.c_str()); };
+    return
+        [](const std::string& message) { std::fprintf(stderr, "backup: %s\n", message.c_str()); };
   }
 
   BackupFlags flags_;

@@ -10,14 +10,11 @@ namespace forge::cli {
 void BackupFlags::addTo(CLI::App& app, bool with_backup_dir) {
   connection_.addOptions(app, Reach::kGateway | Reach::kDatabase);
   if (with_backup_dir) {
-    app.add_option("--backup-dir", backup_dir_,
-                   "Where backups are (default: <data-dir>/backups)");
+    app.add_option("--backup-dir", backup_dir_, "Where backups are (default: <data-dir>/backups)");
   }
 }
 
-ops::Stack BackupFlags::stack() {
-  return {connection_.dataDir(), connection_.databaseUrl()};
-}
+ops::Stack BackupFlags::stack() { return {connection_.dataDir(), connection_.databaseUrl()}; }
 
 ops::BackupRepository BackupFlags::repository() const {
   return ops::BackupRepository(backup_dir_.empty() ? ops::defaultBackupDir(connection_.dataDir())

@@ -66,15 +66,17 @@ private:
       pending_json.emplace_back(p);
     }
     Table table({"field", "value"});
-    table.addRow({"backend", s->backend + (s->server_version.empty() ? "" : " (" + s->server_version + ")")});
+    table.addRow({"backend",
+                  s->backend + (s->server_version.empty() ? "" : " (" + s->server_version + ")")});
     table.addRow({"database", s->location});
-    table.addRow({"schema version", fmt::format("{} (this forge knows {})", s->schema_version,
-                                                s->newest_schema)});
+    table.addRow({"schema version",
+                  fmt::format("{} (this forge knows {})", s->schema_version, s->newest_schema)});
     table.addRow({"pending migrations",
                   pending.empty() ? "none" : pending + " (applied when the gateway starts)"});
     table.addRow({"size", ops::humanBytes(s->size_bytes)});
     if (s->backend == "sqlite") {
-      table.addRow({"free pages", ops::humanBytes(s->free_bytes) + " (forge db vacuum returns them)"});
+      table.addRow(
+          {"free pages", ops::humanBytes(s->free_bytes) + " (forge db vacuum returns them)"});
       table.addRow({"WAL", ops::humanBytes(s->wal_bytes)});
     }
     printResult(connection_.json(), table,
@@ -99,7 +101,8 @@ private:
       std::string indexes;
       json::array index_json;
       for (const auto& i : t.indexes) {
-        indexes += fmt::format("{}{} {}", indexes.empty() ? "" : ", ", i.name, ops::humanBytes(i.bytes));
+        indexes +=
+            fmt::format("{}{} {}", indexes.empty() ? "" : ", ", i.name, ops::humanBytes(i.bytes));
         index_json.push_back(json::object{{"name", i.name}, {"bytes", i.bytes}});
       }
       table.addRow({t.name, std::to_string(t.rows), t.bytes ? ops::humanBytes(*t.bytes) : "-",
@@ -164,8 +167,8 @@ public:
       std::fprintf(stderr, "forge prune: %s\n", db.error().message.c_str());
       return kExitFailure;
     }
-    const std::string cutoff = ops::formatUtcSeconds(std::chrono::system_clock::now() -
-                                                     std::chrono::hours(24) * days_);
+    const std::string cutoff =
+        ops::formatUtcSeconds(std::chrono::system_clock::now() - std::chrono::hours(24) * days_);
     auto counts = ops::pruneRecords(**db, cutoff, dry_run_);
     if (!counts) {
       std::fprintf(stderr, "forge prune: %s\n", counts.error().message.c_str());
@@ -180,10 +183,10 @@ public:
       total += c.rows;
     }
     if (connection_.json()) {
-      fmt::print("{}\n", json::serialize(json::object{{"cutoff", cutoff},
-                                                      {"dry_run", dry_run_},
-                                                      {"removed", items},
-                                                      {"total", total}}));
+      fmt::print(
+          "{}\n",
+          json::serialize(json::object{
+              {"cutoff", cutoff}, {"dry_run", dry_run_}, {"removed", items}, {"total", total}}));
       return kExitOk;
     }
     fmt::print("records older than {} ({} days):\n{}{} {} rows\n", cutoff, days_, table.render(),

@@ -14,7 +14,8 @@ std::vector<CommandFactory> builtinCommands() {
       makeGatewayCommand,  makeConfigCommand, makeTranslateCommand, makeWrapperCommand,
       makeRegisterCommand, makeTokenCommand,  makeManagerCommand,   makeUpCommand,
       makeDownCommand,     makePsCommand,     makeRestartCommand,   makeScaleCommand,
-      makeLogsCommand,     makeBackupCommand, makeDrCommand, makeDbCommand, makePruneCommand,
+      makeLogsCommand,     makeBackupCommand, makeDrCommand,        makeDbCommand,
+      makePruneCommand,
   };
 }
 

@@ -64,8 +64,7 @@ core::Status writeFileDurably(const fs::path& path, const std::string& content) 
     std::ofstream out(staged, std::ios::binary | std::ios::trunc);
     out << content;
     if (!out.flush()) {
-      return core::Error{core::Errc::kUnavailable,
-                         fmt::format("cannot write {}", staged.string())};
+      return core::Error{core::Errc::kUnavailable, fmt::format("cannot write {}", staged.string())};
     }
   }
   ::chmod(staged.c_str(), 0600);
@@ -189,8 +188,8 @@ Check checksumCheck(const fs::path& dir, const BackupFile& file) {
                         shortSum(file.sha256), shortSum(*sum), fileSize(dir / file.name),
                         file.size)};
   }
-  return {name, Level::kOk, fmt::format("sha256 {}… matches ({})", shortSum(*sum),
-                                        humanBytes(file.size))};
+  return {name, Level::kOk,
+          fmt::format("sha256 {}… matches ({})", shortSum(*sum), humanBytes(file.size))};
 }
 
 std::vector<Check> databaseChecks(const fs::path& dir, const Manifest& manifest) {
@@ -219,8 +218,8 @@ std::vector<Check> databaseChecks(const fs::path& dir, const Manifest& manifest)
     schema_version = copy->schema_version;
   }
   if (schema_version == manifest.schema_version) {
-    checks.push_back({"schema version", Level::kOk,
-                      fmt::format("{}, as recorded", schema_version)});
+    checks.push_back(
+        {"schema version", Level::kOk, fmt::format("{}, as recorded", schema_version)});
   } else {
     checks.push_back({"schema version", Level::kCritical,
                       fmt::format("the database says {}, the manifest {}", schema_version,
@@ -332,7 +331,8 @@ core::Result<Manifest> manifestFromJson(const json::value& value) {
       BackupFile file;
       if (auto* v = fo.if_contains("name"); v && v->is_string()) file.name = v->as_string();
       if (auto* v = fo.if_contains("sha256"); v && v->is_string()) file.sha256 = v->as_string();
-      if (auto* v = fo.if_contains("size"); v && v->is_number()) file.size = v->to_number<std::uint64_t>();
+      if (auto* v = fo.if_contains("size"); v && v->is_number())
+        file.size = v->to_number<std::uint64_t>();
       m.files.push_back(std::move(file));
     }
   }
@@ -368,8 +368,9 @@ core::Result<Manifest> BackupRepository::create(const Stack& stack,
   if (auto made = makePrivateDirectory(partial); !made) return made.error();
 
   auto result = [&]() -> core::Status {
-    auto snapshot = manifest.backend == "postgresql" ? backUpPostgres(stack, partial, options.progress)
-                                                     : backUpSqlite(stack, partial, options.progress);
+    auto snapshot = manifest.backend == "postgresql"
+                        ? backUpPostgres(stack, partial, options.progress)
+                        : backUpSqlite(stack, partial, options.progress);
     if (!snapshot) return snapshot.error();
     manifest.schema_version = snapshot->schema_version;
     manifest.tables = std::move(snapshot->tables);
@@ -380,8 +381,8 @@ core::Result<Manifest> BackupRepository::create(const Stack& stack,
     std::error_code ec;
     if (fs::is_regular_file(secrets, ec)) {
       say(options.progress, fmt::format("copying {}", secrets.string()));
-      if (auto copied = copyFileDurably(secrets, partial / kSecretsFile, fs::perms::owner_read |
-                                                                              fs::perms::owner_write);
+      if (auto copied = copyFileDurably(secrets, partial / kSecretsFile,
+                                        fs::perms::owner_read | fs::perms::owner_write);
           !copied) {
         return copied;
       }
@@ -392,8 +393,8 @@ core::Result<Manifest> BackupRepository::create(const Stack& stack,
     }
     if (auto synced = syncPath(partial / databaseFileOf(manifest.backend)); !synced) return synced;
     manifest.duration_ms = millisSince(started);
-    if (auto written = writeFileDurably(partial / kManifestFile,
-                                        json::serialize(toJson(manifest)) + "\n");
+    if (auto written =
+            writeFileDurably(partial / kManifestFile, json::serialize(toJson(manifest)) + "\n");
         !written) {
       return written;
     }
@@ -404,9 +405,9 @@ core::Result<Manifest> BackupRepository::create(const Stack& stack,
     fs::remove_all(partial, ec);
     return result.error();
   }
-  say(options.progress, fmt::format("backup {} written to {} ({}, {} ms)", manifest.id,
-                                    (dir_ / manifest.id).string(), humanBytes(manifest.size),
-                                    manifest.duration_ms));
+  say(options.progress,
+      fmt::format("backup {} written to {} ({}, {} ms)", manifest.id, (dir_ / manifest.id).string(),
+                  humanBytes(manifest.size), manifest.duration_ms));
   return manifest;
 }
 
@@ -432,9 +433,9 @@ core::Result<Manifest> BackupRepository::find(const std::string& id) const {
   if (id == "latest") {
     auto all = list();
     if (all.empty()) {
-      return core::Error{core::Errc::kNotFound,
-                         fmt::format("no backup in {}: create one with `forge backup create`",
-                                     dir_.string())};
+      return core::Error{
+          core::Errc::kNotFound,
+          fmt::format("no backup in {}: create one with `forge backup create`", dir_.string())};
     }
     return all.front();
   }
@@ -443,9 +444,9 @@ core::Result<Manifest> BackupRepository::find(const std::string& id) const {
   }
   auto value = readJsonFile(dir_ / id / kManifestFile);
   if (!value) {
-    return core::Error{core::Errc::kNotFound,
-                       fmt::format("no backup '{}' in {} (`forge backup list` shows them)", id,
-                                   dir_.string())};
+    return core::Error{
+        core::Errc::kNotFound,
+        fmt::format("no backup '{}' in {} (`forge backup list` shows them)", id, dir_.string())};
   }
   auto manifest = manifestFromJson(*value);
   if (!manifest) {
@@ -515,7 +516,8 @@ core::Result<RestoreReport> BackupRepository::restore(const std::string& id, con
   if (worst(verified->checks) == Level::kCritical) {
     std::string problems;
     for (const auto& check : verified->checks) {
-      if (check.level == Level::kCritical) problems += fmt::format("\n  {}: {}", check.name, check.detail);
+      if (check.level == Level::kCritical)
+        problems += fmt::format("\n  {}: {}", check.name, check.detail);
     }
     return core::Error{core::Errc::kUnprocessable,
                        fmt::format("backup {} fails verification, nothing was restored:{}\nPick "
@@ -524,8 +526,8 @@ core::Result<RestoreReport> BackupRepository::restore(const std::string& id, con
   }
   if (manifest.backend != backendOf(stack)) {
     return core::Error{core::Errc::kInvalidParams,
-                       fmt::format("backup {} is of a {} database, the target is {}",
-                                   manifest.id, manifest.backend, backendOf(stack))};
+                       fmt::format("backup {} is of a {} database, the target is {}", manifest.id,
+                                   manifest.backend, backendOf(stack))};
   }
   say(progress, fmt::format("backup {} verified", manifest.id));
   RestoreReport report{manifest, std::nullopt, 0};
@@ -545,8 +547,7 @@ core::Result<RestoreReport> BackupRepository::restore(const std::string& id, con
   }
   const auto started = std::chrono::steady_clock::now();
   say(progress, fmt::format("restoring {}", manifest.id));
-  if (auto restored = restoreInto(dir_ / manifest.id, manifest, stack, /*clean=*/true);
-      !restored) {
+  if (auto restored = restoreInto(dir_ / manifest.id, manifest, stack, /*clean=*/true); !restored) {
     return restored.error();
   }
   report.duration_ms = millisSince(started);
@@ -571,7 +572,8 @@ core::Status dropScratchDatabase(const std::string& admin_url, const std::string
   std::string name = scratch_url.substr(slash + 1);
   name = name.substr(0, name.find('?'));
   if (!name.starts_with("forge_scratch_")) {
-    return core::Error{core::Errc::kInternal, "refusing to drop a database that is not a scratch one"};
+    return core::Error{core::Errc::kInternal,
+                       "refusing to drop a database that is not a scratch one"};
   }
   auto admin = storage::openDatabase(admin_url, "");
   if (!admin) return admin.error();
@@ -613,7 +615,8 @@ core::Result<VerifyRestoreReport> BackupRepository::verifyRestore(const std::str
     report.checks.push_back({"restore", Level::kCritical, status.error().message});
   } else {
     report.duration_ms = millisSince(started);
-    report.checks.push_back({"restore", Level::kOk, fmt::format("restored in {} ms", report.duration_ms)});
+    report.checks.push_back(
+        {"restore", Level::kOk, fmt::format("restored in {} ms", report.duration_ms)});
     auto db = storage::openDatabase(target.database_url, target.data_dir);
     auto described = db ? describeDatabase(**db) : core::Result<Snapshot>(db.error());
     if (!described) {
@@ -624,12 +627,13 @@ core::Result<VerifyRestoreReport> BackupRepository::verifyRestore(const std::str
       report.checks.push_back(
           {"restored schema", same ? Level::kOk : Level::kCritical,
            fmt::format("version {}{}", described->schema_version,
-                       same ? ", as recorded" : fmt::format(", the manifest {}", manifest.schema_version))});
+                       same ? ", as recorded"
+                            : fmt::format(", the manifest {}", manifest.schema_version))});
       for (auto& check : compareRowCounts(manifest, described->tables))
         report.checks.push_back(std::move(check));
     }
     if (manifest.file(kSecretsFile) != nullptr) {
-      struct stat st{};
+      struct stat st {};
       const std::string secrets = identity::secretsFile(target.data_dir);
       const bool present = ::stat(secrets.c_str(), &st) == 0;
       const bool private_mode = present && (st.st_mode & 0777) == 0600;
@@ -657,7 +661,8 @@ core::Result<std::vector<Manifest>> BackupRepository::prune(const RetentionPolic
     bool remove = policy.keep && static_cast<int>(i) >= *policy.keep;
     if (policy.max_age_days) {
       const auto created = parseUtc(all[i].created_at);
-      remove = remove || (created && now - *created > std::chrono::hours(24) * *policy.max_age_days);
+      remove =
+          remove || (created && now - *created > std::chrono::hours(24) * *policy.max_age_days);
     }
     if (!remove) continue;
     if (!dry_run) {

@@ -31,7 +31,7 @@ struct BackupFile {
 };
 
 struct Manifest {
-  std::string id;         // "20261204T170324Z" (a suffix "-2", "-3" when taken in one second)
+  std::string id; // "20261204T170324Z" (a suffix "-2", "-3" when taken in one second)
   std::string forge_version;
   int schema_version = 0;
   std::string backend;    // "sqlite" or "postgresql"
@@ -108,8 +108,8 @@ public:
   // safety backup of what is there (unless `safety_backup` is false), then restores (SQLite:
   // temporary file, fsync, rename over forge.db; PostgreSQL: pg_restore --clean --if-exists in
   // one transaction). The caller makes sure nothing uses the database.
-  core::Result<RestoreReport> restore(const std::string& id, const Stack& stack,
-                                      bool safety_backup, const Progress& progress) const;
+  core::Result<RestoreReport> restore(const std::string& id, const Stack& stack, bool safety_backup,
+                                      const Progress& progress) const;
 
   // Restores into a scratch place (a temporary directory; for PostgreSQL a scratch database on
   // the server of `stack`), opens it with the storage layer and compares rows per table and

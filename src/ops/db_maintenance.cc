@@ -132,7 +132,8 @@ core::Result<DatabaseStatus> databaseStatus(storage::Database& db) {
     status.free_bytes = sizes->free;
     status.wal_bytes = sizes->wal;
     auto server = db.query("SELECT sqlite_version()");
-    if (server && !server->rows.empty()) status.server_version = "SQLite " + server->rows[0].text(0);
+    if (server && !server->rows.empty())
+      status.server_version = "SQLite " + server->rows[0].text(0);
   } else {
     auto size = postgresSize(db);
     if (!size) return size.error();
@@ -195,8 +196,8 @@ core::Result<VacuumReport> vacuumDatabase(storage::Database& db) {
   return report;
 }
 
-core::Result<std::vector<PruneCount>> pruneRecords(storage::Database& db,
-                                                   const std::string& cutoff, bool dry_run) {
+core::Result<std::vector<PruneCount>> pruneRecords(storage::Database& db, const std::string& cutoff,
+                                                   bool dry_run) {
   struct Target {
     const char* table;
     const char* column;

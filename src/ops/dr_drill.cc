@@ -126,11 +126,12 @@ std::string lastLines(const fs::path& log, std::size_t count) {
 // A client of the scratch gateway.
 class DrillClient {
 public:
-  DrillClient(int port, std::string token) : base_(fmt::format("http://127.0.0.1:{}", port)), token_(std::move(token)) {}
+  DrillClient(int port, std::string token)
+      : base_(fmt::format("http://127.0.0.1:{}", port)), token_(std::move(token)) {}
 
-  core::Result<net::Response> send(net::Method method, const std::string& path,
-                                   const std::string& body = {},
-                                   const std::vector<std::pair<std::string, std::string>>& headers = {}) const {
+  core::Result<net::Response>
+  send(net::Method method, const std::string& path, const std::string& body = {},
+       const std::vector<std::pair<std::string, std::string>>& headers = {}) const {
     net::HttpRequestSpec spec;
     spec.method = method;
     spec.url = base_ + path;
@@ -147,9 +148,9 @@ public:
     auto answer = send(net::Method::kGet, path);
     if (!answer) return answer.error();
     if (answer->status != 200) {
-      return core::Error{core::Errc::kBadGateway,
-                         fmt::format("GET {} answered {}: {}", path, answer->status,
-                                     answer->body.substr(0, 200))};
+      return core::Error{
+          core::Errc::kBadGateway,
+          fmt::format("GET {} answered {}: {}", path, answer->status, answer->body.substr(0, 200))};
     }
     boost::system::error_code ec;
     json::value value = json::parse(answer->body, ec);
@@ -191,7 +192,8 @@ std::set<std::string> fieldOf(const json::value& list, const char* key) {
   if (!list.is_array()) return values;
   for (const auto& item : list.as_array()) {
     if (const auto* object = item.if_object()) {
-      if (const auto* v = object->if_contains(key); v && v->is_string()) values.insert(std::string(v->as_string()));
+      if (const auto* v = object->if_contains(key); v && v->is_string())
+        values.insert(std::string(v->as_string()));
     }
   }
   return values;
@@ -236,12 +238,12 @@ std::vector<Check> gatewaysChecks(const DrillClient& client, const ExpectedGatew
   for (const auto& skipped : expected.from_config_skipped)
     served.erase(skipped);
   if (served != expected.names) {
-    checks.push_back({"REST /gateways", Level::kCritical,
-                      fmt::format("lists {} gateways, the backup holds {} (missing: {}; not in "
-                                  "the backup: {})",
-                                  served.size(), expected.names.size(),
-                                  missingFrom(expected.names, served),
-                                  missingFrom(served, expected.names))});
+    checks.push_back(
+        {"REST /gateways", Level::kCritical,
+         fmt::format("lists {} gateways, the backup holds {} (missing: {}; not in "
+                     "the backup: {})",
+                     served.size(), expected.names.size(), missingFrom(expected.names, served),
+                     missingFrom(served, expected.names))});
   } else {
     checks.push_back({"REST /gateways", Level::kOk,
                       fmt::format("lists the {} gateways of the backup", served.size())});
@@ -262,7 +264,8 @@ Check usersCheck(const DrillClient& client, const std::set<std::string>& restore
   auto list = client.getJson("/users?limit=0");
   if (!list) return {"REST /users", Level::kCritical, list.error().message};
   const json::value* users = &*list;
-  if (list->is_object() && list->as_object().contains("users")) users = &list->as_object().at("users");
+  if (list->is_object() && list->as_object().contains("users"))
+    users = &list->as_object().at("users");
   const auto served = fieldOf(*users, "email");
   const std::string missing = missingFrom(restored, served);
   if (!missing.empty()) {
@@ -286,10 +289,12 @@ Check mcpCheck(const DrillClient& client) {
   auto opened = client.send(net::Method::kPost, "/mcp", json::serialize(init), accept);
   if (!opened || opened->status != 200) {
     return {"MCP tools/list", Level::kCritical,
-            opened ? fmt::format("initialize answered {}", opened->status) : opened.error().message};
+            opened ? fmt::format("initialize answered {}", opened->status)
+                   : opened.error().message};
   }
   auto headers = accept;
-  if (auto session = opened->headers.get("mcp-session-id")) headers.emplace_back("Mcp-Session-Id", std::string(*session));
+  if (auto session = opened->headers.get("mcp-session-id"))
+    headers.emplace_back("Mcp-Session-Id", std::string(*session));
   headers.emplace_back("MCP-Protocol-Version", version);
   (void)client.send(net::Method::kPost, "/mcp",
                     R"({"jsonrpc":"2.0","method":"notifications/initialized"})", headers);
@@ -297,7 +302,8 @@ Check mcpCheck(const DrillClient& client) {
                             R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})", headers);
   if (!listed || listed->status != 200) {
     return {"MCP tools/list", Level::kCritical,
-            listed ? fmt::format("tools/list answered {}", listed->status) : listed.error().message};
+            listed ? fmt::format("tools/list answered {}", listed->status)
+                   : listed.error().message};
   }
   const json::value answer = rpcAnswer(*listed);
   const json::value* tools = nullptr;
@@ -307,9 +313,11 @@ Check mcpCheck(const DrillClient& client) {
     }
   }
   if (tools == nullptr || !tools->is_array()) {
-    return {"MCP tools/list", Level::kCritical, "no tools list in the answer: " + listed->body.substr(0, 200)};
+    return {"MCP tools/list", Level::kCritical,
+            "no tools list in the answer: " + listed->body.substr(0, 200)};
   }
-  return {"MCP tools/list", Level::kOk, fmt::format("answers with {} tools", tools->as_array().size())};
+  return {"MCP tools/list", Level::kOk,
+          fmt::format("answers with {} tools", tools->as_array().size())};
 }
 
 } // namespace
@@ -353,9 +361,9 @@ core::Result<DrillReport> runDrill(const BackupRepository& repository, const Man
   const auto restore_done = Clock::now();
   report.restore_ms = millisBetween(restore_started, restore_done);
   bool ok = static_cast<bool>(restored);
-  report.checks.push_back({"restore", ok ? Level::kOk : Level::kCritical,
-                           ok ? fmt::format("files in place in {} ms", report.restore_ms)
-                              : restored.error().message});
+  report.checks.push_back(
+      {"restore", ok ? Level::kOk : Level::kCritical,
+       ok ? fmt::format("files in place in {} ms", report.restore_ms) : restored.error().message});
 
   ExpectedGateways gateways;
   std::set<std::string> users;
@@ -377,9 +385,11 @@ core::Result<DrillReport> runDrill(const BackupRepository& repository, const Man
   DrillGateway gateway;
   const fs::path log = *scratch / "gateway.log";
   if (ok) {
-    std::vector<std::string> args{options.gateway_binary, "gateway", "--server-host", "127.0.0.1",
-                                  "--server-port", "0", "--data-dir", target.data_dir,
-                                  "--database-url", target.database_url};
+    std::vector<std::string> args{options.gateway_binary, "gateway",
+                                  "--server-host",        "127.0.0.1",
+                                  "--server-port",        "0",
+                                  "--data-dir",           target.data_dir,
+                                  "--database-url",       target.database_url};
     if (!options.config_file.empty()) {
       args.insert(args.end(), {"--config", fs::absolute(options.config_file).string()});
     }
@@ -404,16 +414,15 @@ core::Result<DrillReport> runDrill(const BackupRepository& repository, const Man
       // Checking the restored rows between restore and launch is the drill's, not the
       // recovery's: it is left out.
       report.rto_ms = report.restore_ms + report.start_ms;
-      report.checks.push_back({"gateway /ready", Level::kOk,
-                               fmt::format("ready on port {} {} ms after launch", report.port,
-                                           report.start_ms)});
+      report.checks.push_back(
+          {"gateway /ready", Level::kOk,
+           fmt::format("ready on port {} {} ms after launch", report.port, report.start_ms)});
     } else {
       ok = false;
-      report.checks.push_back(
-          {"gateway /ready", Level::kCritical,
-           fmt::format("the gateway {} within {} s; its last lines:{}",
-                       gateway.running() ? "did not answer /ready" : "exited",
-                       options.ready_timeout.count(), lastLines(log, 15))});
+      report.checks.push_back({"gateway /ready", Level::kCritical,
+                               fmt::format("the gateway {} within {} s; its last lines:{}",
+                                           gateway.running() ? "did not answer /ready" : "exited",
+                                           options.ready_timeout.count(), lastLines(log, 15))});
     }
   }
 

@@ -22,7 +22,7 @@ struct DrillOptions {
   std::string gateway_binary; // the forge binary (the CLI passes /proc/self/exe)
   std::string config_file;    // given to the gateway as --config; empty for none
   std::chrono::seconds ready_timeout{60};
-  bool keep_scratch = false;  // leave the scratch data directory (it is kept on failure anyway)
+  bool keep_scratch = false; // leave the scratch data directory (it is kept on failure anyway)
   // A bearer token for the scratch gateway, given its data directory (the restored secrets).
   std::function<core::Result<std::string>(const std::string& data_dir)> token;
   Progress progress;

@@ -92,9 +92,9 @@ core::Status pgDump(const std::string& url, const std::string& snapshot,
 
 core::Status pgRestore(const std::string& url, const std::filesystem::path& file, bool clean) {
   const Credentials credentials = credentialsOf(url);
-  std::vector<std::string> argv{"pg_restore",         "--no-owner", "--no-privileges",
-                                "--single-transaction", "--exit-on-error",
-                                "--dbname=" + credentials.url};
+  std::vector<std::string> argv{"pg_restore",      "--no-owner",
+                                "--no-privileges", "--single-transaction",
+                                "--exit-on-error", "--dbname=" + credentials.url};
   if (clean) {
     argv.emplace_back("--clean");
     argv.emplace_back("--if-exists");
@@ -115,9 +115,9 @@ core::Result<int> pgListEntries(const std::filesystem::path& file) {
 }
 
 core::Result<int> pgDumpSchemaVersion(const std::filesystem::path& file) {
-  auto ran = runProgram({"pg_restore", "--data-only", "--table=schema_migrations", "--file=-",
-                         file.string()},
-                        {}, kPgInstallHint);
+  auto ran = runProgram(
+      {"pg_restore", "--data-only", "--table=schema_migrations", "--file=-", file.string()}, {},
+      kPgInstallHint);
   if (auto status = check(ran, "pg_restore --data-only"); !status) return status.error();
   // The data is a COPY block: "COPY ... FROM stdin;", a line per row (tab-separated, version
   // first), then "\.".

@@ -61,11 +61,11 @@ core::Result<ProgramOutput> runProgram(const std::vector<std::string>& argv,
                                        const std::string& install_hint) {
   if (argv.empty() || !onPath(argv[0])) {
     const std::string name = argv.empty() ? std::string("(nothing)") : argv[0];
-    return core::Error{core::Errc::kNotFound,
-                       install_hint.empty()
-                           ? fmt::format("{} is not installed (not found on PATH)", name)
-                           : fmt::format("{} is not installed (not found on PATH): {}", name,
-                                         install_hint)};
+    return core::Error{
+        core::Errc::kNotFound,
+        install_hint.empty()
+            ? fmt::format("{} is not installed (not found on PATH)", name)
+            : fmt::format("{} is not installed (not found on PATH): {}", name, install_hint)};
   }
   // Everything the child needs is built before fork: after it, only async-signal-safe calls.
   std::vector<std::string> env_strings;
@@ -117,8 +117,7 @@ core::Result<ProgramOutput> runProgram(const std::vector<std::string>& argv,
   ::close(out_pipe[0]);
   ::close(err_pipe[0]);
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
   output.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return output;
 }

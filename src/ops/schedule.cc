@@ -45,9 +45,9 @@ std::string shellQuote(const std::string& text) {
 }
 
 std::string backupCommandLine(const ScheduleSpec& spec) {
-  std::string line = fmt::format("{} backup create --reason scheduled --data-dir {} --backup-dir {}",
-                                 shellQuote(spec.forge_binary), shellQuote(spec.data_dir),
-                                 shellQuote(spec.backup_dir));
+  std::string line = fmt::format(
+      "{} backup create --reason scheduled --data-dir {} --backup-dir {}",
+      shellQuote(spec.forge_binary), shellQuote(spec.data_dir), shellQuote(spec.backup_dir));
   if (spec.keep) line += fmt::format(" --keep {}", *spec.keep);
   if (spec.max_age_days) line += fmt::format(" --max-age {}", *spec.max_age_days);
   return line;
@@ -78,16 +78,16 @@ core::Result<std::string> cronLine(const ScheduleSpec& spec) {
 
 SystemdUnits systemdUnits(const ScheduleSpec& spec) {
   SystemdUnits units;
-  units.service = fmt::format("[Unit]\n"
-                              "Description=Forge backup (forge backup create, with retention)\n"
-                              "\n"
-                              "[Service]\n"
-                              "Type=oneshot\n"
-                              "{}"
-                              "ExecStart={}\n",
-                              spec.env_file.empty() ? std::string()
-                                                    : fmt::format("EnvironmentFile={}\n", spec.env_file),
-                              backupCommandLine(spec));
+  units.service = fmt::format(
+      "[Unit]\n"
+      "Description=Forge backup (forge backup create, with retention)\n"
+      "\n"
+      "[Service]\n"
+      "Type=oneshot\n"
+      "{}"
+      "ExecStart={}\n",
+      spec.env_file.empty() ? std::string() : fmt::format("EnvironmentFile={}\n", spec.env_file),
+      backupCommandLine(spec));
   units.timer = fmt::format("[Unit]\n"
                             "Description=Forge backup every {} s\n"
                             "\n"
@@ -119,8 +119,9 @@ std::string unitDirectory(SystemdScope scope) {
   if (scope == SystemdScope::kSystem) return "/etc/systemd/system";
   const char* config = std::getenv("XDG_CONFIG_HOME");
   const char* home = std::getenv("HOME");
-  const fs::path base = config != nullptr && *config != '\0' ? fs::path(config)
-                                                             : fs::path(home != nullptr ? home : ".") / ".config";
+  const fs::path base = config != nullptr && *config != '\0'
+                            ? fs::path(config)
+                            : fs::path(home != nullptr ? home : ".") / ".config";
   return (base / "systemd" / "user").string();
 }
 
@@ -142,8 +143,9 @@ core::Result<std::vector<std::string>> installSystemdTimer(const ScheduleSpec& s
     }
     written.push_back(path);
   }
-  for (auto args : {std::vector<std::string>{"daemon-reload"},
-                    std::vector<std::string>{"enable", "--now", std::string(kUnitName) + ".timer"}}) {
+  for (auto args :
+       {std::vector<std::string>{"daemon-reload"},
+        std::vector<std::string>{"enable", "--now", std::string(kUnitName) + ".timer"}}) {
     auto ran = runProgram(systemctl(scope, args));
     if (!ran) return ran.error();
     if (ran->exit_code != 0) {

@@ -89,9 +89,8 @@ core::Status sqliteOnlineBackup(const fs::path& source, const fs::path& destinat
   }
   sqlite3_backup_finish(backup);
   if (rc != SQLITE_DONE) {
-    return core::Error{core::Errc::kUnavailable,
-                       fmt::format("sqlite: backup of {} failed: {}", source.string(),
-                                   sqlite3_errstr(rc))};
+    return core::Error{core::Errc::kUnavailable, fmt::format("sqlite: backup of {} failed: {}",
+                                                             source.string(), sqlite3_errstr(rc))};
   }
   return core::Ok{};
 }
@@ -107,8 +106,8 @@ core::Result<SqliteCopyCheck> checkSqliteCopy(const fs::path& file) {
   if (!fs::is_regular_file(file, ec)) {
     return core::Error{core::Errc::kNotFound, fmt::format("{} is missing", file.string())};
   }
-  auto db = openFile(fmt::format("file:{}?mode=ro&immutable=1", file.string()),
-                     SQLITE_OPEN_READONLY);
+  auto db =
+      openFile(fmt::format("file:{}?mode=ro&immutable=1", file.string()), SQLITE_OPEN_READONLY);
   if (!db) return db.error();
   SqliteCopyCheck check;
   auto integrity = column(db->get(), "PRAGMA integrity_check");

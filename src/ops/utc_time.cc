@@ -10,8 +10,7 @@ namespace forge::ops {
 
 std::string formatUtc(SystemTime time) {
   const auto millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count() %
-      1000;
+      std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count() % 1000;
   return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03d}Z",
                      fmt::gmtime(std::chrono::system_clock::to_time_t(time)), millis);
 }

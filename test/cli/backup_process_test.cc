@@ -37,14 +37,14 @@ protected:
     ASSERT_TRUE(gateway_->waitForLine("upstream fixture: discovered", 10s)) << gateway_->err();
     // A second upstream registered through the API, and a few virtual servers.
     const auto added = request(port_, "POST", "/gateways",
-                               json::serialize(json::object{
-                                   {"name", "extra"},
-                                   {"transport", "stdio"},
-                                   {"command", FORGE_FIXTURE_BINARY},
-                                   {"args", json::array{"--stdio"}}}),
+                               json::serialize(json::object{{"name", "extra"},
+                                                            {"transport", "stdio"},
+                                                            {"command", FORGE_FIXTURE_BINARY},
+                                                            {"args", json::array{"--stdio"}}}),
                                {{"Content-Type", "application/json"}}, 20s);
     ASSERT_EQ(added.status, 201) << added.body;
-    for (int i = 0; i < 5; ++i) addServer(fmt::format("before-{}", i));
+    for (int i = 0; i < 5; ++i)
+      addServer(fmt::format("before-{}", i));
   }
   void TearDown() override {
     gateway_.reset();
@@ -53,9 +53,10 @@ protected:
 
   std::string data() const { return (dir_ / "data").string(); }
   bool addServer(const std::string& name) {
-    const auto reply = request(port_, "POST", "/servers",
-                               json::serialize(json::object{{"server", json::object{{"name", name}}}}),
-                               {{"Content-Type", "application/json"}});
+    const auto reply =
+        request(port_, "POST", "/servers",
+                json::serialize(json::object{{"server", json::object{{"name", name}}}}),
+                {{"Content-Type", "application/json"}});
     return reply.status == 201;
   }
   CommandResult forge(std::vector<std::string> args, std::chrono::seconds timeout = 60s) {
@@ -130,8 +131,8 @@ TEST_F(BackupProcessTest, BackupWhileWritingThenVerifyRestoreAndDrill) {
   EXPECT_EQ(str(jsonOf(verified), "status"), "ok");
 
   // ---- restore: refused onto the running gateway's data, done into another directory
-  const auto refused = forge({"backup", "restore", id, "--data-dir", data(), "--gateway-url",
-                              nobody()});
+  const auto refused =
+      forge({"backup", "restore", id, "--data-dir", data(), "--gateway-url", nobody()});
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_NE(refused.err.find("refusing to restore while the stack runs"), std::string::npos)
       << refused.err;
@@ -189,8 +190,8 @@ TEST_F(BackupProcessTest, DbStatusVacuumAndPruneOnALiveStack) {
   EXPECT_NE(status.out.find("none"), std::string::npos) << status.out;
   const auto vacuum = forge({"db", "vacuum", "--data-dir", data(), "--json"});
   EXPECT_EQ(vacuum.exit_code, 0) << vacuum.out << vacuum.err;
-  const auto pruned = forge({"prune", "--older-than", "30", "--dry-run", "--data-dir", data(),
-                             "--json"});
+  const auto pruned =
+      forge({"prune", "--older-than", "30", "--dry-run", "--data-dir", data(), "--json"});
   EXPECT_EQ(pruned.exit_code, 0) << pruned.err;
   EXPECT_TRUE(jsonOf(pruned).at("dry_run").as_bool());
   const auto missing = forge({"db", "status", "--data-dir", (dir_ / "nowhere").string()});
@@ -218,8 +219,8 @@ TEST_F(BackupProcessTest, ScheduleRunLoopBacksUpAndPrunesUntilSigterm) {
   EXPECT_NE(loop.out().find("pruned"), std::string::npos) << loop.out();
   const auto listed = forge({"backup", "list", "--data-dir", data(), "--json"});
   EXPECT_EQ(jsonOf(listed).at("backups").as_array().size(), 2u) << listed.out;
-  const auto printed = forge({"backup", "schedule", "--every", "6h", "--keep", "28", "--print",
-                              "--data-dir", data()});
+  const auto printed = forge(
+      {"backup", "schedule", "--every", "6h", "--keep", "28", "--print", "--data-dir", data()});
   EXPECT_EQ(printed.exit_code, 0);
   EXPECT_NE(printed.out.find("0 */6 * * * "), std::string::npos) << printed.out;
   EXPECT_NE(printed.out.find("OnUnitActiveSec=21600s"), std::string::npos) << printed.out;

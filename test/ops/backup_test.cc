@@ -22,7 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 
 int modeOf(const fs::path& path) {
-  struct stat st{};
+  struct stat st {};
   return ::stat(path.c_str(), &st) == 0 ? static_cast<int>(st.st_mode & 0777) : -1;
 }
 
@@ -87,9 +87,8 @@ protected:
 
 TEST_P(BackupTest, CreateWritesTheDatabaseSecretsAndAManifestWithChecksumsAndRowCounts) {
   std::vector<std::string> progress;
-  auto manifest = repository().create(stack_, {"manual", [&](const std::string& m) {
-                                                 progress.push_back(m);
-                                               }});
+  auto manifest =
+      repository().create(stack_, {"manual", [&](const std::string& m) { progress.push_back(m); }});
   ASSERT_TRUE(manifest) << manifest.error().message;
   EXPECT_EQ(manifest->backend, GetParam());
   EXPECT_EQ(manifest->schema_version, storage::migrations().back().version);
@@ -242,8 +241,7 @@ TEST_P(BackupTest, VerifyRestoreReportsRowsThatDoNotMatchTheManifest) {
   EXPECT_TRUE(flagged);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, BackupTest, ::testing::ValuesIn(storageBackends()),
-                         backendName);
+INSTANTIATE_TEST_SUITE_P(Backends, BackupTest, ::testing::ValuesIn(storageBackends()), backendName);
 
 // ---- retention and manifest (backend-independent) -----------------------------------------
 
