@@ -13,7 +13,7 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev libhiredis-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format
-  postgresql redis-server sqlite3 wrk valgrind
+  postgresql postgresql-client redis-server sqlite3 wrk valgrind # postgresql-client: pg_dump, pg_restore (forge backup)
   jq linux-perf # bench/run.sh: its report, the gateway's profile
 )
 # Node.js may come from another packaging of Node (which bundles npm); only add Debian's when

@@ -19,5 +19,9 @@ CommandPtr makeRestartCommand();
 CommandPtr makeScaleCommand();
 CommandPtr makeLogsCommand();
 CommandPtr makeAutoscaleCommand();
+CommandPtr makeBackupCommand();
+CommandPtr makeDrCommand();
+CommandPtr makeDbCommand();
+CommandPtr makePruneCommand();
 
 } // namespace forge::cli

@@ -84,6 +84,13 @@ const std::string& Connection::databaseUrl() {
 }
 
 core::Result<storage::DatabasePtr> Connection::database() {
+  auto db = existingDatabase();
+  if (!db) return db.error();
+  if (auto migrated = storage::migrate(**db); !migrated) return migrated.error();
+  return std::move(*db);
+}
+
+core::Result<storage::DatabasePtr> Connection::existingDatabase() {
   // A mistyped --data-dir must not quietly create an empty database.
   const auto sqlite_file = std::filesystem::path(data_dir_) / "forge.db";
   if (databaseUrl().empty() && !std::filesystem::exists(sqlite_file)) {
@@ -92,10 +99,7 @@ core::Result<storage::DatabasePtr> Connection::database() {
                                    "directory, or give --database-url",
                                    sqlite_file.string())};
   }
-  auto db = storage::openDatabase(databaseUrl(), data_dir_);
-  if (!db) return db.error();
-  if (auto migrated = storage::migrate(**db); !migrated) return migrated.error();
-  return std::move(*db);
+  return storage::openDatabase(databaseUrl(), data_dir_);
 }
 
 core::Result<std::string> Connection::token() {

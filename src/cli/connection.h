@@ -53,6 +53,8 @@ public:
 
   // The stack's database, opened and migrated to this binary's schema.
   core::Result<storage::DatabasePtr> database();
+  // The stack's database as it is, not migrated (for commands that report on it or copy it).
+  core::Result<storage::DatabasePtr> existingDatabase();
   const std::string& databaseUrl();
 
   // One request. On a transport failure or an answer >= 300 it prints what went wrong and what

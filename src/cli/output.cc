@@ -47,7 +47,8 @@ void printResult(bool as_json, const Table& table, const boost::json::value& jso
   }
 }
 
-int printChecks(bool as_json, const std::vector<ops::Check>& checks) {
+int printChecks(bool as_json, const std::vector<ops::Check>& checks,
+                const boost::json::object* extra) {
   const ops::Level worst = ops::worst(checks);
   Table table({"check", "state", "detail"});
   boost::json::array items;
@@ -57,8 +58,10 @@ int printChecks(bool as_json, const std::vector<ops::Check>& checks) {
         {"name", check.name}, {"status", ops::levelName(check.level)}, {"detail", check.detail}});
   }
   if (as_json) {
-    printResult(true, table,
-                boost::json::object{{"status", ops::levelName(worst)}, {"checks", items}});
+    boost::json::object out = extra != nullptr ? *extra : boost::json::object{};
+    out["status"] = ops::levelName(worst);
+    out["checks"] = std::move(items);
+    printResult(true, table, out);
   } else {
     fmt::print("{}overall: {}\n", table.render(), ops::levelName(worst));
   }

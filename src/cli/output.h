@@ -26,7 +26,9 @@ private:
 void printResult(bool as_json, const Table& table, const boost::json::value& json);
 
 // Prints checks as a table (CHECK, STATE, DETAIL) ending with the worst state, or as JSON
-// {"status": worst, "checks": [{"name", "status", "detail"}]}; returns ops::exitCodeOf(worst).
-int printChecks(bool as_json, const std::vector<ops::Check>& checks);
+// {"status": worst, "checks": [{"name", "status", "detail"}]} (plus the fields of `extra`, when
+// given); returns ops::exitCodeOf(worst).
+int printChecks(bool as_json, const std::vector<ops::Check>& checks,
+                const boost::json::object* extra = nullptr);
 
 } // namespace forge::cli

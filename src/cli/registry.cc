@@ -15,6 +15,11 @@ std::vector<CommandFactory> builtinCommands() {
       makeRegisterCommand, makeTokenCommand,     makeManagerCommand,   makeUpCommand,
       makeDownCommand,     makePsCommand,        makeRestartCommand,   makeScaleCommand,
       makeLogsCommand,     makeAutoscaleCommand,
+      makeGatewayCommand,  makeConfigCommand, makeTranslateCommand, makeWrapperCommand,
+      makeRegisterCommand, makeTokenCommand,  makeManagerCommand,   makeUpCommand,
+      makeDownCommand,     makePsCommand,     makeRestartCommand,   makeScaleCommand,
+      makeLogsCommand,     makeBackupCommand, makeDrCommand,        makeDbCommand,
+      makePruneCommand,
   };
 }
 
