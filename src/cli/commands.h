@@ -18,5 +18,6 @@ CommandPtr makePsCommand();
 CommandPtr makeRestartCommand();
 CommandPtr makeScaleCommand();
 CommandPtr makeLogsCommand();
+CommandPtr makeIncidentCommand();
 
 } // namespace forge::cli

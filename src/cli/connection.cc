@@ -41,7 +41,11 @@ std::string fromEnvironment(std::initializer_list<const char*> names) {
 }
 
 void Connection::addOptions(CLI::App& app, Reach reach) {
+  // A nested command is named with its parents ("incident assess"), not the root ("forge").
   command_ = app.get_name();
+  for (const auto* parent = app.get_parent(); parent && parent->get_parent();
+       parent = parent->get_parent())
+    command_ = parent->get_name() + " " + command_;
   const auto bits = static_cast<int>(reach);
   if (bits & static_cast<int>(Reach::kGateway)) {
     app.add_option("--gateway-url", gateway_url_,
