@@ -696,8 +696,9 @@ public:
     context_.addOptions(app, Reach::kDatabase, true);
     app.footer("Levels: 1 on-call engineer, 2 senior engineer, 3 engineering manager, 4 "
                "CTO/VP engineering.\nAn open CRITICAL incident is due at level 2 after 30 min, 3 "
-               "after 1 h, 4 after 2 h;\nWARNING at 2 after 1 h, 3 after 4 h (escalation: in "
-               "notifications.yml changes them).\nExample:\n  forge incident escalate 3 --reason "
+               "after 1 h, 4 after 2 h;\nWARNING at 2 after 1 h, 3 after 4 h (the escalation: "
+               "section of notifications.yml\nchanges them).\nExample:\n  forge incident escalate "
+               "3 --reason "
                "'restart did not help'\n  */5 * * * * forge incident escalate --auto --data-dir "
                "/var/lib/forge");
   }

@@ -2,6 +2,7 @@
 
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <sys/statvfs.h>
 
@@ -65,9 +66,10 @@ Check gradeManager(const StackSnapshot& snapshot) {
   const auto& probe = snapshot.manager_services;
   if (!probe.reached) {
     return {"manager", Level::kWarning,
-            fmt::format("not reachable at {}: {} (no manager runs this stack? services could not "
-                        "be checked; `forge up` runs one)",
-                        snapshot.manager_url, probe.error)};
+            fmt::format("{}; services not checked (no manager runs this stack? `forge up` runs "
+                        "one, or give --manager-url)",
+                        probe.error.empty() ? "not reachable at " + snapshot.manager_url
+                                            : probe.error)};
   }
   if (!probe.ok()) {
     return {"manager", Level::kWarning,
@@ -272,13 +274,13 @@ Assessment assess(const std::vector<Check>& checks) {
     out.escalate_now = true;
     out.reason = "the gateway is down: service down is CRITICAL";
   } else {
+    std::vector<std::string> problems;
     for (const auto& check : checks) {
-      if (check.level == worst(checks) && check.level != Level::kOk) {
-        out.reason = fmt::format("{}: {}", check.name, check.detail);
-        break;
-      }
+      if (check.level != Level::kOk)
+        problems.push_back(fmt::format("{} ({})", check.name, levelName(check.level)));
     }
-    if (out.reason.empty()) out.reason = "every check is ok";
+    out.reason = problems.empty() ? "every check is ok"
+                                  : fmt::format("not ok: {}", fmt::join(problems, ", "));
   }
   return out;
 }

@@ -119,9 +119,9 @@ core::Result<Incident> IncidentStore::open(const NewIncident& incident) {
   }
   const std::string now = formatUtc(WallClock::now());
   std::int64_t id = 0;
-  auto status = storage::transaction(db_, [&]() -> core::Status {
+  auto insert = [&]() -> core::Status {
     // The next id in one statement: two operators opening at once meet the primary key, and
-    // the loser's transaction fails rather than sharing an id.
+    // the loser's transaction fails (and is tried again) rather than sharing an id.
     auto inserted =
         db_.query(fmt::format("INSERT INTO incidents ({}) SELECT COALESCE(MAX(id), 0) + 1, ?, ?, "
                               "?, ?, ?, ?, '', ?, ?, '' FROM incidents RETURNING id",
@@ -139,7 +139,10 @@ core::Result<Incident> IncidentStore::open(const NewIncident& incident) {
         json::object{{"severity", severityName(incident.severity)}, {"level", incident.level}});
     if (!opened) return opened.error();
     return core::Ok{};
-  });
+  };
+  auto status = storage::transaction(db_, insert);
+  for (int retry = 0; retry < 5 && !status && status.error().code == core::Errc::kConflict; ++retry)
+    status = storage::transaction(db_, insert);
   if (!status) return status.error();
   return get(id);
 }

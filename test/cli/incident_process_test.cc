@@ -11,6 +11,8 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <set>
 
 namespace forge::test {
 namespace {
@@ -257,6 +259,25 @@ TEST_F(IncidentTest, AFailingWebhookIsReportedAndRecordedButNeverFatal) {
   EXPECT_EQ(second.out, "2\n");
   EXPECT_NE(second.err.find("notifications not sent"), std::string::npos) << second.err;
   EXPECT_EQ(events(show("2"), "notify-failed").size(), 1u);
+}
+
+TEST_F(IncidentTest, OperatorsOpeningAtOnceGetDistinctIds) {
+  startGateway();
+  std::vector<std::future<CommandResult>> opens;
+  for (int i = 0; i < 6; ++i) {
+    opens.push_back(std::async(std::launch::async, [this, i] {
+      return forge({"open", "-s", "WARNING", "-t", fmt::format("report {}", i)});
+    }));
+  }
+  std::set<std::string> ids;
+  for (auto& open : opens) {
+    const auto result = open.get();
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    ids.insert(result.out);
+  }
+  EXPECT_EQ(ids, (std::set<std::string>{"1\n", "2\n", "3\n", "4\n", "5\n", "6\n"}));
+  for (int id = 1; id <= 6; ++id)
+    EXPECT_EQ(kinds(show(std::to_string(id))), std::vector<std::string>{"opened"});
 }
 
 TEST_F(IncidentTest, AssessAttachesTheLiveGatewaysDiagnostics) {
