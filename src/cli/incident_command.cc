@@ -40,15 +40,6 @@ std::string text(const json::value& v) {
   return json::serialize(v);
 }
 
-// "42 min", "3 h 5 min", "12 s".
-std::string humanDuration(std::chrono::seconds d) {
-  const auto s = d.count();
-  if (s < 60) return fmt::format("{} s", s);
-  if (s < 3600) return fmt::format("{} min", s / 60);
-  return s % 3600 >= 60 ? fmt::format("{} h {} min", s / 3600, (s % 3600) / 60)
-                        : fmt::format("{} h", s / 3600);
-}
-
 // What every incident subcommand shares: its connection, who acts, the notifications.
 struct Context {
   Connection connection;
@@ -150,9 +141,9 @@ std::string nextEscalation(const ops::EscalationPolicy& policy, const Incident& 
   const int next = incident.level + 1;
   return *deadline > open_for
              ? fmt::format("level {} ({}) in {}", next, ops::levelContact(next),
-                           humanDuration(*deadline - open_for))
+                           ops::formatDuration(*deadline - open_for))
              : fmt::format("level {} ({}) overdue by {}", next, ops::levelContact(next),
-                           humanDuration(open_for - *deadline));
+                           ops::formatDuration(open_for - *deadline));
 }
 
 json::object incidentJson(const Incident& incident, const ops::EscalationPolicy& policy,
@@ -262,6 +253,28 @@ private:
   int level_ = 1;
 };
 
+// One GET, timed; what came back or why nothing did.
+ops::Probe probe(const core::Result<ApiClient>& api, const std::string& path) {
+  ops::Probe p;
+  if (!api) {
+    p.error = api.error().message;
+    return p;
+  }
+  p.url = api->base() + path;
+  const auto started = std::chrono::steady_clock::now();
+  auto answer = api->call(net::Method::kGet, path);
+  p.ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  if (!answer) {
+    p.error = answer.error().message;
+    return p;
+  }
+  p.reached = true;
+  p.status = answer->status;
+  p.body = std::move(answer->body);
+  return p;
+}
+
 // Gathers the live stack's diagnostics (ops::StackSnapshot) through the gateway's and the
 // manager's APIs.
 class Gatherer {
@@ -294,27 +307,6 @@ public:
 private:
   void progress(const char* what) {
     if (!connection_.json()) std::fprintf(stderr, "assessing the %s...\n", what);
-  }
-
-  static ops::Probe probe(const core::Result<ApiClient>& api, const std::string& path) {
-    ops::Probe p;
-    if (!api) {
-      p.error = api.error().message;
-      return p;
-    }
-    p.url = api->base() + path;
-    const auto started = std::chrono::steady_clock::now();
-    auto answer = api->call(net::Method::kGet, path);
-    p.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-               .count();
-    if (!answer) {
-      p.error = answer.error().message;
-      return p;
-    }
-    p.reached = true;
-    p.status = answer->status;
-    p.body = std::move(answer->body);
-    return p;
   }
 
   // CPU between two samples of each running service's metrics, and memory.
@@ -622,25 +614,11 @@ private:
   json::object recheckGateway() {
     auto api = context_.connection.gateway(10s);
     ops::Probe health, ready;
-    auto probe = [&](const char* path, ops::Probe& p) {
-      if (!api) {
-        p.error = api.error().message;
-        return;
-      }
-      auto answer = api->call(net::Method::kGet, path);
-      p.reached = answer.ok();
-      if (answer) {
-        p.status = answer->status;
-        p.body = std::move(answer->body);
-      } else {
-        p.error = answer.error().message;
-      }
-    };
     // A gateway that was just restarted may take a moment to be ready.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_seconds_);
     do {
-      probe("/health", health);
-      probe("/ready", ready);
+      health = probe(api, "/health");
+      ready = probe(api, "/ready");
       if (health.ok() && ready.ok()) break;
       std::this_thread::sleep_for(250ms);
     } while (std::chrono::steady_clock::now() < deadline);
@@ -737,22 +715,14 @@ private:
     }
     auto open = incidents.list(ops::ListFilter::kOpen);
     if (!open) return context_.failWith(open.error());
-    const auto now = ops::WallClock::now();
     Table table({"id", "severity", "open for", "from", "to", "title"});
     json::array out;
     int failures = 0;
-    for (const auto& incident : *open) {
-      const auto open_for = ops::openFor(incident, now);
-      const int due = ops::dueLevel(policy, incident.severity, open_for);
-      if (due <= incident.level) continue;
-      const auto deadline = ops::nextDeadline(policy, incident.severity, due - 1);
-      const auto reason =
-          fmt::format("unresolved for {}: {} incidents reach level {} ({}) after {}",
-                      humanDuration(open_for), ops::severityName(incident.severity), due,
-                      ops::levelContact(due), humanDuration(deadline.value_or(open_for)));
+    for (const auto& [incident, due, open_for, reason] :
+         ops::dueEscalations(*open, policy, ops::WallClock::now())) {
       table.addRow({std::to_string(incident.id), std::string(ops::severityName(incident.severity)),
-                    humanDuration(open_for), std::to_string(incident.level), std::to_string(due),
-                    incident.title});
+                    ops::formatDuration(open_for), std::to_string(incident.level),
+                    std::to_string(due), incident.title});
       json::object row{{"id", incident.id},
                        {"from", incident.level},
                        {"to", due},
@@ -853,14 +823,14 @@ public:
                              {.event = "incident.closed",
                               .title = fmt::format("Incident {} closed: {}", id_, closed->title),
                               .text = fmt::format("Resolution: {}", resolution_),
-                              .fields = {{"Duration", humanDuration(open_for)}}});
+                              .fields = {{"Duration", ops::formatDuration(open_for)}}});
     if (json()) {
       auto out = ops::toJson(*closed);
       out["notifications"] = std::move(deliveries);
       std::printf("%s\n", json::serialize(out).c_str());
     } else {
       std::printf("incident %lld closed after %s\n", static_cast<long long>(id_),
-                  humanDuration(open_for).c_str());
+                  ops::formatDuration(open_for).c_str());
     }
     return kExitOk;
   }
@@ -897,7 +867,7 @@ public:
     for (const auto& incident : *list) {
       table.addRow({std::to_string(incident.id), std::string(ops::severityName(incident.severity)),
                     std::string(ops::stateName(incident.state)), std::to_string(incident.level),
-                    incident.opened_at, humanDuration(ops::openFor(incident, now)),
+                    incident.opened_at, ops::formatDuration(ops::openFor(incident, now)),
                     nextEscalation(policy, incident, now), incident.title});
       out.push_back(incidentJson(incident, policy, now));
     }
@@ -942,7 +912,7 @@ public:
                 std::string(ops::severityName(incident->severity)).c_str(),
                 std::string(ops::stateName(incident->state)).c_str(), incident->level,
                 std::string(ops::levelContact(incident->level)).c_str(),
-                humanDuration(ops::openFor(*incident, now)).c_str());
+                ops::formatDuration(ops::openFor(*incident, now)).c_str());
     std::printf("opened %s by %s\n", incident->opened_at.c_str(), incident->opened_by.c_str());
     if (!incident->summary.empty()) std::printf("summary: %s\n", incident->summary.c_str());
     if (!incident->resolution.empty())

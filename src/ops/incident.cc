@@ -1,7 +1,5 @@
 #include "ops/incident.h"
 
-#include "ops/escalation.h"
-
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
@@ -110,6 +108,32 @@ std::chrono::seconds openFor(const Incident& incident, WallClock::time_point now
       incident.state == IncidentState::kClosed ? parseUtc(incident.closed_at).value_or(now) : now;
   return std::max(std::chrono::seconds(0),
                   std::chrono::duration_cast<std::chrono::seconds>(until - *opened));
+}
+
+std::string formatDuration(std::chrono::seconds duration) {
+  const auto s = duration.count();
+  if (s < 60) return fmt::format("{} s", s);
+  if (s < 3600) return fmt::format("{} min", s / 60);
+  return s % 3600 >= 60 ? fmt::format("{} h {} min", s / 3600, (s % 3600) / 60)
+                        : fmt::format("{} h", s / 3600);
+}
+
+std::vector<DueEscalation> dueEscalations(const std::vector<Incident>& incidents,
+                                          const EscalationPolicy& policy,
+                                          WallClock::time_point now) {
+  std::vector<DueEscalation> out;
+  for (const auto& incident : incidents) {
+    if (incident.state != IncidentState::kOpen) continue;
+    const auto open_for = openFor(incident, now);
+    const int due = dueLevel(policy, incident.severity, open_for);
+    if (due <= incident.level) continue;
+    const auto deadline = nextDeadline(policy, incident.severity, due - 1).value_or(open_for);
+    out.push_back({incident, due, open_for,
+                   fmt::format("unresolved for {}: {} incidents reach level {} ({}) after {}",
+                               formatDuration(open_for), severityName(incident.severity), due,
+                               levelContact(due), formatDuration(deadline))});
+  }
+  return out;
 }
 
 core::Result<Incident> IncidentStore::open(const NewIncident& incident) {

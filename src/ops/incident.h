@@ -8,6 +8,7 @@
 #pragma once
 
 #include "core/error.h"
+#include "ops/escalation.h"
 #include "ops/severity.h"
 #include "storage/database.h"
 
@@ -61,6 +62,23 @@ std::string formatUtc(WallClock::time_point at);
 std::optional<WallClock::time_point> parseUtc(std::string_view text);
 // How long `incident` has been open at `now` (until closing, for a closed one).
 std::chrono::seconds openFor(const Incident& incident, WallClock::time_point now);
+
+// "12 s", "42 min", "3 h 5 min": for messages.
+std::string formatDuration(std::chrono::seconds duration);
+
+// An open incident whose level is behind what its severity and age call for
+// (ops/escalation.h), and why, in one line for the timeline and the notification.
+struct DueEscalation {
+  Incident incident;
+  int to = 1;
+  std::chrono::seconds open_for{0};
+  std::string
+      reason; // "unresolved for 31 min: CRITICAL incidents reach level 2 (...) after 30 min"
+};
+// Those of `incidents` (open ones only; mitigated and closed ones wait) due at `now`.
+std::vector<DueEscalation> dueEscalations(const std::vector<Incident>& incidents,
+                                          const EscalationPolicy& policy,
+                                          WallClock::time_point now);
 
 struct NewIncident {
   std::string title;

@@ -160,6 +160,44 @@ TEST(EscalationTest, NextDeadlineIsWhenTheLevelAfterThisOneIsDue) {
   EXPECT_EQ(ops::dueLevel(policy, Severity::kCritical, 45min), 2);
 }
 
+TEST(EscalationTest, OnlyOpenIncidentsBehindTheirDeadlineAreDue) {
+  const auto now = *ops::parseUtc("2026-12-04T18:00:00Z");
+  auto incident = [](std::int64_t id, Severity severity, const char* opened, int level,
+                     IncidentState state = IncidentState::kOpen) {
+    ops::Incident i;
+    i.id = id;
+    i.severity = severity;
+    i.opened_at = opened;
+    i.level = level;
+    i.state = state;
+    return i;
+  };
+  const std::vector<ops::Incident> incidents{
+      incident(1, Severity::kCritical, "2026-12-04T17:29:00Z", 1), // 31 min: due at 2
+      incident(2, Severity::kCritical, "2026-12-04T17:45:00Z", 1), // 15 min: not yet
+      incident(3, Severity::kCritical, "2026-12-04T15:00:00Z", 2), // 3 h: due at 4
+      incident(4, Severity::kCritical, "2026-12-04T17:00:00Z", 3), // raised by hand: stays
+      incident(5, Severity::kCritical, "2026-12-04T15:00:00Z", 1, IncidentState::kMitigated),
+      incident(6, Severity::kWarning, "2026-12-04T16:30:00Z", 1), // 90 min: due at 2
+      incident(7, Severity::kInfo, "2026-11-04T16:30:00Z", 1),    // never
+  };
+  const auto due = ops::dueEscalations(incidents, ops::EscalationPolicy::guide(), now);
+  ASSERT_EQ(due.size(), 3u);
+  EXPECT_EQ(due[0].incident.id, 1);
+  EXPECT_EQ(due[0].to, 2);
+  EXPECT_EQ(due[0].open_for, 31min);
+  EXPECT_EQ(due[0].reason, "unresolved for 31 min: CRITICAL incidents reach level 2 (senior "
+                           "engineer) after 30 min");
+  EXPECT_EQ(due[1].incident.id, 3);
+  EXPECT_EQ(due[1].to, 4);
+  EXPECT_NE(due[1].reason.find("after 2 h"), std::string::npos) << due[1].reason;
+  EXPECT_EQ(due[2].incident.id, 6);
+  EXPECT_EQ(due[2].to, 2);
+  EXPECT_EQ(ops::formatDuration(59s), "59 s");
+  EXPECT_EQ(ops::formatDuration(3h + 5min + 7s), "3 h 5 min");
+  EXPECT_EQ(ops::formatDuration(2h), "2 h");
+}
+
 TEST(EscalationTest, LevelsAndPhasesFollowTheGuide) {
   EXPECT_EQ(ops::levelContact(1), "on-call engineer");
   EXPECT_EQ(ops::levelContact(2), "senior engineer");
