@@ -172,19 +172,17 @@ json::array checksJson(const std::vector<ops::Check>& checks) {
 class Subcommand {
 public:
   virtual ~Subcommand() = default;
-  virtual int run() = 0;
+  // Opens the stack's database and runs with its incidents.
+  virtual int run() {
+    auto db = context_.connection.database();
+    if (!db) return context_.fail(kExitFailure, db.error().message);
+    db_ = std::move(*db);
+    IncidentStore incidents(*db_);
+    return runWith(incidents);
+  }
 
 protected:
-  // The database's incident store, or an exit code after printing why not.
-  std::optional<IncidentStore> store(int& code) {
-    auto db = context_.connection.database();
-    if (!db) {
-      code = context_.fail(kExitFailure, db.error().message);
-      return std::nullopt;
-    }
-    db_ = std::move(*db);
-    return IncidentStore(*db_);
-  }
+  virtual int runWith(IncidentStore& incidents) = 0;
   bool json() const { return context_.connection.json(); }
 
   Context context_;
@@ -214,13 +212,17 @@ public:
                                                    "or INFO",
                                                    severity_));
     }
-    int code = kExitOk;
-    auto incidents = store(code);
-    if (!incidents) return code;
-    auto incident = incidents->open({title_, *severity, level_, context_.who(), summary_});
+    severity_value_ = *severity;
+    return Subcommand::run();
+  }
+
+private:
+  int runWith(IncidentStore& incidents) override {
+    const auto severity = &severity_value_;
+    auto incident = incidents.open({title_, *severity, level_, context_.who(), summary_});
     if (!incident) return context_.failWith(incident.error());
     auto deliveries = notify(
-        context_, *incidents, *incident,
+        context_, incidents, *incident,
         {.event = "incident.opened",
          .title = fmt::format("Incident {} opened: {}", incident->id, title_),
          .text = fmt::format("{}{}Engaged: level {} ({}). Assess with `forge incident assess "
@@ -250,6 +252,7 @@ public:
 
 private:
   std::string severity_, title_, summary_;
+  ops::Severity severity_value_ = ops::Severity::kWarning;
   int level_ = 1;
 };
 
@@ -380,14 +383,15 @@ public:
                "Example:\n  forge incident assess            # what severity would this be?\n"
                "  forge incident assess 3 --json   # attach the diagnostics to incident 3");
   }
-  int run() override {
-    std::optional<IncidentStore> incidents;
+  // Without an incident, the database is not needed.
+  int run() override { return id_ > 0 ? Subcommand::run() : assess(nullptr); }
+
+private:
+  int runWith(IncidentStore& incidents) override { return assess(&incidents); }
+
+  int assess(IncidentStore* incidents) {
     std::optional<Incident> incident;
-    if (id_ > 0) {
-      int code = kExitOk;
-      auto opened = store(code);
-      if (!opened) return code;
-      incidents.emplace(*opened);
+    if (incidents) {
       auto found = incidents->get(id_);
       if (!found) return context_.failWith(found.error());
       incident = *found;
@@ -492,11 +496,8 @@ public:
                "Example:\n  forge incident recover 3 --dry-run\n  forge incident recover 3");
   }
 
-  int run() override {
-    int code = kExitOk;
-    auto incidents = store(code);
-    if (!incidents) return code;
-    auto incident = incidents->get(id_);
+  int runWith(IncidentStore& incidents) override {
+    auto incident = incidents.get(id_);
     if (!incident) return context_.failWith(incident.error());
     if (incident->state == ops::IncidentState::kClosed)
       return context_.fail(kExitUsage, fmt::format("incident {} is closed", id_));
@@ -506,7 +507,7 @@ public:
     if (!services || services->status != 200) {
       const auto why = services ? ApiClient::detail(*services) : services.error().message;
       if (!dry_run_) {
-        (void)incidents->record(
+        (void)incidents.record(
             id_, "recovery", context_.who(),
             fmt::format("cannot reach the manager at {}: {}", manager->base(), why),
             json::object{{"ok", false}});
@@ -525,23 +526,23 @@ public:
     for (const auto& step : plan) {
       auto result = perform(*manager, step);
       all_ok = all_ok && result.at("ok").as_bool();
-      (void)incidents->record(id_, "recovery", context_.who(), text(result.at("text")), result);
+      (void)incidents.record(id_, "recovery", context_.who(), text(result.at("text")), result);
       steps.push_back(std::move(result));
     }
     auto gateway = recheckGateway();
     all_ok = all_ok && gateway.at("ok").as_bool();
-    (void)incidents->record(id_, "recovery", context_.who(), text(gateway.at("text")), gateway);
+    (void)incidents.record(id_, "recovery", context_.who(), text(gateway.at("text")), gateway);
     steps.push_back(std::move(gateway));
 
     json::array deliveries;
     const bool mitigated = all_ok && !plan.empty() && incident->state == ops::IncidentState::kOpen;
     if (mitigated) {
       auto updated =
-          incidents->mitigate(id_, context_.who(),
-                              fmt::format("mitigated: {} service{} recovered, gateway healthy",
-                                          plan.size(), plan.size() == 1 ? "" : "s"));
+          incidents.mitigate(id_, context_.who(),
+                             fmt::format("mitigated: {} service{} recovered, gateway healthy",
+                                         plan.size(), plan.size() == 1 ? "" : "s"));
       if (!updated) return context_.failWith(updated.error());
-      deliveries = notify(context_, *incidents, *updated,
+      deliveries = notify(context_, incidents, *updated,
                           {.event = "incident.mitigated",
                            .title = fmt::format("Incident {} mitigated: {}", id_, updated->title),
                            .text = fmt::format("Automated recovery restarted {} service{}; the "
@@ -683,13 +684,13 @@ public:
   int run() override {
     if (auto_ == (id_ > 0))
       return context_.fail(kExitUsage, "give an incident id or --auto (not both)");
-    int code = kExitOk;
-    auto incidents = store(code);
-    if (!incidents) return code;
-    return auto_ ? runAuto(*incidents) : runOne(*incidents);
+    return Subcommand::run();
   }
 
 private:
+  int runWith(IncidentStore& incidents) override {
+    return auto_ ? runAuto(incidents) : runOne(incidents);
+  }
   int runOne(IncidentStore& incidents) {
     auto incident = incidents.get(id_);
     if (!incident) return context_.failWith(incident.error());
@@ -784,11 +785,8 @@ public:
     context_.addOptions(app, Reach::kDatabase, false);
     app.footer("Example:\n  forge incident note 3 'rolled back the config change'");
   }
-  int run() override {
-    int code = kExitOk;
-    auto incidents = store(code);
-    if (!incidents) return code;
-    auto event = incidents->record(id_, "note", context_.who(), text_);
+  int runWith(IncidentStore& incidents) override {
+    auto event = incidents.record(id_, "note", context_.who(), text_);
     if (!event) return context_.failWith(event.error());
     if (json()) {
       std::printf("%s\n", json::serialize(ops::toJson(*event)).c_str());
@@ -812,14 +810,11 @@ public:
     context_.addOptions(app, Reach::kDatabase, true);
     app.footer("Example:\n  forge incident close 3 --resolution 'disk full; logs rotated'");
   }
-  int run() override {
-    int code = kExitOk;
-    auto incidents = store(code);
-    if (!incidents) return code;
-    auto closed = incidents->close(id_, context_.who(), resolution_);
+  int runWith(IncidentStore& incidents) override {
+    auto closed = incidents.close(id_, context_.who(), resolution_);
     if (!closed) return context_.failWith(closed.error());
     const auto open_for = ops::openFor(*closed, ops::WallClock::now());
-    auto deliveries = notify(context_, *incidents, *closed,
+    auto deliveries = notify(context_, incidents, *closed,
                              {.event = "incident.closed",
                               .title = fmt::format("Incident {} closed: {}", id_, closed->title),
                               .text = fmt::format("Resolution: {}", resolution_),
@@ -851,13 +846,10 @@ public:
     app.footer("Without a flag: the unresolved ones (open or mitigated), newest first.\n"
                "Example:\n  forge incident list\n  forge incident list --all --json");
   }
-  int run() override {
-    int code = kExitOk;
-    auto incidents = store(code);
-    if (!incidents) return code;
-    auto list = incidents->list(all_    ? ops::ListFilter::kAll
-                                : open_ ? ops::ListFilter::kOpen
-                                        : ops::ListFilter::kUnresolved);
+  int runWith(IncidentStore& incidents) override {
+    auto list = incidents.list(all_    ? ops::ListFilter::kAll
+                               : open_ ? ops::ListFilter::kOpen
+                                       : ops::ListFilter::kUnresolved);
     if (!list) return context_.failWith(list.error());
     const auto config = context_.notifications();
     const auto policy = config ? config->escalation : ops::EscalationPolicy::guide();
@@ -888,13 +880,10 @@ public:
     app.footer("Example:\n  forge incident show 3\n  forge incident show 3 --json | jq "
                "'.timeline[] | select(.kind == \"assessed\") | .data.checks'");
   }
-  int run() override {
-    int code = kExitOk;
-    auto incidents = store(code);
-    if (!incidents) return code;
-    auto incident = incidents->get(id_);
+  int runWith(IncidentStore& incidents) override {
+    auto incident = incidents.get(id_);
     if (!incident) return context_.failWith(incident.error());
-    auto timeline = incidents->timeline(id_);
+    auto timeline = incidents.timeline(id_);
     if (!timeline) return context_.failWith(timeline.error());
     const auto now = ops::WallClock::now();
     if (json()) {

@@ -62,6 +62,24 @@ bool hasWord(const std::string& text, std::string_view word) {
   return false;
 }
 
+// The fields of one service of the manager's /services answer that are judged here.
+struct ServiceView {
+  std::string name;
+  std::string state;
+  std::int64_t restarts = 0;
+  bool auto_start = true; // absent: assume it should run
+  std::string summary() const {
+    return fmt::format("{}, {} restart{}", state, restarts, restarts == 1 ? "" : "s");
+  }
+};
+
+ServiceView viewOf(const json::value& service) {
+  const auto& auto_start = field(service, "auto_start");
+  return {textOf(field(service, "name")), textOf(field(service, "state")),
+          static_cast<std::int64_t>(number(field(service, "restarts"))),
+          !auto_start.is_bool() || auto_start.as_bool()};
+}
+
 Check gradeManager(const StackSnapshot& snapshot) {
   const auto& probe = snapshot.manager_services;
   if (!probe.reached) {
@@ -192,20 +210,15 @@ std::vector<Check> gradeServices(const json::value& services,
   std::vector<Check> out;
   if (!services.is_array()) return out;
   for (const auto& service : services.as_array()) {
-    const auto name = textOf(field(service, "name"));
-    const auto state = textOf(field(service, "state"));
-    const auto restarts = static_cast<std::int64_t>(number(field(service, "restarts")));
-    std::string detail = fmt::format("{}, {} restart{}", state, restarts, restarts == 1 ? "" : "s");
+    const auto view = viewOf(service);
+    const auto& name = view.name;
+    const auto& state = view.state;
+    std::string detail = view.summary();
     Level level = Level::kOk;
     if (state == "starting" || state == "waking") {
       level = Level::kWarning;
-    } else if (state == "stopped") {
-      const auto& auto_start = field(service, "auto_start");
-      if (auto_start.is_bool() && !auto_start.as_bool()) {
-        detail += " (not started automatically)";
-      } else {
-        level = Level::kCritical;
-      }
+    } else if (state == "stopped" && !view.auto_start) {
+      detail += " (not started automatically)";
     } else if (!isServing(state)) {
       level = Level::kCritical;
     }
@@ -289,19 +302,11 @@ std::vector<RecoveryStep> planRecovery(const json::value& services) {
   std::vector<RecoveryStep> plan;
   if (!services.is_array()) return plan;
   for (const auto& service : services.as_array()) {
-    const auto name = textOf(field(service, "name"));
-    const auto state = textOf(field(service, "state"));
-    const auto restarts = static_cast<std::int64_t>(number(field(service, "restarts")));
-    if (isServing(state)) continue;
-    const auto reason =
-        fmt::format("state {}, {} restart{}", state, restarts, restarts == 1 ? "" : "s");
-    if (state == "stopped") {
-      const auto& auto_start = field(service, "auto_start");
-      if (auto_start.is_bool() && !auto_start.as_bool()) continue; // stopped on purpose
-      plan.push_back({name, "start", reason});
-    } else if (state != "stopping") {
-      plan.push_back({name, "restart", reason});
-    }
+    const auto view = viewOf(service);
+    if (isServing(view.state) || view.state == "stopping") continue;
+    if (view.state == "stopped" && !view.auto_start) continue; // stopped on purpose
+    plan.push_back(
+        {view.name, view.state == "stopped" ? "start" : "restart", "state " + view.summary()});
   }
   return plan;
 }

@@ -253,6 +253,22 @@ core::Result<Incident> IncidentStore::openIncident(std::int64_t id) {
   return incident;
 }
 
+core::Result<Incident> IncidentStore::change(std::int64_t id, std::string_view set,
+                                             std::vector<Value> values, std::string_view kind,
+                                             std::string_view actor, std::string_view text,
+                                             const json::object& data) {
+  values.emplace_back(id);
+  auto status = storage::transaction(db_, [&]() -> core::Status {
+    auto updated = db_.query(fmt::format("UPDATE incidents SET {} WHERE id = ?", set), values);
+    if (!updated) return updated.error();
+    auto recorded = append(id, kind, actor, text, data);
+    if (!recorded) return recorded.error();
+    return core::Ok{};
+  });
+  if (!status) return status.error();
+  return get(id);
+}
+
 core::Result<Incident> IncidentStore::escalate(std::int64_t id, int level, std::string_view actor,
                                                std::string_view reason) {
   auto incident = openIncident(id);
@@ -266,54 +282,26 @@ core::Result<Incident> IncidentStore::escalate(std::int64_t id, int level, std::
             : fmt::format("level {} is not above incident {}'s level {} (and at most {})", level,
                           id, incident->level, kMaxLevel)};
   }
-  auto status = storage::transaction(db_, [&]() -> core::Status {
-    auto updated =
-        db_.query("UPDATE incidents SET level = ? WHERE id = ?", {std::int64_t{level}, id});
-    if (!updated) return updated.error();
-    auto recorded =
-        append(id, "escalated", actor,
-               fmt::format("escalated from level {} to {} ({}): {}", incident->level, level,
-                           levelContact(level), reason),
-               json::object{{"from", incident->level}, {"to", level}, {"reason", reason}});
-    if (!recorded) return recorded.error();
-    return core::Ok{};
-  });
-  if (!status) return status.error();
-  return get(id);
+  return change(id, "level = ?", {std::int64_t{level}}, "escalated", actor,
+                fmt::format("escalated from level {} to {} ({}): {}", incident->level, level,
+                            levelContact(level), reason),
+                json::object{{"from", incident->level}, {"to", level}, {"reason", reason}});
 }
 
 core::Result<Incident> IncidentStore::mitigate(std::int64_t id, std::string_view actor,
                                                std::string_view text) {
-  auto incident = openIncident(id);
-  if (!incident) return incident.error();
-  auto status = storage::transaction(db_, [&]() -> core::Status {
-    auto updated = db_.query("UPDATE incidents SET state = ? WHERE id = ?",
-                             {std::string(stateName(IncidentState::kMitigated)), id});
-    if (!updated) return updated.error();
-    auto recorded = append(id, "mitigated", actor, text, {});
-    if (!recorded) return recorded.error();
-    return core::Ok{};
-  });
-  if (!status) return status.error();
-  return get(id);
+  if (auto incident = openIncident(id); !incident) return incident.error();
+  return change(id, "state = ?", {std::string(stateName(IncidentState::kMitigated))}, "mitigated",
+                actor, text, {});
 }
 
 core::Result<Incident> IncidentStore::close(std::int64_t id, std::string_view actor,
                                             std::string_view resolution) {
-  auto incident = openIncident(id);
-  if (!incident) return incident.error();
-  const std::string now = formatUtc(WallClock::now());
-  auto status = storage::transaction(db_, [&]() -> core::Status {
-    auto updated = db_.query(
-        "UPDATE incidents SET state = ?, closed_at = ?, resolution = ? WHERE id = ?",
-        {std::string(stateName(IncidentState::kClosed)), now, std::string(resolution), id});
-    if (!updated) return updated.error();
-    auto recorded = append(id, "closed", actor, fmt::format("closed: {}", resolution), {});
-    if (!recorded) return recorded.error();
-    return core::Ok{};
-  });
-  if (!status) return status.error();
-  return get(id);
+  if (auto incident = openIncident(id); !incident) return incident.error();
+  return change(id, "state = ?, closed_at = ?, resolution = ?",
+                {std::string(stateName(IncidentState::kClosed)), formatUtc(WallClock::now()),
+                 std::string(resolution)},
+                "closed", actor, fmt::format("closed: {}", resolution), {});
 }
 
 } // namespace forge::ops

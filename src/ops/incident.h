@@ -120,6 +120,11 @@ private:
   core::Result<IncidentEvent> append(std::int64_t id, std::string_view kind, std::string_view actor,
                                      std::string_view text, const boost::json::object& data);
   core::Result<Incident> openIncident(std::int64_t id); // get(), refusing a closed one
+  // `UPDATE incidents SET <set>` with `values`, and the event, in one transaction.
+  core::Result<Incident> change(std::int64_t id, std::string_view set,
+                                std::vector<storage::Value> values, std::string_view kind,
+                                std::string_view actor, std::string_view text,
+                                const boost::json::object& data);
 
   storage::Database& db_;
 };
