@@ -23,5 +23,6 @@ CommandPtr makeBackupCommand();
 CommandPtr makeDrCommand();
 CommandPtr makeDbCommand();
 CommandPtr makePruneCommand();
+CommandPtr makeIncidentCommand();
 
 } // namespace forge::cli

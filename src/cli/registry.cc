@@ -20,6 +20,10 @@ std::vector<CommandFactory> builtinCommands() {
       makeDownCommand,     makePsCommand,     makeRestartCommand,   makeScaleCommand,
       makeLogsCommand,     makeBackupCommand, makeDrCommand,        makeDbCommand,
       makePruneCommand,
+      makeGatewayCommand,  makeConfigCommand,   makeTranslateCommand, makeWrapperCommand,
+      makeRegisterCommand, makeTokenCommand,    makeManagerCommand,   makeUpCommand,
+      makeDownCommand,     makePsCommand,       makeRestartCommand,   makeScaleCommand,
+      makeLogsCommand,     makeIncidentCommand,
   };
 }
 

@@ -192,6 +192,35 @@ ALTER TABLE gateways ADD COLUMN oauth_scope TEXT NOT NULL DEFAULT '';
 ALTER TABLE gateways ADD COLUMN oauth_audience TEXT NOT NULL DEFAULT ''
 )sql";
 
+// Version 6: incidents and their timelines (ops/incident.h). Ids are small integers, assigned
+// as MAX(id) + 1 by the insert itself; an event's seq numbers the incident's timeline.
+constexpr const char* kIncidents = R"sql(
+CREATE TABLE incidents (
+  id BIGINT PRIMARY KEY,
+  title TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'open',
+  level BIGINT NOT NULL DEFAULT 1,
+  opened_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  closed_at TEXT NOT NULL DEFAULT '',
+  opened_by TEXT NOT NULL DEFAULT '',
+  summary TEXT NOT NULL DEFAULT '',
+  resolution TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX incidents_state ON incidents (state);
+CREATE TABLE incident_events (
+  incident_id BIGINT NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+  seq BIGINT NOT NULL,
+  at TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  actor TEXT NOT NULL DEFAULT '',
+  text TEXT NOT NULL DEFAULT '',
+  data TEXT NOT NULL DEFAULT '{}',
+  PRIMARY KEY (incident_id, seq)
+)
+)sql";
+
 core::Status ensureMigrationsTable(Database& db) {
   auto created = db.query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY "
                           "KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
@@ -206,6 +235,7 @@ const std::vector<Migration>& migrations() {
       {1, "catalog", kCatalog},
       {2, "identity", kIdentity},
       {3, "upstream-oauth", kUpstreamOAuth},
+      {6, "incidents", kIncidents},
   };
   return all;
 }
