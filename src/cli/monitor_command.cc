@@ -148,8 +148,9 @@ private:
       return;
     }
     for (auto& event : *events) {
-      std::fprintf(stderr, "alert %s: %s %s\n", std::string(alertChangeName(event.change)).c_str(),
-                   event.alert.metric.c_str(), event.alert.message.c_str());
+      if (event.change == ops::AlertChange::kUpdated) continue; // the same as last round
+      std::fprintf(stderr, "alert %s: %s\n", std::string(alertChangeName(event.change)).c_str(),
+                   event.alert.message.c_str());
       const bool worse =
           event.change == ops::AlertChange::kOpened || event.change == ops::AlertChange::kRaised;
       if (!worse) continue;

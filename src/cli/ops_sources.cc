@@ -21,7 +21,7 @@ std::optional<json::value> quietGet(const core::Result<ApiClient>& api, const st
   }
   auto answer = api->call(net::Method::kGet, path);
   if (!answer) {
-    why = fmt::format("not reachable at {} ({})", api->base(), answer.error().message);
+    why = fmt::format("is not reachable at {}", api->base());
     return std::nullopt;
   }
   if (answer->status != 200) {
@@ -41,10 +41,12 @@ double numberIn(const json::value& object, std::string_view key) {
 // on its parent's file system.
 std::string existingDirectory(std::filesystem::path path) {
   std::error_code ec;
-  path = std::filesystem::absolute(path, ec);
+  path = std::filesystem::absolute(path, ec).lexically_normal();
   while (!path.empty() && !std::filesystem::exists(path, ec) && path != path.parent_path())
     path = path.parent_path();
-  return path.empty() ? "/" : path.string();
+  std::string text = path.string();
+  if (text.size() > 1 && text.back() == '/') text.pop_back(); // "data/" normalised
+  return text.empty() ? "/" : text;
 }
 
 } // namespace

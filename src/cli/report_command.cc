@@ -22,6 +22,11 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
+// "+12.5%", or why there is no figure.
+std::string percent(std::optional<double> growth) {
+  return growth ? fmt::format("{:+.1f}%", *growth) : "n/a (no calls in one half)";
+}
+
 class ReportCommand final : public Command {
 public:
   ReportCommand() : config_(server::gatewaySchema()) {}
@@ -140,9 +145,9 @@ private:
     const std::string human =
         heading("Trends", window) + table.render() +
         fmt::format("\nfirst half: {} call(s), p95 {:.1f} ms; second half: {} call(s), p95 {:.1f} "
-                    "ms\ngrowth: calls {}%, p95 {}%, error rate {:+.1f} points\n",
+                    "ms\ngrowth: calls {}, p95 {}, error rate {:+.1f} points\n",
                     r.first_half.calls, r.first_half.p95_ms, r.second_half.calls,
-                    r.second_half.p95_ms, number(r.calls_growth), number(r.p95_growth),
+                    r.second_half.p95_ms, percent(r.calls_growth), percent(r.p95_growth),
                     r.error_rate_change);
     print(human, ops::toJson(r));
     return kExitOk;

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 
@@ -230,6 +231,119 @@ TEST_F(MonitorTest, ReportsFromRecordedCalls) {
 
   EXPECT_EQ(forge({"report", "nonsense"}).exit_code, 2);
   EXPECT_EQ(forge({"report", "trends", "--since", "soon"}).exit_code, 2);
+}
+
+// Under the manager: the gateway's CPU is measured from the manager's figures, its replicas
+// counted, and --auto-restart asks for a rolling restart when an alert of the gateway turns
+// critical, recorded in the alert.
+class StackMonitorTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    dir_ = freshTestDir("forge-stack-monitor");
+    manager_port_ = freePort();
+    gateway_port_ = freePort();
+    std::ofstream(dir_ / "gateway.yaml")
+        << fmt::format("metrics:\n  flush_interval: 200ms\n"
+                       "upstreams:\n  - name: fixture\n    command: {}\n    args: [\"--stdio\"]\n",
+                       FORGE_FIXTURE_BINARY);
+    std::ofstream(dir_ / "services.yml") << fmt::format(
+        "manager:\n"
+        "  port: {0}\n"
+        "services:\n"
+        "  - name: gateway\n"
+        "    kind: gateway\n"
+        "    command: [\"{1}\", gateway, --config, \"{2}\", --server-port, \"{{port}}\",\n"
+        "              --data-dir, \"{{data_dir}}\"]\n"
+        "    port: {3}\n"
+        "    health: {{type: http, path: /ready, interval: 200ms}}\n",
+        manager_port_, FORGE_BINARY, (dir_ / "gateway.yaml").string(), gateway_port_);
+    manager_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{FORGE_BINARY, "manager", "--config",
+                                 (dir_ / "services.yml").string(), "--data-dir", data()},
+        std::vector<std::string>{"AUTH_REQUIRED=false"}, dir_.string());
+    ASSERT_TRUE(manager_->waitForLine("manager listening on http://127.0.0.1:", 15s))
+        << manager_->err();
+  }
+  void TearDown() override {
+    if (manager_) {
+      manager_->signal(SIGTERM);
+      EXPECT_TRUE(manager_->wait(30s));
+    }
+    manager_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::string data() const { return (dir_ / "data").string(); }
+  json::value service() { return parse(request(manager_port_, "GET", "/services/gateway").body); }
+  std::vector<std::int64_t> pids() {
+    std::vector<std::int64_t> out;
+    const auto s = service();
+    if (s.is_object())
+      for (const auto& r : s.at("replicas").as_array())
+        if (str(r, "state") == "running") out.push_back(r.at("pid").to_number<std::int64_t>());
+    return out;
+  }
+  CommandResult forge(std::vector<std::string> args) {
+    args.insert(args.begin(), FORGE_BINARY);
+    args.insert(args.end(), kCalmMachine.begin(), kCalmMachine.end());
+    args.insert(args.end(), {"--data-dir", data()});
+    return runCommand(args,
+                      {fmt::format("FORGE_GATEWAY_URL=http://127.0.0.1:{}", gateway_port_),
+                       fmt::format("FORGE_MANAGER_URL=http://127.0.0.1:{}", manager_port_)},
+                      dir_.string(), 120s);
+  }
+
+  std::filesystem::path dir_;
+  std::uint16_t manager_port_ = 0;
+  std::uint16_t gateway_port_ = 0;
+  std::unique_ptr<ChildProcess> manager_;
+};
+
+TEST_F(StackMonitorTest, GatewayFiguresFromTheManagerAndAutomaticRestart) {
+  ASSERT_TRUE(eventually([&] { return pids().size() == 1; }, 30s)) << json::serialize(service());
+  const auto before = pids();
+  {
+    McpClient client(gateway_port_, "/mcp");
+    ASSERT_TRUE(client.initialize());
+    EXPECT_EQ(resultText(client.callTool("fixture__echo", {{"message", "hi"}})), "hi");
+    client.callTool("fixture__test_error_handling", {});
+  }
+  CommandResult result;
+  json::value checked;
+  ASSERT_TRUE(eventually(
+      [&] {
+        result = forge({"monitor", "--check", "--json", "--auto-restart"});
+        checked = parse(result.out);
+        return checked.is_object() &&
+               str(findBy(checked.at("checks"), "name", "error rate"), "status") == "critical";
+      },
+      20s))
+      << result.out << result.err;
+  // The gateway's processes were sampled through the manager.
+  EXPECT_NE(
+      str(findBy(checked.at("checks"), "name", "gateway cpu"), "detail").find("used by 'gateway'"),
+      std::string::npos)
+      << result.out;
+  EXPECT_NE(result.err.find("rolling restart of gateway requested"), std::string::npos)
+      << result.err;
+  // A new process serves now, and the alert says what was done.
+  EXPECT_TRUE(eventually([&] { return pids().size() == 1 && pids() != before; }, 30s))
+      << json::serialize(service());
+  result = forge({"monitor", "--alerts", "--json"});
+  const auto alert = findBy(parse(result.out), "metric", "error_rate");
+  ASSERT_TRUE(alert.is_object()) << result.out << result.err;
+  EXPECT_NE(str(alert, "action").find("rolling restart of gateway requested"), std::string::npos)
+      << result.out;
+
+  // Another round at the same level asks for nothing more.
+  result = forge({"monitor", "--check", "--auto-restart"});
+  EXPECT_EQ(result.err.find("rolling restart"), std::string::npos) << result.err;
+
+  result = forge({"report", "capacity", "--json"});
+  const auto capacity = parse(result.out);
+  ASSERT_TRUE(capacity.is_object()) << result.out << result.err;
+  EXPECT_EQ(capacity.at("replicas").as_int64(), 1);
+  EXPECT_TRUE(capacity.at("gateway_cpu_percent").is_number()) << result.out;
 }
 
 } // namespace
