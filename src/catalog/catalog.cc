@@ -320,6 +320,7 @@ core::Status Catalog::load(const std::vector<upstream::UpstreamConfig>& configur
   log::info("catalog: {} ({}), {} upstream(s), {} virtual server(s)", storage_->backend(),
             storage_->description(), view()->gateways.size(), view()->servers.size());
   scheduleFlush();
+  schedulePrune();
   return core::Ok{};
 }
 
@@ -805,10 +806,32 @@ void Catalog::flushMetrics() {
     samples.swap(samples_);
   }
   if (samples.empty()) return;
-  storage_->submit([samples = std::move(samples)](Store& store) {
+  // The minute of the flush: a call is at most one flush interval late in its minute.
+  storage_->submit([samples = std::move(samples),
+                    minute = storage::minuteUtc(std::chrono::system_clock::now())](Store& store) {
     if (auto s = store.addCalls(samples); !s)
       log::warn("recording {} call metrics: {}", samples.size(), s.error().message);
+    if (auto s = store.addCallMinutes(storage::rollUpMinute(samples, minute)); !s)
+      log::warn("recording the call latency of {}: {}", minute, s.error().message);
   });
+}
+
+void Catalog::schedulePrune() {
+  if (options_.metrics_retention.count() <= 0) return;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+  }
+  const auto cutoff =
+      storage::minuteUtc(std::chrono::system_clock::now() - options_.metrics_retention);
+  storage_->submit([cutoff](Store& store) {
+    auto pruned = store.pruneCallMinutes(cutoff);
+    if (!pruned)
+      log::warn("pruning call latency before {}: {}", cutoff, pruned.error().message);
+    else if (*pruned > 0)
+      log::info("pruned {} minute(s) of call latency before {}", *pruned, cutoff);
+  });
+  loop_.postAfter(std::chrono::hours(1), [this] { schedulePrune(); });
 }
 
 void Catalog::scheduleFlush() {

@@ -6,7 +6,8 @@
 //     deleted or disabled;
 //   - keeps virtual servers and answers, for each MCP endpoint, which items it may show (the
 //     ItemFilter of the global endpoint honours enabled flags; a server's honours its members);
-//   - rolls tool calls up into hourly metrics.
+//   - rolls tool calls up into hourly metrics, and into per-minute latency histograms kept for
+//     metrics_retention (monitoring and reports read those).
 // Every database access runs on the StorageWorker; callbacks run on that thread or on an I/O
 // thread and must not block.
 #pragma once
@@ -38,6 +39,8 @@ struct CatalogOptions {
   // answering (it stays registered, unreachable, if it does not come up in time).
   std::chrono::milliseconds discovery_timeout{15'000};
   std::chrono::milliseconds metrics_flush_interval{5'000};
+  // How long per-minute call latency is kept (pruned hourly); zero keeps it for ever.
+  std::chrono::milliseconds metrics_retention{std::chrono::hours(14 * 24)};
   upstream::UpstreamConfig defaults; // timeouts, limits and back-off for stored upstreams
   // Seals upstream credentials (headers, env values, OAuth client secrets) at rest; none: clear.
   std::shared_ptr<const auth::SecretBox> secrets;
@@ -160,6 +163,8 @@ private:
   // Imported tool settings whose tools had not been discovered yet (by gateway id).
   void applyPendingSettings(storage::Store& store, const std::string& gateway_id);
   void scheduleFlush();
+  // Deletes per-minute latency older than the retention, now and then every hour.
+  void schedulePrune();
 
   net::EventLoop& loop_;
   std::shared_ptr<gateway::UpstreamRegistry> registry_;

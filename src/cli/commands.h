@@ -24,5 +24,7 @@ CommandPtr makeDrCommand();
 CommandPtr makeDbCommand();
 CommandPtr makePruneCommand();
 CommandPtr makeIncidentCommand();
+CommandPtr makeMonitorCommand();
+CommandPtr makeReportCommand();
 
 } // namespace forge::cli

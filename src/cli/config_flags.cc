@@ -9,11 +9,12 @@
 
 namespace forge::cli {
 
-void ConfigFlags::addTo(CLI::App& app) {
+void ConfigFlags::addTo(CLI::App& app, std::string_view flag_prefix) {
   app_ = &app;
   app.add_option("-c,--config", config_path_,
                  fmt::format("Configuration file (default: ./{} when it exists)", default_file_));
   for (const auto& spec : schema_.keys()) {
+    if (!spec.key.starts_with(flag_prefix)) continue;
     const std::string flag = config::flagName(spec.key);
     std::string help = spec.help;
     if (!spec.default_value.empty()) help += fmt::format(" [default: {}]", spec.default_value);
@@ -28,7 +29,7 @@ config::Config ConfigFlags::load() const {
   if (app_ && app_->count("--config") > 0) options.config_path = config_path_;
   options.environment = config::processEnvironment();
   for (const auto& spec : schema_.keys()) {
-    if (app_ && app_->count(config::flagName(spec.key)) > 0) {
+    if (app_ && values_.contains(spec.key) && app_->count(config::flagName(spec.key)) > 0) {
       options.flags.emplace_back(spec.key, values_.at(spec.key));
     }
   }

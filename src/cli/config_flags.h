@@ -7,6 +7,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 
 namespace CLI {
 class App;
@@ -19,8 +20,9 @@ public:
   explicit ConfigFlags(config::Schema schema, std::string default_file = "forge.yaml")
       : schema_(std::move(schema)), default_file_(std::move(default_file)) {}
 
-  // Declares --config and the per-key flags on `app`.
-  void addTo(CLI::App& app);
+  // Declares --config and the per-key flags on `app`; with a prefix ("monitor."), flags only
+  // for the keys under it (the others are still read from the file and the environment).
+  void addTo(CLI::App& app, std::string_view flag_prefix = {});
   // Loads the configuration (defaults < file < FORGE_* environment < flags). Throws ConfigError.
   config::Config load() const;
   const config::Schema& schema() const { return schema_; }

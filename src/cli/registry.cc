@@ -24,6 +24,10 @@ std::vector<CommandFactory> builtinCommands() {
       makeRegisterCommand, makeTokenCommand,    makeManagerCommand,   makeUpCommand,
       makeDownCommand,     makePsCommand,       makeRestartCommand,   makeScaleCommand,
       makeLogsCommand,     makeIncidentCommand,
+      makeGatewayCommand,  makeConfigCommand,  makeTranslateCommand, makeWrapperCommand,
+      makeRegisterCommand, makeTokenCommand,   makeManagerCommand,   makeUpCommand,
+      makeDownCommand,     makePsCommand,      makeRestartCommand,   makeScaleCommand,
+      makeLogsCommand,     makeMonitorCommand, makeReportCommand,
   };
 }
 

@@ -192,9 +192,15 @@ void Gateway::addBuiltinRoutes() {
               [this](const net::RequestPtr&, const net::ResponseWriterPtr& writer) {
                 const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
                     std::chrono::steady_clock::now() - started_);
+                std::size_t sessions = 0; // open MCP sessions, for capacity reports
+                forEachEndpoint([&sessions](Endpoint& endpoint) {
+                  if (endpoint.streamable) sessions += endpoint.streamable->sessionCount();
+                  if (endpoint.sse) sessions += endpoint.sse->sessionCount();
+                });
                 boost::json::object body{{"status", "ok"},
                                          {"version", core::kVersion},
-                                         {"uptime_seconds", uptime.count()}};
+                                         {"uptime_seconds", uptime.count()},
+                                         {"sessions", sessions}};
                 writer->send(net::Response::json(200, boost::json::serialize(body)));
               });
   router_.add(
@@ -208,7 +214,8 @@ void Gateway::addBuiltinRoutes() {
                 writer->send(net::Response::json(
                     200, boost::json::serialize(openapi_.render("Forge", core::kVersion))));
               });
-  openapi_.add({Method::kGet, "/health", "Liveness: status, version, uptime", "health"});
+  openapi_.add(
+      {Method::kGet, "/health", "Liveness: status, version, uptime, open sessions", "health"});
   openapi_.add(
       {Method::kGet, "/ready", "Readiness: 503 while draining", "health", "", "", 200, {503}});
   openapi_.add({Method::kGet, "/openapi.json", "This document", "health"});
@@ -231,6 +238,8 @@ core::Status Gateway::start() {
   catalog::CatalogOptions catalog_options;
   catalog_options.separator = options_.app.separator;
   catalog_options.discovery_timeout = options_.discovery_timeout;
+  catalog_options.metrics_flush_interval = options_.metrics_flush_interval;
+  catalog_options.metrics_retention = options_.metrics_retention;
   catalog_options.secrets = identity_->secretBox();
   catalog_ = std::make_unique<catalog::Catalog>(
       loop_, registry_, std::make_unique<storage::StorageWorker>(std::move(*db)), catalog_options);

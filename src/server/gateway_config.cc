@@ -1,6 +1,7 @@
 #include "server/gateway_config.h"
 
 #include "identity/security_config.h"
+#include "ops/monitor.h"
 
 #include <fmt/format.h>
 
@@ -30,6 +31,7 @@ config::Schema logSchema() {
 config::Schema gatewaySchema() {
   config::Schema schema = logSchema();
   identity::addSecurityKeys(schema);
+  ops::addMonitorKeys(schema); // read by `forge monitor`, kept in the same forge.yaml
   schema.add({.key = "log.access",
               .type = Type::kBool,
               .default_value = "true",
@@ -48,6 +50,15 @@ config::Schema gatewaySchema() {
               .default_value = "15s",
               .help = "How long registering an upstream waits for it to connect and list its "
                       "tools before answering"});
+  schema.add({.key = "metrics.flush_interval",
+              .type = Type::kDuration,
+              .default_value = "5s",
+              .help = "How often tool call metrics are written to the database"});
+  schema.add({.key = "metrics.retention",
+              .type = Type::kDuration,
+              .default_value = "14d",
+              .help = "How long per-minute call latency (monitoring, reports) is kept; 0 keeps it "
+                      "for ever"});
   schema.add({.key = "server.host",
               .type = Type::kString,
               .default_value = "127.0.0.1",
@@ -314,6 +325,12 @@ GatewayOptions gatewayOptions(const config::Config& config) {
   out.upstream_endpoints = config.boolean("gateway.upstream_endpoints");
   out.database_url = config.secret("database.url");
   out.discovery_timeout = config.duration("gateway.discovery_timeout");
+  out.metrics_flush_interval = config.duration("metrics.flush_interval");
+  if (out.metrics_flush_interval.count() <= 0) {
+    throw config::ConfigError({fmt::format("{}: 'metrics.flush_interval' must be positive",
+                                           config.origin("metrics.flush_interval"))});
+  }
+  out.metrics_retention = config.duration("metrics.retention");
   out.upstreams = upstreamConfigs(config, out.app.separator);
   out.security = identity::securityOptions(config);
   return out;

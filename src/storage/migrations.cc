@@ -192,6 +192,58 @@ ALTER TABLE gateways ADD COLUMN oauth_scope TEXT NOT NULL DEFAULT '';
 ALTER TABLE gateways ADD COLUMN oauth_audience TEXT NOT NULL DEFAULT ''
 )sql";
 
+// Version 4: call latency per minute, upstream and tool, with the counts of the fixed latency
+// buckets of storage/call_latency.h (b0 for calls up to 1 ms ... b15 for those over 60 s), so
+// that percentiles can be estimated for any window and summed over every gateway process. Kept
+// for metrics.retention; the hourly call_metrics stay for the REST API.
+constexpr const char* kCallLatency = R"sql(
+CREATE TABLE call_latency (
+  minute TEXT NOT NULL,
+  gateway TEXT NOT NULL,
+  tool TEXT NOT NULL,
+  calls BIGINT NOT NULL DEFAULT 0,
+  errors BIGINT NOT NULL DEFAULT 0,
+  total_ms DOUBLE PRECISION NOT NULL DEFAULT 0,
+  max_ms DOUBLE PRECISION NOT NULL DEFAULT 0,
+  b0 BIGINT NOT NULL DEFAULT 0,
+  b1 BIGINT NOT NULL DEFAULT 0,
+  b2 BIGINT NOT NULL DEFAULT 0,
+  b3 BIGINT NOT NULL DEFAULT 0,
+  b4 BIGINT NOT NULL DEFAULT 0,
+  b5 BIGINT NOT NULL DEFAULT 0,
+  b6 BIGINT NOT NULL DEFAULT 0,
+  b7 BIGINT NOT NULL DEFAULT 0,
+  b8 BIGINT NOT NULL DEFAULT 0,
+  b9 BIGINT NOT NULL DEFAULT 0,
+  b10 BIGINT NOT NULL DEFAULT 0,
+  b11 BIGINT NOT NULL DEFAULT 0,
+  b12 BIGINT NOT NULL DEFAULT 0,
+  b13 BIGINT NOT NULL DEFAULT 0,
+  b14 BIGINT NOT NULL DEFAULT 0,
+  b15 BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (minute, gateway, tool)
+)
+)sql";
+
+// Version 5: monitoring alerts. An alert is open while ended_at is empty; a metric has at most
+// one open alert (a warning that turns critical is the same alert, its level raised).
+constexpr const char* kAlerts = R"sql(
+CREATE TABLE alerts (
+  id TEXT PRIMARY KEY,
+  metric TEXT NOT NULL,
+  level TEXT NOT NULL,
+  value DOUBLE PRECISION NOT NULL DEFAULT 0,
+  threshold DOUBLE PRECISION NOT NULL DEFAULT 0,
+  message TEXT NOT NULL DEFAULT '',
+  action TEXT NOT NULL DEFAULT '',
+  started_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  ended_at TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX alerts_open ON alerts (metric) WHERE ended_at = '';
+CREATE INDEX alerts_started ON alerts (started_at)
+)sql";
+
 // Version 6: incidents and their timelines (ops/incident.h). Ids are small integers, assigned
 // as MAX(id) + 1 by the insert itself; an event's seq numbers the incident's timeline.
 constexpr const char* kIncidents = R"sql(
@@ -235,6 +287,8 @@ const std::vector<Migration>& migrations() {
       {1, "catalog", kCatalog},
       {2, "identity", kIdentity},
       {3, "upstream-oauth", kUpstreamOAuth},
+      {4, "call-latency", kCallLatency},
+      {5, "alerts", kAlerts},
       {6, "incidents", kIncidents},
   };
   return all;

@@ -200,9 +200,16 @@ const char* memberKindName(MemberKind kind) {
 
 std::string newId() { return core::randomHex(16); }
 
-std::string nowUtc() {
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(
-                                                  std::chrono::system_clock::now())));
+std::string nowUtc() { return isoUtc(std::chrono::system_clock::now()); }
+
+std::string isoUtc(std::chrono::system_clock::time_point at) {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
+                     fmt::gmtime(std::chrono::system_clock::to_time_t(at)));
+}
+
+std::string minuteUtc(std::chrono::system_clock::time_point at) {
+  return fmt::format("{:%Y-%m-%dT%H:%M:00Z}",
+                     fmt::gmtime(std::chrono::system_clock::to_time_t(at)));
 }
 
 std::string slugify(const std::string& name) {
@@ -716,6 +723,98 @@ core::Result<std::vector<CallMetrics>> Store::callHistory(const std::string& gat
       "SELECT gateway, tool, calls, errors, total_ms, min_ms, max_ms, hour FROM call_metrics "
       "WHERE gateway = ? AND tool = ? ORDER BY hour DESC LIMIT ?",
       {gateway, tool, std::int64_t{hours}}, metricsFrom);
+}
+
+// ---- Call latency per minute ------------------------------------------------------------------
+
+std::vector<CallMinute> rollUpMinute(const std::vector<CallSample>& samples,
+                                     const std::string& minute) {
+  std::map<std::pair<std::string, std::string>, LatencyHistogram> by_tool;
+  for (const auto& s : samples)
+    by_tool[{s.gateway, s.tool}].add(s.latency_ms, s.error);
+  std::vector<CallMinute> out;
+  out.reserve(by_tool.size());
+  for (auto& [key, histogram] : by_tool)
+    out.push_back(CallMinute{minute, key.first, key.second, histogram});
+  return out;
+}
+
+namespace {
+
+// "b0, b1, ..., b15" with each name passed through `column`.
+template <class Column>
+std::string bucketList(Column column) {
+  std::string out;
+  for (std::size_t i = 0; i < kLatencyBuckets; ++i)
+    out += fmt::format("{}{}", i ? ", " : "", column(fmt::format("b{}", i)));
+  return out;
+}
+
+const std::string& upsertMinuteSql() {
+  static const std::string sql = fmt::format(
+      "INSERT INTO call_latency (minute, gateway, tool, calls, errors, total_ms, max_ms, {}) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, {}) ON CONFLICT (minute, gateway, tool) DO UPDATE SET "
+      "calls = call_latency.calls + excluded.calls, "
+      "errors = call_latency.errors + excluded.errors, "
+      "total_ms = call_latency.total_ms + excluded.total_ms, "
+      "max_ms = CASE WHEN excluded.max_ms > call_latency.max_ms THEN excluded.max_ms ELSE "
+      "call_latency.max_ms END, {}",
+      bucketList([](const std::string& b) { return b; }),
+      bucketList([](const std::string&) { return std::string("?"); }),
+      bucketList([](const std::string& b) {
+        return fmt::format("{0} = call_latency.{0} + excluded.{0}", b);
+      }));
+  return sql;
+}
+
+CallMinute minuteFrom(const Row& row) {
+  CallMinute m{row.text(0), row.text(1), row.text(2), {}};
+  m.histogram.calls = row.integer(3);
+  m.histogram.errors = row.integer(4);
+  m.histogram.total_ms = row.real(5);
+  m.histogram.max_ms = row.real(6);
+  for (std::size_t i = 0; i < kLatencyBuckets; ++i)
+    m.histogram.buckets[i] = row.integer(7 + i);
+  return m;
+}
+
+} // namespace
+
+core::Status Store::addCallMinutes(const std::vector<CallMinute>& minutes) {
+  if (minutes.empty()) return core::Ok{};
+  return transaction(db_, [&]() -> core::Status {
+    for (const auto& m : minutes) {
+      const auto& h = m.histogram;
+      std::vector<Value> params{m.minute, m.gateway,  m.tool,  h.calls,
+                                h.errors, h.total_ms, h.max_ms};
+      params.insert(params.end(), h.buckets.begin(), h.buckets.end());
+      if (auto rows = db_.query(upsertMinuteSql(), params); !rows) return rows.error();
+    }
+    return core::Ok{};
+  });
+}
+
+core::Result<std::vector<CallMinute>> Store::callMinutes(const std::string& from,
+                                                         const std::string& to) {
+  static const std::string columns =
+      fmt::format("minute, gateway, tool, calls, errors, total_ms, max_ms, {}",
+                  bucketList([](const std::string& b) { return b; }));
+  if (to.empty()) {
+    return selectAll<CallMinute>(
+        db_, fmt::format("SELECT {} FROM call_latency WHERE minute >= ? ORDER BY minute", columns),
+        {from}, minuteFrom);
+  }
+  return selectAll<CallMinute>(
+      db_,
+      fmt::format("SELECT {} FROM call_latency WHERE minute >= ? AND minute < ? ORDER BY minute",
+                  columns),
+      {from, to}, minuteFrom);
+}
+
+core::Result<std::int64_t> Store::pruneCallMinutes(const std::string& before) {
+  auto rows = db_.query("DELETE FROM call_latency WHERE minute < ?", {before});
+  if (!rows) return rows.error();
+  return rows->affected;
 }
 
 } // namespace forge::storage

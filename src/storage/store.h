@@ -7,9 +7,11 @@
 #pragma once
 
 #include "core/error.h"
+#include "storage/call_latency.h"
 #include "storage/database.h"
 #include "storage/identity_store.h"
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -134,6 +136,10 @@ struct CallSample {
   std::string hour; // "2026-11-27T16:00:00Z"; empty: the current hour
 };
 
+// The samples of one flush folded into one histogram per (gateway, tool), all for `minute`.
+std::vector<CallMinute> rollUpMinute(const std::vector<CallSample>& samples,
+                                     const std::string& minute);
+
 struct CallMetrics {
   std::string gateway;
   std::string tool;
@@ -207,6 +213,15 @@ public:
   core::Result<std::vector<CallMetrics>> callHistory(const std::string& gateway,
                                                      const std::string& tool, int hours);
 
+  // Adds histograms to their minutes (one transaction): counts and buckets add up, so every
+  // gateway process may write the same minute.
+  core::Status addCallMinutes(const std::vector<CallMinute>& minutes);
+  // Minutes in [from, to) (ISO 8601 UTC; an empty `to`: no end), oldest first.
+  core::Result<std::vector<CallMinute>> callMinutes(const std::string& from,
+                                                    const std::string& to = {});
+  // Deletes the minutes before `before`; returns how many rows went.
+  core::Result<std::int64_t> pruneCallMinutes(const std::string& before);
+
 private:
   core::Status openCredentials(GatewayRecord& record) const;
   GatewayRecord sealCredentials(GatewayRecord record) const;
@@ -219,6 +234,9 @@ private:
 std::string newId();
 // The current time as ISO 8601 UTC with seconds ("2026-11-27T16:30:05Z").
 std::string nowUtc();
+// A time as ISO 8601 UTC with seconds, and the start of its minute ("2026-11-27T16:30:00Z").
+std::string isoUtc(std::chrono::system_clock::time_point at);
+std::string minuteUtc(std::chrono::system_clock::time_point at);
 // A name made fit for URLs and tool prefixes: lower-case letters and digits, every run of
 // other characters one '-' (so a slug never holds the "__" of exposed names).
 std::string slugify(const std::string& name);
