@@ -18,5 +18,7 @@ CommandPtr makePsCommand();
 CommandPtr makeRestartCommand();
 CommandPtr makeScaleCommand();
 CommandPtr makeLogsCommand();
+CommandPtr makeDeployCommand();
+CommandPtr makeBlueGreenCommand();
 
 } // namespace forge::cli

@@ -14,7 +14,7 @@ std::vector<CommandFactory> builtinCommands() {
       makeGatewayCommand,  makeConfigCommand, makeTranslateCommand, makeWrapperCommand,
       makeRegisterCommand, makeTokenCommand,  makeManagerCommand,   makeUpCommand,
       makeDownCommand,     makePsCommand,     makeRestartCommand,   makeScaleCommand,
-      makeLogsCommand,
+      makeLogsCommand,     makeDeployCommand, makeBlueGreenCommand,
   };
 }
 
