@@ -758,10 +758,9 @@ core::Result<json::object> Supervisor::reload(const std::vector<ServiceConfig>& 
     }
     if (!refused.empty()) {
       return core::Error{core::Errc::kConflict,
-                         fmt::format("services.yml changes the port, shared_port or host of {}, "
-                                     "which run{}: stop {} first, then reload",
-                                     fmt::join(refused, ", "), refused.size() == 1 ? "s" : "",
-                                     refused.size() == 1 ? "it" : "them")};
+                         fmt::format("services.yml changes the port, shared_port or host of {0}, "
+                                     "which run{1}: stop {0} first, then reload",
+                                     fmt::join(refused, ", "), refused.size() == 1 ? "s" : "")};
     }
     for (const auto& [name, s] : services_) {
       const bool kept = std::any_of(services.begin(), services.end(),
