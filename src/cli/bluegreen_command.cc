@@ -102,8 +102,8 @@ private:
                                           "docs/ops/deployment.md)",
                                           idle_, service(idle_)));
     }
-    const auto live_release = releaseAt(connection_.dataDir(), str(colour(live_),
-                                                                   "release_pointer"));
+    const auto live_release =
+        releaseAt(connection_.dataDir(), str(colour(live_), "release_pointer"));
     const auto files = releaseFiles(inputs_, live_release);
     Rollout rollout(connection_, "bluegreen-deploy");
     if (int code = rollout.begin(live_release ? live_release->id : "",
@@ -113,32 +113,25 @@ private:
     std::string version;
     std::optional<manager::ReleaseRef> installed;
     const std::string idle_service = service(idle_);
-    const bool ok =
-        rollout.step("validate",
-                     [&]() -> core::Result<std::string> {
-                       for (const auto& c :
-                            validateInputs({files.binary, files.gateway_config, ""}, ""))
-                         if (c.level == Level::kCritical)
-                           return core::Error{core::Errc::kUnprocessable, c.detail};
-                       auto v = ops::binaryVersion(files.binary);
-                       if (!v) return v.error();
-                       version = *v;
-                       return "forge " + version;
-                     }) &&
-        rollout.step("install release",
-                     [&]() -> core::Result<std::string> {
-                       auto release = ops::installRelease(connection_.dataDir(), files, version);
-                       if (!release) return release.error();
-                       installed = *release;
-                       if (auto moved = manager::pointRelease(connection_.dataDir(), pointer,
-                                                              release->id);
-                           !moved)
-                         return moved.error();
-                       return fmt::format("{} -> {}", pointer, release->id);
-                     }) &&
-        rollout.step("start " + idle_, [&] { return rollout.restart(idle_service); }) &&
-        rollout.step("check replicas",
-                     [&] { return rollout.replicasRun({idle_service}, installed->id); });
+    const bool ok = rollout.step("validate", [&]() -> core::Result<std::string> {
+      for (const auto& c : validateInputs({files.binary, files.gateway_config, ""}, ""))
+        if (c.level == Level::kCritical) return core::Error{core::Errc::kUnprocessable, c.detail};
+      auto v = ops::binaryVersion(files.binary);
+      if (!v) return v.error();
+      version = *v;
+      return "forge " + version;
+    }) && rollout.step("install release", [&]() -> core::Result<std::string> {
+      auto release = ops::installRelease(connection_.dataDir(), files, version);
+      if (!release) return release.error();
+      installed = *release;
+      if (auto moved = manager::pointRelease(connection_.dataDir(), pointer, release->id); !moved)
+        return moved.error();
+      return fmt::format("{} -> {}", pointer, release->id);
+    }) && rollout.step("start " + idle_, [&] {
+      return rollout.restart(idle_service);
+    }) && rollout.step("check replicas", [&] {
+      return rollout.replicasRun({idle_service}, installed->id);
+    });
     return rollout.finish(ok, installed ? installed->id : "", version,
                           fmt::format("the live colour ({}) is untouched; `forge logs {}` shows "
                                       "why {} failed",
@@ -149,11 +142,11 @@ private:
     const auto& idle = colour(idle_);
     std::vector<Check> checks;
     const std::string state = str(idle, "state");
-    checks.push_back({idle_ + " state", state == "running" ? Level::kOk : Level::kCritical,
-                      state == "running"
-                          ? fmt::format("{} running release {}", service(idle_), releaseOf(idle))
-                          : fmt::format("{} is {} (forge bluegreen deploy starts it)",
-                                        service(idle_), state)});
+    checks.push_back(
+        {idle_ + " state", state == "running" ? Level::kOk : Level::kCritical,
+         state == "running"
+             ? fmt::format("{} running release {}", service(idle_), releaseOf(idle))
+             : fmt::format("{} is {} (forge bluegreen deploy starts it)", service(idle_), state)});
     if (state == "running") {
       std::fprintf(stderr, "testing %s (%s) on its own port...\n", idle_.c_str(),
                    service(idle_).c_str());
@@ -171,29 +164,25 @@ private:
     Rollout rollout(connection_, "bluegreen-switch");
     if (int code = rollout.begin(from_release, ""); code != kExitOk) return code;
     std::string to_release;
-    const bool ok =
-        rollout.step("switch to " + idle_,
-                     [&]() -> core::Result<std::string> {
-                       auto answer = rollout.post("/bluegreen/switch", json::object{{"to", idle_}});
-                       if (!answer) return answer.error();
-                       to_release = releaseOf(answer->as_object().at(idle_));
-                       return fmt::format("{} ({}) is live on port {}", idle_, service(idle_),
-                                          json::serialize(answer->as_object().at("port")));
-                     }) &&
-        rollout.step("point current", [&]() -> core::Result<std::string> {
-          // `current` follows the live colour, for deploy verify and history.
-          const auto pointer = str(colour(idle_), "release_pointer");
-          auto live = pointer.empty() ? std::nullopt : releaseAt(connection_.dataDir(), pointer);
-          if (!live) return std::string("the live colour does not run a release");
-          if (auto old = releaseAt(connection_.dataDir(), manager::kCurrentRelease))
-            (void)manager::pointRelease(connection_.dataDir(), manager::kPreviousRelease,
-                                        old->id);
-          if (auto moved =
-                  manager::pointRelease(connection_.dataDir(), manager::kCurrentRelease, live->id);
-              !moved)
-            return moved.error();
-          return "current -> " + live->id;
-        });
+    const bool ok = rollout.step("switch to " + idle_, [&]() -> core::Result<std::string> {
+      auto answer = rollout.post("/bluegreen/switch", json::object{{"to", idle_}});
+      if (!answer) return answer.error();
+      to_release = releaseOf(answer->as_object().at(idle_));
+      return fmt::format("{} ({}) is live on port {}", idle_, service(idle_),
+                         json::serialize(answer->as_object().at("port")));
+    }) && rollout.step("point current", [&]() -> core::Result<std::string> {
+      // `current` follows the live colour, for deploy verify and history.
+      const auto pointer = str(colour(idle_), "release_pointer");
+      auto live = pointer.empty() ? std::nullopt : releaseAt(connection_.dataDir(), pointer);
+      if (!live) return std::string("the live colour does not run a release");
+      if (auto old = releaseAt(connection_.dataDir(), manager::kCurrentRelease))
+        (void)manager::pointRelease(connection_.dataDir(), manager::kPreviousRelease, old->id);
+      if (auto moved =
+              manager::pointRelease(connection_.dataDir(), manager::kCurrentRelease, live->id);
+          !moved)
+        return moved.error();
+      return "current -> " + live->id;
+    });
     return rollout.finish(ok, to_release, "",
                           fmt::format("{} stays live: `forge bluegreen test` shows what fails "
                                       "on {}",
@@ -223,10 +212,10 @@ private:
       int running = 0;
       for (const auto& r : s.as_object().at("replicas").as_array())
         running += str(r, "state") == "running" ? 1 : 0;
-      table.addRow({c, service(c), c == live_ ? "yes" : "", str(s, "state"),
-                    fmt::format("{}/{}", running,
-                                json::serialize(s.as_object().at("replicas_desired"))),
-                    releaseOf(s), json::serialize(s.as_object().at("port"))});
+      table.addRow(
+          {c, service(c), c == live_ ? "yes" : "", str(s, "state"),
+           fmt::format("{}/{}", running, json::serialize(s.as_object().at("replicas_desired"))),
+           releaseOf(s), json::serialize(s.as_object().at("port"))});
     }
     if (!connection_.json())
       std::printf("live: %s on port %s\n", live_.c_str(),

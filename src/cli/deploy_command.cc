@@ -65,14 +65,16 @@ public:
     apply_->add_flag("--install-only", install_only_,
                      "Install the release and point `current` at it, restart nothing (the first "
                      "release of a stack, before `forge up`)");
-    apply_->add_option("--pointer", pointer_,
-                       "With --install-only: the release pointer to move (blue or green for the "
-                       "first release of a blue-green pair)")
+    apply_
+        ->add_option("--pointer", pointer_,
+                     "With --install-only: the release pointer to move (blue or green for the "
+                     "first release of a blue-green pair)")
         ->capture_default_str();
     apply_->add_flag("--backup", backup_first_, "Run `forge backup create` first");
     for (auto* sub : {apply_, rollback_})
-      sub->add_option("--only", only_, "Restart only these services (default: every service "
-                                       "that follows the current release)");
+      sub->add_option("--only", only_,
+                      "Restart only these services (default: every service "
+                      "that follows the current release)");
     rollback_->add_option("--to", to_, "The release to return to (default: the previous one)");
     history_->add_option("--limit", limit_, "How many")->capture_default_str();
     app.footer(
@@ -120,11 +122,11 @@ private:
     }
     auto services = api->call(net::Method::kGet, "/services");
     if (!services || services->status != 200 || !services->body.is_array()) {
-      checks.push_back({"manager", Level::kCritical,
-                        fmt::format("{} does not answer: {} (start the stack with `forge up`)",
-                                    connection_.managerUrl(),
-                                    services ? ApiClient::detail(*services)
-                                             : services.error().message)});
+      checks.push_back(
+          {"manager", Level::kCritical,
+           fmt::format("{} does not answer: {} (start the stack with `forge up`)",
+                       connection_.managerUrl(),
+                       services ? ApiClient::detail(*services) : services.error().message)});
       return;
     }
     checks.push_back({"manager", Level::kOk, fmt::format("{} answers", connection_.managerUrl())});
@@ -135,12 +137,12 @@ private:
                           : state == "stopped" && !auto_start       ? Level::kOk
                           : state == "starting"                     ? Level::kWarning
                                                                     : Level::kCritical;
-      checks.push_back(
-          {"service " + str(s, "name"), level,
-           level == Level::kOk ? state
-                               : fmt::format("{}: fix it before deploying (forge logs {}, forge "
-                                             "restart {})",
-                                             state, str(s, "name"), str(s, "name"))});
+      checks.push_back({"service " + str(s, "name"), level,
+                        level == Level::kOk
+                            ? state
+                            : fmt::format("{}: fix it before deploying (forge logs {}, forge "
+                                          "restart {})",
+                                          state, str(s, "name"), str(s, "name"))});
     }
   }
 
@@ -150,10 +152,10 @@ private:
     spec.timeout = std::chrono::seconds(5);
     auto reply = net::fetch(spec);
     if (!reply || reply->status != 200) {
-      checks.push_back({"gateway", Level::kCritical,
-                        fmt::format("{} is not healthy: {}", spec.url,
-                                    reply ? fmt::format("HTTP {}", reply->status)
-                                          : reply.error().message)});
+      checks.push_back(
+          {"gateway", Level::kCritical,
+           fmt::format("{} is not healthy: {}", spec.url,
+                       reply ? fmt::format("HTTP {}", reply->status) : reply.error().message)});
       return;
     }
     const std::string version = runningVersion(connection_);
@@ -171,25 +173,25 @@ private:
                                     connection_.dataDir())});
       return;
     }
-    const double used = 100.0 * static_cast<double>(fs.f_blocks - fs.f_bavail) /
-                        static_cast<double>(fs.f_blocks);
+    const double used =
+        100.0 * static_cast<double>(fs.f_blocks - fs.f_bavail) / static_cast<double>(fs.f_blocks);
     const double free_gib =
         static_cast<double>(fs.f_bavail) * static_cast<double>(fs.f_frsize) / (1 << 30);
     const Level level = ops::grade(used, ops::Thresholds{80, 90});
-    checks.push_back({"disk", level,
-                      fmt::format("{:.0f}% used, {:.1f} GiB free at {}{}", used, free_gib,
-                                  connection_.dataDir(),
-                                  level == Level::kOk ? ""
-                                                      : " (a release copies the binary; free "
-                                                        "space, forge prune)")});
+    checks.push_back(
+        {"disk", level,
+         fmt::format("{:.0f}% used, {:.1f} GiB free at {}{}", used, free_gib, connection_.dataDir(),
+                     level == Level::kOk ? ""
+                                         : " (a release copies the binary; free "
+                                           "space, forge prune)")});
   }
 
   void checkDatabase(std::vector<Check>& checks) {
     const auto sqlite = std::filesystem::path(connection_.dataDir()) / "forge.db";
     if (connection_.databaseUrl().empty() && !std::filesystem::exists(sqlite)) {
-      checks.push_back({"database", Level::kCritical,
-                        fmt::format("no database at {} (give --data-dir or --database-url)",
-                                    sqlite.string())});
+      checks.push_back(
+          {"database", Level::kCritical,
+           fmt::format("no database at {} (give --data-dir or --database-url)", sqlite.string())});
       return;
     }
     auto db = storage::openDatabase(connection_.databaseUrl(), connection_.dataDir());
@@ -203,12 +205,11 @@ private:
       checks.push_back({"database", Level::kCritical, version.error().message});
       return;
     }
-    checks.push_back({"database", *version > newest ? Level::kCritical : Level::kOk,
-                      fmt::format("{} reachable, schema version {}{}", (*db)->describe(),
-                                  *version,
-                                  *version > newest
-                                      ? fmt::format(" is newer than this forge knows ({})", newest)
-                                      : "")});
+    checks.push_back(
+        {"database", *version > newest ? Level::kCritical : Level::kOk,
+         fmt::format("{} reachable, schema version {}{}", (*db)->describe(), *version,
+                     *version > newest ? fmt::format(" is newer than this forge knows ({})", newest)
+                                       : "")});
     // Open critical alerts (forge monitor records them), when that table exists.
     auto alerts = (*db)->query("SELECT COUNT(*) FROM alerts WHERE level = 'critical' AND "
                                "(ended_at IS NULL OR ended_at = '')");
@@ -232,9 +233,9 @@ private:
                         "deploy apply --install-only)"});
       return;
     }
-    checks.push_back({"release", Level::kOk,
-                      fmt::format("current release {} (forge {})", current->id,
-                                  releaseVersion(*current))});
+    checks.push_back(
+        {"release", Level::kOk,
+         fmt::format("current release {} (forge {})", current->id, releaseVersion(*current))});
   }
 
   // ---- validate -----------------------------------------------------------------------------
@@ -270,8 +271,8 @@ private:
 
   // `forge backup create --json` as a child process; its JSON answer.
   core::Result<std::string> runBackup() {
-    std::vector<std::string> argv{ops::selfExecutable(), "backup", "create", "--json",
-                                  "--data-dir", connection_.dataDir()};
+    std::vector<std::string> argv{ops::selfExecutable(), "backup", "create", "--json", "--data-dir",
+                                  connection_.dataDir()};
     if (!connection_.databaseUrl().empty()) {
       argv.push_back("--database-url");
       argv.push_back(connection_.databaseUrl());
@@ -300,8 +301,8 @@ private:
     const ops::ReleaseFiles files = releaseFiles(inputs_, current);
     Rollout rollout(connection_, "apply");
     if (install_only_) return installOnly(files, current);
-    if (int code = rollout.begin(current ? current->id : "",
-                                 current ? releaseVersion(*current) : "");
+    if (int code =
+            rollout.begin(current ? current->id : "", current ? releaseVersion(*current) : "");
         code != kExitOk)
       return code;
     std::string version;
@@ -309,10 +310,9 @@ private:
     const bool ok =
         rollout.step("validate",
                      [&]() -> core::Result<std::string> {
-                       const auto checks =
-                           validateInputs({files.binary, files.gateway_config,
-                                           files.services_config},
-                                          runningVersion(connection_));
+                       const auto checks = validateInputs(
+                           {files.binary, files.gateway_config, files.services_config},
+                           runningVersion(connection_));
                        for (const auto& c : checks)
                          if (c.level == Level::kCritical)
                            return core::Error{core::Errc::kUnprocessable, c.detail};
@@ -375,8 +375,8 @@ private:
                               fmt::format("release {} is already current", target->id));
     }
     Rollout rollout(connection_, "rollback");
-    if (int code = rollout.begin(current ? current->id : "",
-                                 current ? releaseVersion(*current) : "");
+    if (int code =
+            rollout.begin(current ? current->id : "", current ? releaseVersion(*current) : "");
         code != kExitOk)
       return code;
     const bool ok = rollOut(rollout, *target, current);
@@ -388,8 +388,8 @@ private:
   core::Status pointAt(const manager::ReleaseRef& release,
                        const std::optional<manager::ReleaseRef>& current) {
     if (current) {
-      if (auto kept = manager::pointRelease(connection_.dataDir(), manager::kPreviousRelease,
-                                            current->id);
+      if (auto kept =
+              manager::pointRelease(connection_.dataDir(), manager::kPreviousRelease, current->id);
           !kept)
         return kept;
     }
@@ -402,8 +402,7 @@ private:
     std::vector<std::string> restart;
     return rollout.step("point current",
                         [&]() -> core::Result<std::string> {
-                          if (auto moved = pointAt(release, current); !moved)
-                            return moved.error();
+                          if (auto moved = pointAt(release, current); !moved) return moved.error();
                           return fmt::format("current -> {}{}", release.id,
                                              current ? fmt::format(", previous -> {}", current->id)
                                                      : "");
@@ -430,8 +429,9 @@ private:
                                                "docs/ops/deployment.md)"};
                           }
                           return fmt::format("changed: {}; to restart: {}",
-                                             changed->empty() ? "none"
-                                                              : fmt::format("{}", fmt::join(*changed, ", ")),
+                                             changed->empty()
+                                                 ? "none"
+                                                 : fmt::format("{}", fmt::join(*changed, ", ")),
                                              fmt::join(restart, ", "));
                         }) &&
            std::all_of(restart.begin(), restart.end(),
@@ -455,13 +455,13 @@ private:
     std::vector<Check> checks;
     const auto current = releaseAt(connection_.dataDir(), manager::kCurrentRelease);
     if (!current) {
-      checks.push_back({"release", Level::kCritical,
-                        "no current release (forge deploy apply installs one)"});
+      checks.push_back(
+          {"release", Level::kCritical, "no current release (forge deploy apply installs one)"});
       return printChecks(connection_.json(), checks);
     }
     const std::string version = releaseVersion(*current);
-    checks.push_back(
-        {"release", Level::kOk, fmt::format("current release {} (forge {})", current->id, version)});
+    checks.push_back({"release", Level::kOk,
+                      fmt::format("current release {} (forge {})", current->id, version)});
     std::fprintf(stderr, "verifying release %s: replicas, gateway version, MCP...\n",
                  current->id.c_str());
     verifyReplicas(checks, current->id);
@@ -475,8 +475,8 @@ private:
 
   void verifyReplicas(std::vector<Check>& checks, const std::string& release) {
     auto api = connection_.manager(std::chrono::seconds(10));
-    auto services = api ? api->call(net::Method::kGet, "/services")
-                        : core::Result<Answer>(api.error());
+    auto services =
+        api ? api->call(net::Method::kGet, "/services") : core::Result<Answer>(api.error());
     if (!services || services->status != 200 || !services->body.is_array()) {
       checks.push_back({"manager", Level::kCritical,
                         fmt::format("cannot list the services at {}", connection_.managerUrl())});
@@ -509,8 +509,8 @@ private:
   void verifyGatewayVersion(std::vector<Check>& checks, const std::string& release,
                             const std::string& version) {
     auto api = connection_.gateway(std::chrono::seconds(10));
-    auto answer = api ? api->call(net::Method::kGet, "/version")
-                      : core::Result<Answer>(api.error());
+    auto answer =
+        api ? api->call(net::Method::kGet, "/version") : core::Result<Answer>(api.error());
     if (!answer || answer->status != 200 || !answer->body.is_object()) {
       checks.push_back({"gateway version", Level::kCritical,
                         fmt::format("{}/version does not answer", connection_.gatewayUrl())});
@@ -520,12 +520,12 @@ private:
     const std::string runs = str(app, "version");
     const std::string from = str(app, "release");
     const bool ok = runs == version && (from.empty() || from == release);
-    checks.push_back({"gateway version", ok ? Level::kOk : Level::kCritical,
-                      fmt::format("forge {}{}{}", runs,
-                                  from.empty() ? " (not started from a release)"
-                                               : fmt::format(", release {}", from),
-                                  ok ? "" : fmt::format("; expected forge {} from {}", version,
-                                                        release))});
+    checks.push_back(
+        {"gateway version", ok ? Level::kOk : Level::kCritical,
+         fmt::format("forge {}{}{}", runs,
+                     from.empty() ? " (not started from a release)"
+                                  : fmt::format(", release {}", from),
+                     ok ? "" : fmt::format("; expected forge {} from {}", version, release))});
   }
 
   // ---- history ------------------------------------------------------------------------------

@@ -63,15 +63,16 @@ std::vector<Check> validateInputs(const DeployInputs& inputs, const std::string&
                                     "gateway answered)",
                                     inputs.binary, *version)});
     } else {
-      checks.push_back({"binary", Level::kOk,
-                        fmt::format("{} is forge {}; the gateway runs {}{}", inputs.binary,
-                                    *version, running_version,
-                                    *version == running_version ? " (same version)" : "")});
+      checks.push_back(
+          {"binary", Level::kOk,
+           fmt::format("{} is forge {}; the gateway runs {}{}", inputs.binary, *version,
+                       running_version, *version == running_version ? " (same version)" : "")});
     }
   }
   if (!inputs.gateway_config.empty()) {
-    checks.push_back(validateFile("forge.yaml", server::gatewaySchema(), inputs.gateway_config,
-                                  [](const config::Config& c) { (void)server::gatewayOptions(c); }));
+    checks.push_back(
+        validateFile("forge.yaml", server::gatewaySchema(), inputs.gateway_config,
+                     [](const config::Config& c) { (void)server::gatewayOptions(c); }));
   }
   if (!inputs.services_config.empty()) {
     checks.push_back(
@@ -113,16 +114,16 @@ int Rollout::begin(const std::string& from_release, const std::string& from_vers
   }
   auto db = connection_.database();
   if (!db) {
-    return connection_.fail(kExitFailure, fmt::format("cannot record the deployment: {}",
-                                                      db.error().message));
+    return connection_.fail(kExitFailure,
+                            fmt::format("cannot record the deployment: {}", db.error().message));
   }
   db_ = std::move(*db);
   deployment_.from_release = from_release;
   deployment_.from_version = from_version;
   ops::DeploymentLog log(*db_);
   if (auto status = log.begin(deployment_); !status) {
-    return connection_.fail(kExitFailure, fmt::format("cannot record the deployment: {}",
-                                                      status.error().message));
+    return connection_.fail(
+        kExitFailure, fmt::format("cannot record the deployment: {}", status.error().message));
   }
   return kExitOk;
 }
@@ -143,8 +144,7 @@ int Rollout::finish(bool ok, const std::string& to_release, const std::string& t
   if (db_) {
     ops::DeploymentLog log(*db_);
     if (auto status = log.finish(deployment_); !status)
-      progress(fmt::format("warning: the deployment was not recorded: {}",
-                           status.error().message));
+      progress(fmt::format("warning: the deployment was not recorded: {}", status.error().message));
   }
   if (connection_.json()) {
     std::printf("%s\n", json::serialize(deployment_.toJson()).c_str());
@@ -196,8 +196,8 @@ core::Result<std::string> Rollout::restart(const std::string& service) {
   auto after = post(fmt::format("/services/{}/{}", service, stopped ? "start" : "restart"));
   if (!after) return after.error();
   const auto replicas = after->as_object().at("replicas").as_array().size();
-  return fmt::format("{} {} ({} replica{}{})", service, stopped ? "started" : "restarted",
-                     replicas, replicas == 1 ? "" : "s",
+  return fmt::format("{} {} ({} replica{}{})", service, stopped ? "started" : "restarted", replicas,
+                     replicas == 1 ? "" : "s",
                      stopped ? "" : ", one at a time, each healthy before the next");
 }
 
@@ -279,10 +279,10 @@ std::vector<Check> endpointChecks(const std::string& label, const std::string& b
     }
   }
   const auto probe = ops::probeMcp(base_url + "/mcp", token, std::chrono::seconds(15));
-  checks.push_back({fmt::format("{} MCP", label), probe.ok ? Level::kOk : Level::kCritical,
-                    probe.ok ? probe.detail
-                             : fmt::format("{} (see the service's log: forge logs SERVICE)",
-                                           probe.detail)});
+  checks.push_back(
+      {fmt::format("{} MCP", label), probe.ok ? Level::kOk : Level::kCritical,
+       probe.ok ? probe.detail
+                : fmt::format("{} (see the service's log: forge logs SERVICE)", probe.detail)});
   return checks;
 }
 

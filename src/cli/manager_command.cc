@@ -48,9 +48,9 @@ public:
       try {
         return manager::managerOptions(flags_.load()).services;
       } catch (const config::ConfigError& error) {
-        return core::Error{core::Errc::kUnprocessable,
-                           fmt::format("services.yml is not valid: {}",
-                                       fmt::join(error.problems(), "; "))};
+        return core::Error{
+            core::Errc::kUnprocessable,
+            fmt::format("services.yml is not valid: {}", fmt::join(error.problems(), "; "))};
       }
     };
     manager::Manager manager(options);

@@ -130,8 +130,8 @@ core::Status Manager::start() {
     if (saved >> colour && (colour == "blue" || colour == "green")) live_ = colour;
     if (auto status = front_->listen(); !status) return status;
     log::info("blue-green: serving {}:{}, live colour {} ({})", options_.bluegreen.host,
-              front_->port(), live_, live_ == "blue" ? options_.bluegreen.blue
-                                                     : options_.bluegreen.green);
+              front_->port(), live_,
+              live_ == "blue" ? options_.bluegreen.blue : options_.bluegreen.green);
   }
   log::info("forge {} manager listening on http://{}:{} ({} service(s), logs in {}/logs)",
             core::kVersion, options_.http.host, http_->port(), options_.services.size(),
@@ -357,42 +357,43 @@ void Manager::addBlueGreenRoutes() {
                 sendJson(writer, 200, view());
               });
   // {"to": "green"} (or ?to=green); without it, the colour that is not live.
-  router_.add(Method::kPost, "/bluegreen/switch",
-              [this, configured, view, &pair](const net::RequestPtr& request,
-                                              const net::ResponseWriterPtr& writer) {
-                if (!permitted(*request, writer, auth::Permission::kUsersManage)) return;
-                if (!configured(writer)) return;
-                std::string to = request->queryParam("to").value_or("");
-                if (to.empty() && !request->body.empty()) {
-                  boost::system::error_code ec;
-                  auto body = json::parse(request->body, ec);
-                  if (!ec && body.is_object() && body.as_object().contains("to") &&
-                      body.as_object().at("to").is_string())
-                    to = body.as_object().at("to").as_string().c_str();
-                }
-                if (to.empty()) to = liveColour() == "blue" ? "green" : "blue";
-                if (to != "blue" && to != "green") {
-                  return sendError(writer, core::Error{core::Errc::kUnprocessable,
-                                                       "to: must be blue or green"});
-                }
-                const std::string service = to == "blue" ? pair.blue : pair.green;
-                const auto status = supervisor_->status(service);
-                if (status.at("state").as_string() != "running") {
-                  return sendError(
-                      writer,
-                      core::Error{core::Errc::kConflict,
-                                  fmt::format("{} ({}) is {}, not running: start it and test it "
-                                              "before switching (forge bluegreen deploy)",
-                                              to, service, status.at("state").as_string().c_str())});
-                }
-                {
-                  std::lock_guard lock(live_mutex_);
-                  live_ = to;
-                  std::ofstream(liveFile(), std::ios::trunc) << to << "\n";
-                }
-                log::info("blue-green: live colour is now {} ({})", to, service);
-                sendJson(writer, 200, view());
-              });
+  router_.add(
+      Method::kPost, "/bluegreen/switch",
+      [this, configured, view, &pair](const net::RequestPtr& request,
+                                      const net::ResponseWriterPtr& writer) {
+        if (!permitted(*request, writer, auth::Permission::kUsersManage)) return;
+        if (!configured(writer)) return;
+        std::string to = request->queryParam("to").value_or("");
+        if (to.empty() && !request->body.empty()) {
+          boost::system::error_code ec;
+          auto body = json::parse(request->body, ec);
+          if (!ec && body.is_object() && body.as_object().contains("to") &&
+              body.as_object().at("to").is_string())
+            to = body.as_object().at("to").as_string().c_str();
+        }
+        if (to.empty()) to = liveColour() == "blue" ? "green" : "blue";
+        if (to != "blue" && to != "green") {
+          return sendError(writer,
+                           core::Error{core::Errc::kUnprocessable, "to: must be blue or green"});
+        }
+        const std::string service = to == "blue" ? pair.blue : pair.green;
+        const auto status = supervisor_->status(service);
+        if (status.at("state").as_string() != "running") {
+          return sendError(
+              writer,
+              core::Error{core::Errc::kConflict,
+                          fmt::format("{} ({}) is {}, not running: start it and test it "
+                                      "before switching (forge bluegreen deploy)",
+                                      to, service, status.at("state").as_string().c_str())});
+        }
+        {
+          std::lock_guard lock(live_mutex_);
+          live_ = to;
+          std::ofstream(liveFile(), std::ios::trunc) << to << "\n";
+        }
+        log::info("blue-green: live colour is now {} ({})", to, service);
+        sendJson(writer, 200, view());
+      });
 }
 
 } // namespace forge::manager

@@ -44,9 +44,9 @@ core::Status pointRelease(const std::string& data_dir, const std::string& pointe
   fs::create_symlink(id, staged, ec);
   if (!ec) fs::rename(staged, root / pointer, ec);
   if (ec) {
-    return core::Error{core::Errc::kUnavailable,
-                       fmt::format("cannot point {} at {}: {}", (root / pointer).string(), id,
-                                   ec.message())};
+    return core::Error{
+        core::Errc::kUnavailable,
+        fmt::format("cannot point {} at {}: {}", (root / pointer).string(), id, ec.message())};
   }
   return core::Ok{};
 }

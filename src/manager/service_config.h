@@ -70,7 +70,7 @@ struct ServiceConfig {
   SleepPolicy sleep;
   std::chrono::milliseconds stop_grace{10'000}; // SIGTERM, then SIGKILL after this
   std::string mcp_path = "/mcp";                // where an mcp service serves MCP
-  std::string release = "current"; // the release pointer "{release}" follows
+  std::string release = "current";              // the release pointer "{release}" follows
   bool operator==(const ServiceConfig&) const = default;
 };
 

@@ -802,8 +802,8 @@ core::Result<json::object> Supervisor::reload(const std::vector<ServiceConfig>& 
     startService(name, [](core::Status) {});
   for (const auto& name : to_stop)
     stopService(name, [this, name](core::Status) { drop(name); });
-  log::info("services.yml reloaded: {} added, {} removed, {} changed", added.size(),
-            removed.size(), changed.size());
+  log::info("services.yml reloaded: {} added, {} removed, {} changed", added.size(), removed.size(),
+            changed.size());
   return json::object{{"added", std::move(added)},
                       {"removed", std::move(removed)},
                       {"changed", std::move(changed)},

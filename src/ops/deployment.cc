@@ -58,8 +58,8 @@ core::Result<fs::path> reserveReleaseDir(const std::string& data_dir) {
 json::array stepsJson(const std::vector<DeploymentStep>& steps) {
   json::array out;
   for (const auto& s : steps)
-    out.push_back(json::object{
-        {"name", s.name}, {"ok", s.ok}, {"detail", s.detail}, {"seconds", s.seconds}});
+    out.push_back(
+        json::object{{"name", s.name}, {"ok", s.ok}, {"detail", s.detail}, {"seconds", s.seconds}});
   return out;
 }
 
@@ -100,10 +100,10 @@ core::Result<std::string> binaryVersion(const std::string& binary) {
   return version;
 }
 
-core::Result<manager::ReleaseRef> installRelease(const std::string& data_dir,
-                                                 const ReleaseFiles& files,
-                                                 const std::string& version) {
-  if (files.binary.empty()) return core::Error{core::Errc::kInvalidParams, "a release needs a binary"};
+core::Result<manager::ReleaseRef>
+installRelease(const std::string& data_dir, const ReleaseFiles& files, const std::string& version) {
+  if (files.binary.empty())
+    return core::Error{core::Errc::kInvalidParams, "a release needs a binary"};
   auto dir = reserveReleaseDir(data_dir);
   if (!dir) return dir.error();
   json::object listed;

@@ -39,9 +39,8 @@ core::Result<std::string> binaryVersion(const std::string& binary);
 
 // Creates <data_dir>/releases/<id> (id: UTC time, unique) with the files and release.json.
 // Nothing is left behind on failure.
-core::Result<manager::ReleaseRef> installRelease(const std::string& data_dir,
-                                                 const ReleaseFiles& files,
-                                                 const std::string& version);
+core::Result<manager::ReleaseRef>
+installRelease(const std::string& data_dir, const ReleaseFiles& files, const std::string& version);
 
 // release.json of a release ({} when missing or unreadable).
 boost::json::object releaseInfo(const manager::ReleaseRef& release);

@@ -93,8 +93,7 @@ core::Result<ProgramOutput> runProgram(const std::vector<std::string>& argv,
   ::close(err_pipe[0]);
   if (!finished) ::kill(pid, SIGKILL);
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
   if (!finished) {
     return core::Error{core::Errc::kTimeout,
                        fmt::format("{} did not finish within {} ms", argv[0], timeout.count())};

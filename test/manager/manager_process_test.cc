@@ -457,7 +457,8 @@ TEST_F(ManagerTest, ReloadAppliesServicesYmlAndRefusesWhatCannotChangeWhileRunni
   auto refused = request(port_, "POST", "/reload", "{}", {}, 30s);
   EXPECT_EQ(refused.status, 409) << refused.body;
   EXPECT_NE(refused.body.find("stop echo first"), std::string::npos) << refused.body;
-  std::ofstream(dir_ / "services.yml", std::ios::trunc) << "services:\n  - name: x\n    comand: [y]\n";
+  std::ofstream(dir_ / "services.yml", std::ios::trunc)
+      << "services:\n  - name: x\n    comand: [y]\n";
   auto broken = request(port_, "POST", "/reload", "{}", {}, 30s);
   EXPECT_EQ(broken.status, 422) << broken.body;
   EXPECT_NE(broken.body.find("services.yml:3"), std::string::npos) << broken.body;

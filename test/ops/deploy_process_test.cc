@@ -47,7 +47,8 @@ public:
 private:
   void run(std::uint16_t port, int n) {
     McpClient mcp(port, "/mcp");
-    if (!mcp.initialize()) return fail(fmt::format("client {}: initialize: {}", n, mcp.lastReply().body));
+    if (!mcp.initialize())
+      return fail(fmt::format("client {}: initialize: {}", n, mcp.lastReply().body));
     for (int i = 0; !stop_; ++i) {
       const std::string message = fmt::format("c{}-{}", n, i);
       const auto answer = mcp.callTool("fixture__echo", {{"message", message}});
@@ -82,9 +83,10 @@ protected:
       fs::create_directories(dir_ / name);
       fs::copy_file(FORGE_BINARY, dir_ / name / "forge");
       fs::permissions(dir_ / name / "forge", fs::perms::owner_all, fs::perm_options::add);
-      std::string yaml = fmt::format("gateway:\n  discovery_timeout: 8s\nupstreams:\n"
-                                     "  - name: fixture\n    command: {}\n    args: [\"--stdio\"]\n",
-                                     FORGE_FIXTURE_BINARY);
+      std::string yaml =
+          fmt::format("gateway:\n  discovery_timeout: 8s\nupstreams:\n"
+                      "  - name: fixture\n    command: {}\n    args: [\"--stdio\"]\n",
+                      FORGE_FIXTURE_BINARY);
       if (name == "v2")
         yaml += fmt::format("  - name: extra\n    command: {}\n    args: [\"--stdio\"]\n",
                             FORGE_FIXTURE_BINARY);
@@ -189,7 +191,10 @@ TEST_F(DeployTest, ARollingApplyUnderLoadFailsNoCallAndRollbackReturnsToThePrevi
   McpClient probe(gateway_port_, "/mcp");
   ASSERT_TRUE(probe.initialize());
   ASSERT_TRUE(eventually(
-      [&] { return resultText(probe.callTool("fixture__echo", {{"message", "up"}})) == "up"; }, 20s))
+      [&] {
+        return resultText(probe.callTool("fixture__echo", {{"message", "up"}})) == "up";
+      },
+      20s))
       << probe.lastReply().body;
   EXPECT_EQ(probe.toolNames().count("extra__echo"), 0u);
 
@@ -213,17 +218,17 @@ TEST_F(DeployTest, ARollingApplyUnderLoadFailsNoCallAndRollbackReturnsToThePrevi
   EXPECT_NE(refused.out.find("bad.yaml:2"), std::string::npos) << refused.out;
   EXPECT_NE(refused.out.find("prot"), std::string::npos) << refused.out;
   EXPECT_NE(refused.err.find("refused"), std::string::npos) << refused.err;
-  auto valid = forge({"deploy", "validate", "--binary", v2 + "/forge", "--config",
-                      v2 + "/forge.yaml", "--json"});
+  auto valid = forge(
+      {"deploy", "validate", "--binary", v2 + "/forge", "--config", v2 + "/forge.yaml", "--json"});
   EXPECT_EQ(valid.exit_code, 0) << valid.out << valid.err;
 
   // The rolling update under steady load.
   SteadyLoad load(gateway_port_, 4);
   std::this_thread::sleep_for(500ms);
   const int before = load.succeeded();
-  auto apply = forge({"deploy", "apply", "--binary", v2 + "/forge", "--config", v2 + "/forge.yaml",
-                      "--json"},
-                     180s);
+  auto apply = forge(
+      {"deploy", "apply", "--binary", v2 + "/forge", "--config", v2 + "/forge.yaml", "--json"},
+      180s);
   const int during = load.succeeded() - before;
   std::this_thread::sleep_for(300ms);
   load.stop();
@@ -285,23 +290,27 @@ TEST_F(DeployTest, ABlueGreenSwitchUnderLoadFailsNoCall) {
   ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
   const std::string r1 = installed(first);
   startManager();
-  ASSERT_TRUE(eventually([&] { return releases("gateway-blue") == std::set<std::string>{r1}; }, 30s))
+  ASSERT_TRUE(
+      eventually([&] { return releases("gateway-blue") == std::set<std::string>{r1}; }, 30s))
       << json::serialize(service("gateway-blue"));
   McpClient probe(gateway_port_, "/mcp"); // through the manager's blue-green port
   ASSERT_TRUE(probe.initialize()) << probe.lastReply().body;
   ASSERT_TRUE(eventually(
-      [&] { return resultText(probe.callTool("fixture__echo", {{"message", "up"}})) == "up"; }, 20s))
+      [&] {
+        return resultText(probe.callTool("fixture__echo", {{"message", "up"}})) == "up";
+      },
+      20s))
       << probe.lastReply().body;
 
   SteadyLoad load(gateway_port_, 4);
   std::this_thread::sleep_for(500ms);
-  auto deploy = forge({"bluegreen", "deploy", "--binary", v2 + "/forge", "--config",
-                       v2 + "/forge.yaml", "--json"},
-                      120s);
+  auto deploy = forge(
+      {"bluegreen", "deploy", "--binary", v2 + "/forge", "--config", v2 + "/forge.yaml", "--json"},
+      120s);
   ASSERT_EQ(deploy.exit_code, 0) << deploy.out << deploy.err;
   const std::string r2 = str(parse(deploy.out), "to_release");
   EXPECT_NE(r2, r1);
-  EXPECT_EQ(appRelease(green_port), r2);   // green runs the new release on its own port
+  EXPECT_EQ(appRelease(green_port), r2);    // green runs the new release on its own port
   EXPECT_EQ(appRelease(gateway_port_), r1); // while blue stays live
 
   auto tested = forge({"bluegreen", "test", "--json"});

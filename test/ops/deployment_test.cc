@@ -88,8 +88,8 @@ TEST_F(ReleasesTest, AReleaseNeedsABinaryThatAnswersLikeForge) {
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.error().message.find("cannot run"), std::string::npos)
       << missing.error().message;
-  auto ran = runProgram({"/bin/sh", "-c", "echo out; echo err >&2; exit 3"},
-                        std::chrono::seconds(5));
+  auto ran =
+      runProgram({"/bin/sh", "-c", "echo out; echo err >&2; exit 3"}, std::chrono::seconds(5));
   ASSERT_TRUE(ran.ok());
   EXPECT_EQ(ran->exit_code, 3);
   EXPECT_EQ(ran->out, "out\n");
@@ -139,7 +139,9 @@ TEST_P(DeploymentLogTest, RecordsDeploymentsWithTheirStepsNewestFirst) {
   std::vector<std::string> heard;
   auto failed = runStep(
       apply.steps, "restart gateway",
-      [] { return core::Result<std::string>(core::Error{core::Errc::kTimeout, "too slow"}); },
+      [] {
+        return core::Result<std::string>(core::Error{core::Errc::kTimeout, "too slow"});
+      },
       [&](const std::string& line) { heard.push_back(line); });
   EXPECT_FALSE(failed.ok());
   ASSERT_EQ(heard.size(), 2u);
