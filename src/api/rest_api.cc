@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cstdlib>
 #include <set>
 
 namespace forge::api {
@@ -1030,12 +1031,17 @@ void RestApi::version(const net::RequestPtr&, const net::ResponseWriterPtr& writ
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
   const std::string backend = catalog_.storage().backend();
   const std::string where = catalog_.storage().description();
-  catalog_.storage().submit([writer, uptime, backend, where](Store& store) {
+  // The release this process was started from, when the service manager started it from one
+  // (docs/ops/deployment.md).
+  const char* env_release = std::getenv("FORGE_RELEASE");
+  std::string release = env_release ? env_release : "";
+  catalog_.storage().submit([writer, uptime, backend, where, release](Store& store) {
     auto schema = storage::schemaVersion(store.database());
     sendJson(writer, 200,
              json::object{{"app", json::object{{"name", "forge"},
                                                {"version", core::kVersion},
-                                               {"commit", core::kGitCommit}}},
+                                               {"commit", core::kGitCommit},
+                                               {"release", release}}},
                           {"database", json::object{{"backend", backend},
                                                     {"location", where},
                                                     {"schemaVersion", schema ? *schema : -1},

@@ -26,5 +26,7 @@ CommandPtr makePruneCommand();
 CommandPtr makeIncidentCommand();
 CommandPtr makeMonitorCommand();
 CommandPtr makeReportCommand();
+CommandPtr makeDeployCommand();
+CommandPtr makeBlueGreenCommand();
 
 } // namespace forge::cli

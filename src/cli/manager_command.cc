@@ -6,6 +6,8 @@
 #include "manager/service_config.h"
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace forge::cli {
 namespace {
@@ -40,6 +42,17 @@ public:
       return reportConfigError(error);
     }
     log::configure(options.log.level, options.log.format);
+    // POST /reload reads the same file again, with the same flags and environment; only the
+    // services are taken (the manager's own keys need a restart of the manager).
+    options.reload = [this]() -> core::Result<std::vector<manager::ServiceConfig>> {
+      try {
+        return manager::managerOptions(flags_.load()).services;
+      } catch (const config::ConfigError& error) {
+        return core::Error{
+            core::Errc::kUnprocessable,
+            fmt::format("services.yml is not valid: {}", fmt::join(error.problems(), "; "))};
+      }
+    };
     manager::Manager manager(options);
     if (auto status = manager.start(); !status) {
       log::error("cannot start: {}", status.error().message);

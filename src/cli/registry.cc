@@ -28,6 +28,7 @@ std::vector<CommandFactory> builtinCommands() {
       makeRegisterCommand, makeTokenCommand,   makeManagerCommand,   makeUpCommand,
       makeDownCommand,     makePsCommand,      makeRestartCommand,   makeScaleCommand,
       makeLogsCommand,     makeMonitorCommand, makeReportCommand,
+      makeLogsCommand,     makeDeployCommand, makeBlueGreenCommand,
   };
 }
 

@@ -19,6 +19,7 @@
 
 #include <charconv>
 #include <filesystem>
+#include <fstream>
 
 namespace forge::manager {
 namespace {
@@ -75,6 +76,16 @@ Manager::Manager(ManagerOptions options)
                             router_.dispatch(r, w);
                           });
       });
+  if (options_.bluegreen.port != 0) {
+    net::HttpServerOptions front;
+    front.host = options_.bluegreen.host;
+    front.port = options_.bluegreen.port;
+    front.access_log = false;
+    front_ = net::makeHttpServer(
+        loop_, front, [this](const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+          forwardToLive(request, writer);
+        });
+  }
 }
 
 Manager::~Manager() {
@@ -113,6 +124,15 @@ core::Status Manager::start() {
   addRoutes();
   if (auto status = http_->listen(); !status) return status;
   if (auto status = supervisor_->start(); !status) return status;
+  if (front_) {
+    std::ifstream saved(liveFile());
+    std::string colour;
+    if (saved >> colour && (colour == "blue" || colour == "green")) live_ = colour;
+    if (auto status = front_->listen(); !status) return status;
+    log::info("blue-green: serving {}:{}, live colour {} ({})", options_.bluegreen.host,
+              front_->port(), live_,
+              live_ == "blue" ? options_.bluegreen.blue : options_.bluegreen.green);
+  }
   log::info("forge {} manager listening on http://{}:{} ({} service(s), logs in {}/logs)",
             core::kVersion, options_.http.host, http_->port(), options_.services.size(),
             options_.data_dir);
@@ -131,6 +151,7 @@ void Manager::run() {
 void Manager::shutdown() {
   // Stopping services waits for their grace periods: not on an I/O thread.
   std::thread([this] {
+    if (front_) front_->shutdown(std::chrono::milliseconds(2'000), [] {});
     supervisor_->shutdown();
     http_->shutdown(std::chrono::milliseconds(2'000), [this] { loop_.stop(); });
   }).detach();
@@ -146,9 +167,8 @@ void Manager::proxy(const net::RequestPtr& request, const net::ResponseWriterPtr
   supervisor_->acquire(
       name, [this, name, request, writer](const core::Result<std::uint16_t>& port) {
         if (!port) return sendError(writer, port.error());
-        std::string target = options_.services.empty() ? "/mcp" : "";
-        for (const auto& s : options_.services)
-          if (s.name == name) target = s.mcp_path;
+        const auto config = supervisor_->config(name);
+        std::string target = config ? config->mcp_path : "/mcp";
         if (!request->query.empty()) target += "?" + request->query;
         proxy_->forward(request, writer, net::HttpProxy::Target{"127.0.0.1", *port, target},
                         [this, name](int) { supervisor_->release(name); });
@@ -270,8 +290,110 @@ void Manager::addRoutes() {
               [this](const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
                 proxy(request, writer);
               });
+  router_.add(Method::kPost, "/reload",
+              [this](const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+                if (!permitted(*request, writer, auth::Permission::kUsersManage)) return;
+                if (!options_.reload) {
+                  return sendError(writer, core::Error{core::Errc::kUnavailable,
+                                                       "this manager cannot reload its "
+                                                       "configuration"});
+                }
+                auto services = options_.reload();
+                if (!services) return sendError(writer, services.error());
+                auto summary = supervisor_->reload(*services);
+                if (!summary) return sendError(writer, summary.error());
+                sendJson(writer, 200, *summary);
+              });
+  addBlueGreenRoutes();
   api::OpenApiDocument unused;
   identity_->addRoutes(router_, unused);
+}
+
+// ---- blue-green ---------------------------------------------------------------------------------
+
+std::string Manager::liveFile() const {
+  return (std::filesystem::path(options_.data_dir) / "manager" / "bluegreen-live").string();
+}
+
+std::string Manager::liveColour() const {
+  std::lock_guard lock(live_mutex_);
+  return live_;
+}
+
+void Manager::forwardToLive(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+  const auto& pair = options_.bluegreen;
+  const std::string service = liveColour() == "blue" ? pair.blue : pair.green;
+  supervisor_->acquire(service, [this, service, request,
+                                 writer](const core::Result<std::uint16_t>& port) {
+    if (!port) return sendError(writer, port.error());
+    proxy_->forward(request, writer, net::HttpProxy::Target{"127.0.0.1", *port, request->target},
+                    [this, service](int) { supervisor_->release(service); });
+  });
+}
+
+void Manager::addBlueGreenRoutes() {
+  const auto& pair = options_.bluegreen;
+  auto configured = [this](const net::ResponseWriterPtr& writer) {
+    if (front_) return true;
+    sendError(writer, core::Error{core::Errc::kNotFound,
+                                  "no blue-green pair: set bluegreen.port, bluegreen.blue and "
+                                  "bluegreen.green in services.yml"});
+    return false;
+  };
+  auto view = [this, &pair] {
+    const std::string live = liveColour();
+    json::object out{{"live", live},
+                     {"live_service", live == "blue" ? pair.blue : pair.green},
+                     {"port", front_->port()}};
+    for (const auto& [colour, service] : {std::pair{"blue", pair.blue}, {"green", pair.green}})
+      out[colour] = supervisor_->status(service);
+    return out;
+  };
+  router_.add(Method::kGet, "/bluegreen",
+              [this, configured, view](const net::RequestPtr& request,
+                                       const net::ResponseWriterPtr& writer) {
+                if (!permitted(*request, writer, auth::Permission::kCatalogRead)) return;
+                if (!configured(writer)) return;
+                sendJson(writer, 200, view());
+              });
+  // {"to": "green"} (or ?to=green); without it, the colour that is not live.
+  router_.add(
+      Method::kPost, "/bluegreen/switch",
+      [this, configured, view, &pair](const net::RequestPtr& request,
+                                      const net::ResponseWriterPtr& writer) {
+        if (!permitted(*request, writer, auth::Permission::kUsersManage)) return;
+        if (!configured(writer)) return;
+        std::string to = request->queryParam("to").value_or("");
+        if (to.empty() && !request->body.empty()) {
+          boost::system::error_code ec;
+          auto body = json::parse(request->body, ec);
+          if (!ec && body.is_object() && body.as_object().contains("to") &&
+              body.as_object().at("to").is_string())
+            to = body.as_object().at("to").as_string().c_str();
+        }
+        if (to.empty()) to = liveColour() == "blue" ? "green" : "blue";
+        if (to != "blue" && to != "green") {
+          return sendError(writer,
+                           core::Error{core::Errc::kUnprocessable, "to: must be blue or green"});
+        }
+        const std::string service = to == "blue" ? pair.blue : pair.green;
+        const auto status = supervisor_->status(service);
+        if (status.at("state").as_string() != "running") {
+          return sendError(
+              writer,
+              core::Error{core::Errc::kConflict,
+                          fmt::format("{} ({}) is {}, not running: start it and test it "
+                                      "before switching (forge bluegreen deploy)",
+                                      to, service, status.at("state").as_string().c_str())});
+        }
+        {
+          std::lock_guard lock(live_mutex_);
+          live_ = to;
+          std::ofstream(liveFile(), std::ios::trunc) << to << "\n";
+        }
+        log::info("blue-green: live colour is now {} ({})", to, service);
+        sendJson(writer, 200, view());
+      });
 }
 
 } // namespace forge::manager

@@ -7,7 +7,14 @@
 // API: GET /health (public), GET /services, GET /services/{name},
 // POST /services/{name}/start|stop|restart|sleep|wake, POST /services/{name}/scale,
 // GET /services/{name}/logs?tail=N, GET /services/{name}/metrics, GET /system/resources,
-// GET /metrics (Prometheus), and /services/{name}/mcp (the service's MCP endpoint, proxied).
+// GET /metrics (Prometheus), /services/{name}/mcp (the service's MCP endpoint, proxied),
+// POST /reload (services.yml read again), GET /bluegreen and POST /bluegreen/switch.
+//
+// Blue-green: with `bluegreen.port` set the manager also serves that port itself (a second HTTP
+// server, without the manager's authentication: the services authenticate) and proxies every
+// request to a running replica of the live colour. A switch changes the colour new requests go
+// to; requests in flight finish where they started. The live colour is kept in
+// <data_dir>/manager/bluegreen-live across restarts of the manager.
 #pragma once
 
 #include "core/error.h"
@@ -18,6 +25,8 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <string>
 
 namespace forge::identity {
 class Identity;
@@ -53,11 +62,19 @@ public:
 private:
   void addRoutes();
   void proxy(const net::RequestPtr& request, const net::ResponseWriterPtr& writer);
+  void addBlueGreenRoutes();
+  // The front of a blue-green pair: forwards to the live colour.
+  void forwardToLive(const net::RequestPtr& request, const net::ResponseWriterPtr& writer);
+  std::string liveColour() const;
+  std::string liveFile() const;
 
   ManagerOptions options_;
   net::EventLoop loop_;
   net::Router router_;
   std::unique_ptr<net::HttpServer> http_;
+  std::unique_ptr<net::HttpServer> front_; // the blue-green port, when configured
+  mutable std::mutex live_mutex_;
+  std::string live_ = "blue"; // the colour the front forwards to
   std::unique_ptr<storage::StorageWorker> storage_;
   std::unique_ptr<identity::Identity> identity_;
   std::unique_ptr<Supervisor> supervisor_;

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <regex>
 #include <set>
@@ -49,6 +50,23 @@ void addManagerKeys(config::Schema& schema) {
               .help = "Rotated log files kept per replica",
               .min = 0,
               .max = 100});
+  schema.add({.key = "bluegreen.port",
+              .type = Type::kInt,
+              .default_value = "0",
+              .help = "Port the manager serves for a blue-green pair, proxying to the live "
+                      "colour (0: no pair)",
+              .min = 0,
+              .max = 65535});
+  schema.add({.key = "bluegreen.host",
+              .type = Type::kString,
+              .default_value = "127.0.0.1",
+              .help = "Address of the blue-green port"});
+  schema.add({.key = "bluegreen.blue",
+              .type = Type::kString,
+              .help = "The service that is the blue colour"});
+  schema.add({.key = "bluegreen.green",
+              .type = Type::kString,
+              .help = "The service that is the green colour"});
 }
 
 std::vector<KeySpec> serviceFields() {
@@ -80,6 +98,10 @@ std::vector<KeySpec> serviceFields() {
       {.key = "auto_start", .type = Type::kBool, .default_value = "true"},
       {.key = "stop_grace", .type = Type::kDuration, .default_value = "10s"},
       {.key = "mcp_path", .type = Type::kString, .default_value = "/mcp"},
+      {.key = "release",
+       .type = Type::kString,
+       .default_value = "current",
+       .help = "the release pointer {release} follows: <data_dir>/releases/<release>"},
       {.key = "health.type",
        .type = Type::kEnum,
        .default_value = "none",
@@ -138,6 +160,7 @@ ServiceConfig serviceOf(const config::Values& item, const std::string& where,
   s.auto_start = item.boolean("auto_start");
   s.stop_grace = item.duration("stop_grace");
   s.mcp_path = item.string("mcp_path");
+  s.release = item.string("release");
   s.health.type = item.string("health.type");
   s.health.path = item.string("health.path");
   s.health.interval = item.duration("health.interval");
@@ -184,11 +207,57 @@ void checkService(const ServiceConfig& s, const config::Values& item, const std:
                                    "through the manager, can wake a service)",
                                    item.origin("sleep_policy.enabled"), where));
   }
+  static const std::regex kPointer("[A-Za-z0-9][A-Za-z0-9_-]{0,47}");
+  if (!std::regex_match(s.release, kPointer)) {
+    problems.push_back(fmt::format("{}: {}.release '{}' must be a pointer name (letters, digits, "
+                                   "'-', '_')",
+                                   item.origin("release"), where, s.release));
+  }
   if (s.sleep.enabled && s.port == 0) {
     problems.push_back(fmt::format("{}: {}.sleep_policy needs a port to reach the service",
                                    item.origin("sleep_policy.enabled"), where));
   }
 }
+
+// Both colours must be services with a port of their own.
+void checkBlueGreen(const config::Config& config, ManagerOptions& out,
+                    std::vector<std::string>& problems) {
+  auto& pair = out.bluegreen;
+  pair.port = static_cast<std::uint16_t>(config.integer("bluegreen.port"));
+  pair.host = config.string("bluegreen.host");
+  pair.blue = config.string("bluegreen.blue");
+  pair.green = config.string("bluegreen.green");
+  if (pair.port == 0) return;
+  const std::string at = config.origin("bluegreen.port");
+  if (pair.blue.empty() || pair.green.empty() || pair.blue == pair.green) {
+    problems.push_back(fmt::format("{}: bluegreen needs two different services, bluegreen.blue "
+                                   "and bluegreen.green",
+                                   at));
+    return;
+  }
+  for (const auto* name : {&pair.blue, &pair.green}) {
+    auto it = std::find_if(out.services.begin(), out.services.end(),
+                           [name](const ServiceConfig& s) { return s.name == *name; });
+    if (it == out.services.end()) {
+      problems.push_back(fmt::format("{}: bluegreen names {}, which is not a service", at, *name));
+    } else if (it->port == 0 || it->port == pair.port) {
+      problems.push_back(fmt::format("{}: bluegreen service {} needs a port of its own (the "
+                                     "manager serves bluegreen.port and proxies to it)",
+                                     at, *name));
+    }
+  }
+}
+
+std::string replaceAll(std::string text, const std::map<std::string, std::string>& values) {
+  for (const auto& [placeholder, value] : values) {
+    for (auto at = text.find(placeholder); at != std::string::npos;
+         at = text.find(placeholder, at + value.size()))
+      text.replace(at, placeholder.size(), value);
+  }
+  return text;
+}
+
+constexpr const char* kReleasePlaceholder = "{release}";
 
 } // namespace
 
@@ -226,27 +295,41 @@ ManagerOptions managerOptions(const config::Config& config) {
     }
     out.services.push_back(std::move(service));
   }
+  checkBlueGreen(config, out, problems);
   if (!problems.empty()) throw config::ConfigError(std::move(problems));
   return out;
 }
 
 std::vector<std::string> replicaCommand(const ServiceConfig& service, int replica,
-                                        const std::string& data_dir) {
-  const std::map<std::string, std::string> values{
+                                        const std::string& data_dir,
+                                        const std::string& release_dir) {
+  std::map<std::string, std::string> values{
       {"{port}", std::to_string(replicaPort(service, replica))},
       {"{replica}", std::to_string(replica)},
       {"{data_dir}", data_dir},
       {"{name}", service.name}};
+  if (!release_dir.empty()) values[kReleasePlaceholder] = release_dir;
   std::vector<std::string> argv;
-  for (std::string arg : service.command) {
-    for (const auto& [placeholder, value] : values) {
-      for (auto at = arg.find(placeholder); at != std::string::npos;
-           at = arg.find(placeholder, at + value.size()))
-        arg.replace(at, placeholder.size(), value);
-    }
-    argv.push_back(std::move(arg));
-  }
+  for (const auto& arg : service.command)
+    argv.push_back(replaceAll(arg, values));
   return argv;
+}
+
+std::map<std::string, std::string> replicaEnv(const ServiceConfig& service,
+                                              const std::string& release_dir) {
+  std::map<std::string, std::string> env;
+  for (const auto& [name, value] : service.env)
+    env[name] = replaceAll(value, {{kReleasePlaceholder, release_dir}});
+  return env;
+}
+
+bool usesRelease(const ServiceConfig& service) {
+  auto says = [](const std::string& text) {
+    return text.find(kReleasePlaceholder) != std::string::npos;
+  };
+  return std::any_of(service.command.begin(), service.command.end(), says) ||
+         std::any_of(service.env.begin(), service.env.end(),
+                     [&](const auto& entry) { return says(entry.second); });
 }
 
 std::uint16_t replicaPort(const ServiceConfig& service, int replica) {

@@ -5,12 +5,14 @@
 #pragma once
 
 #include "config/config.h"
+#include "core/error.h"
 #include "core/secret.h"
 #include "identity/security_options.h"
 #include "server/gateway_config.h"
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -23,6 +25,7 @@ struct HealthCheck {
   std::chrono::milliseconds interval{5'000};
   std::chrono::milliseconds timeout{2'000};
   int retries = 3; // consecutive failures before a running replica counts as unhealthy
+  bool operator==(const HealthCheck&) const = default;
 };
 
 struct RestartPolicy {
@@ -31,6 +34,7 @@ struct RestartPolicy {
   std::chrono::milliseconds backoff_max{30'000};
   int crash_loop_restarts = 5; // this many crashes within crash_loop_window: crash-loop state
   std::chrono::milliseconds crash_loop_window{60'000};
+  bool operator==(const RestartPolicy&) const = default;
 };
 
 struct SleepPolicy {
@@ -39,12 +43,15 @@ struct SleepPolicy {
   std::chrono::milliseconds min_sleep_time{60'000}; // never sleep sooner after a wake or start
   int priority = 0;                                 // lower sleeps first under pressure
   std::string mode = "pause";                       // pause (SIGSTOP, fast wake) | stop
+  bool operator==(const SleepPolicy&) const = default;
 };
 
 struct ServiceConfig {
   std::string name;
   std::string kind = "generic"; // generic | mcp | gateway | postgres | redis
-  // argv; "{port}", "{replica}", "{data_dir}" and "{name}" are replaced per replica.
+  // argv; "{port}", "{replica}", "{data_dir}", "{name}" and "{release}" are replaced per replica
+  // ("{release}" also in `env`: the directory of the release `release` points at, see
+  // manager/releases.h).
   std::vector<std::string> command;
   std::map<std::string, std::string> env;
   std::string cwd;
@@ -63,6 +70,18 @@ struct ServiceConfig {
   SleepPolicy sleep;
   std::chrono::milliseconds stop_grace{10'000}; // SIGTERM, then SIGKILL after this
   std::string mcp_path = "/mcp";                // where an mcp service serves MCP
+  std::string release = "current";              // the release pointer "{release}" follows
+  bool operator==(const ServiceConfig&) const = default;
+};
+
+// Two services that serve the same thing, one of them live: the manager serves `port` itself and
+// proxies every request to the live colour's replicas; a switch moves new requests to the other
+// colour at once while those in flight finish where they are. Off when `port` is 0.
+struct BlueGreen {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  std::string blue; // service names
+  std::string green;
 };
 
 struct ManagerOptions {
@@ -76,6 +95,10 @@ struct ManagerOptions {
   std::uint64_t log_max_bytes = 10 * 1024 * 1024;
   int log_keep = 5;
   std::vector<ServiceConfig> services;
+  BlueGreen bluegreen;
+  // Reads services.yml again (with the same flags and environment), for POST /reload; unset:
+  // the manager cannot reload.
+  std::function<core::Result<std::vector<ServiceConfig>>()> reload;
 };
 
 // Every key `forge manager` reads.
@@ -84,9 +107,16 @@ config::Schema managerSchema();
 // check without a port...), naming the item and the line.
 ManagerOptions managerOptions(const config::Config& config);
 
-// The argv of replica `replica` of `service`, placeholders replaced.
+// The argv of replica `replica` of `service`, placeholders replaced ("{release}" by
+// `release_dir`).
 std::vector<std::string> replicaCommand(const ServiceConfig& service, int replica,
-                                        const std::string& data_dir);
+                                        const std::string& data_dir,
+                                        const std::string& release_dir = {});
+// `service.env` with "{release}" replaced by `release_dir`.
+std::map<std::string, std::string> replicaEnv(const ServiceConfig& service,
+                                              const std::string& release_dir);
+// True when the service's command or environment says "{release}".
+bool usesRelease(const ServiceConfig& service);
 // The port replica `replica` listens on (0 when the service has none).
 std::uint16_t replicaPort(const ServiceConfig& service, int replica);
 

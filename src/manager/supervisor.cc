@@ -3,11 +3,13 @@
 #include "core/log.h"
 #include "manager/proc_stats.h"
 #include "manager/process.h"
+#include "manager/releases.h"
 #include "net/http_client.h"
 #include "net/listen_socket.h"
 
 #include <boost/json/array.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -159,6 +161,7 @@ struct Supervisor::Replica {
   Clock::time_point started_at{};
   Clock::time_point next_check{};
   std::string last_exit;
+  std::string release; // the release id it runs, for services that say {release}
 };
 
 struct Supervisor::Service {
@@ -325,8 +328,28 @@ Supervisor::Service* Supervisor::find(const std::string& name) const {
 void Supervisor::spawn(Service& s, Replica& r) {
   const auto& c = s.config;
   ProcessSpec spec;
-  spec.argv = replicaCommand(c, r.index, options_.data_dir);
-  spec.env = c.env;
+  std::string release_dir;
+  r.release.clear();
+  if (usesRelease(c)) {
+    // Resolved at each start: a restart after the pointer moved runs the new release.
+    auto release = resolveRelease(options_.data_dir, c.release);
+    if (!release || !*release) {
+      r.last_exit = release ? fmt::format("no release installed at {}/{}: run `forge deploy "
+                                          "apply --install-only`",
+                                          releasesDir(options_.data_dir), c.release)
+                            : release.error().message;
+      log::error("service {} replica {}: {}", c.name, r.index, r.last_exit);
+      r.generation = next_generation_++;
+      r.keep = true;
+      scheduleRestart(s, r);
+      return;
+    }
+    release_dir = (*release)->dir;
+    r.release = (*release)->id;
+  }
+  spec.argv = replicaCommand(c, r.index, options_.data_dir, release_dir);
+  spec.env = replicaEnv(c, release_dir);
+  if (!r.release.empty()) spec.env["FORGE_RELEASE"] = r.release;
   if (r.port != 0) spec.env["PORT"] = std::to_string(r.port);
   spec.cwd = c.cwd;
   spec.memory_limit_bytes = c.memory_limit;
@@ -715,6 +738,102 @@ void Supervisor::retire(const std::string& name, std::uint64_t generation, Done 
   });
 }
 
+// ---- reload ------------------------------------------------------------------------------------
+
+core::Result<json::object> Supervisor::reload(const std::vector<ServiceConfig>& services) {
+  json::array added, removed, changed, unchanged;
+  std::vector<std::string> to_start, to_stop;
+  Deferred after;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return core::Error{core::Errc::kUnavailable, "the manager is shutting down"};
+    std::vector<std::string> refused;
+    for (const auto& config : services) {
+      const Service* s = find(config.name);
+      if (s && s->wanted &&
+          (s->config.port != config.port || s->config.shared_port != config.shared_port ||
+           s->config.host != config.host)) {
+        refused.push_back(config.name);
+      }
+    }
+    if (!refused.empty()) {
+      return core::Error{core::Errc::kConflict,
+                         fmt::format("services.yml changes the port, shared_port or host of {0}, "
+                                     "which run{1}: stop {0} first, then reload",
+                                     fmt::join(refused, ", "), refused.size() == 1 ? "s" : "")};
+    }
+    for (const auto& [name, s] : services_) {
+      const bool kept = std::any_of(services.begin(), services.end(),
+                                    [&](const ServiceConfig& c) { return c.name == name; });
+      if (!kept) {
+        removed.emplace_back(name);
+        to_stop.push_back(name);
+      }
+    }
+    for (const auto& config : services) {
+      Service* s = find(config.name);
+      if (!s) {
+        auto fresh = std::make_unique<Service>();
+        fresh->config = config;
+        fresh->desired = config.replicas;
+        services_[config.name] = std::move(fresh);
+        added.emplace_back(config.name);
+        if (config.auto_start) to_start.push_back(config.name);
+        continue;
+      }
+      if (s->config == config) {
+        unchanged.emplace_back(config.name);
+        continue;
+      }
+      const bool rescale = s->config.replicas != config.replicas;
+      s->config = config;
+      changed.emplace_back(config.name);
+      if (rescale) {
+        s->desired = config.replicas;
+        if (s->wanted) bringToDesired(*s);
+        for (auto& f : settle(*s))
+          after.push_back(std::move(f));
+      }
+    }
+  }
+  for (auto& f : after)
+    f();
+  for (const auto& name : to_start)
+    startService(name, [](core::Status) {});
+  for (const auto& name : to_stop)
+    stopService(name, [this, name](core::Status) { drop(name); });
+  log::info("services.yml reloaded: {} added, {} removed, {} changed", added.size(), removed.size(),
+            changed.size());
+  return json::object{{"added", std::move(added)},
+                      {"removed", std::move(removed)},
+                      {"changed", std::move(changed)},
+                      {"unchanged", std::move(unchanged)}};
+}
+
+// Forgets a service removed from services.yml once it has stopped; whoever still waits for it
+// is told it is gone.
+void Supervisor::drop(const std::string& name) {
+  std::unique_ptr<Service> gone;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = services_.find(name);
+    if (it == services_.end() || it->second->wanted || !it->second->allStopped()) return;
+    gone = std::move(it->second);
+    services_.erase(it);
+  }
+  const core::Error error{core::Errc::kNotFound, fmt::format("service {} was removed", name)};
+  for (auto& w : gone->waiters)
+    w.done(error);
+  for (auto& a : gone->acquirers)
+    a(error);
+}
+
+std::optional<ServiceConfig> Supervisor::config(const std::string& service) const {
+  std::lock_guard lock(mutex_);
+  if (const Service* s = find(service)) return s->config;
+  return std::nullopt;
+}
+
 // ---- sleep and wake -----------------------------------------------------------------------------
 
 void Supervisor::sleepLocked(Service& s) {
@@ -957,7 +1076,8 @@ json::object Supervisor::status(const std::string& name) const {
                          {"pid", r->process ? r->process->pid() : 0},
                          {"port", r->port},
                          {"restarts", r->restarts},
-                         {"last_exit", r->last_exit}};
+                         {"last_exit", r->last_exit},
+                         {"release", r->release}};
     if (r->process)
       replica["uptime_seconds"] =
           std::chrono::duration<double>(Clock::now() - r->started_at).count();
@@ -974,7 +1094,8 @@ json::object Supervisor::status(const std::string& name) const {
       {"auto_start", s->config.auto_start},
       {"sleep_enabled", s->config.sleep.enabled},
       {"idle_seconds", std::chrono::duration<double>(Clock::now() - s->last_activity).count()},
-      {"in_flight", s->in_flight}};
+      {"in_flight", s->in_flight},
+      {"release_pointer", usesRelease(s->config) ? s->config.release : ""}};
 }
 
 json::array Supervisor::statusAll() const {

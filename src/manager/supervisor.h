@@ -80,6 +80,15 @@ public:
   void sleepService(const std::string& service, Done done);
   void wakeService(const std::string& service, Done done);
 
+  // Takes a new list of services (services.yml read again): new ones are added and started
+  // (auto_start), removed ones stopped and dropped, changed ones take their new settings at their
+  // next start (a restart; replicas apply at once). A change of port, shared_port or host of a
+  // service that runs is refused (stop it first): nothing is applied then. Answers
+  // {added, removed, changed, unchanged} (names).
+  core::Result<boost::json::object> reload(const std::vector<ServiceConfig>& services);
+  // The service's current settings (nullopt: unknown).
+  std::optional<ServiceConfig> config(const std::string& service) const;
+
   // For the MCP proxy: marks traffic, and calls `ready(port)` once a replica can take the
   // request (waking the service if it sleeps), or with an error (stopped, unknown).
   void acquire(const std::string& service, std::function<void(core::Result<std::uint16_t>)> ready);
@@ -128,6 +137,7 @@ private:
   void rollNext(const std::string& name, std::size_t index, Done done);
   void retire(const std::string& name, std::uint64_t generation, Done done);
   void expireAcquirers(const std::string& name);
+  void drop(const std::string& name);
   void healthLoop();
   void idleTick();
 

@@ -493,8 +493,12 @@ asio::awaitable<void> Connection::run(bool reject) {
   }
   const auto& o = state_->options;
   for (bool first = true;; first = false) {
-    idle_ = true;
-    if (state_->draining || !co_await waitForRequestStart(first)) break;
+    // A new connection is owed its first answer even when a drain has begun: the client
+    // connected while the server still accepted (or its connection waited in a listening socket
+    // shared with other processes), so closing it unanswered would fail a request that no other
+    // replica can take over. Only connections between requests count as idle.
+    idle_ = !first;
+    if ((state_->draining && !first) || !co_await waitForRequestStart(first)) break;
     idle_ = false;
 
     http::request_parser<http::string_body> parser;

@@ -280,6 +280,25 @@ core::Status ensureMigrationsTable(Database& db) {
   return core::Ok{};
 }
 
+// Version 7: deployments (forge deploy, forge bluegreen): one row per apply, rollback,
+// blue-green deploy or switch; steps is a JSON array of {name, ok, detail, seconds}.
+constexpr const char* kDeployments = R"sql(
+CREATE TABLE deployments (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  from_release TEXT NOT NULL DEFAULT '',
+  to_release TEXT NOT NULL DEFAULT '',
+  from_version TEXT NOT NULL DEFAULT '',
+  to_version TEXT NOT NULL DEFAULT '',
+  started_at TEXT NOT NULL,
+  started_ms BIGINT NOT NULL,
+  finished_at TEXT NOT NULL DEFAULT '',
+  result TEXT NOT NULL DEFAULT 'running',
+  steps TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX deployments_started ON deployments (started_ms);
+)sql";
+
 } // namespace
 
 const std::vector<Migration>& migrations() {
@@ -290,6 +309,7 @@ const std::vector<Migration>& migrations() {
       {4, "call-latency", kCallLatency},
       {5, "alerts", kAlerts},
       {6, "incidents", kIncidents},
+      {7, "deployments", kDeployments},
   };
   return all;
 }

@@ -408,6 +408,63 @@ TEST_F(ManagerTest, GatewayReplicasShareAPortAndARollingRestartUnderLoadFailsNoC
       << json::serialize(metrics);
 }
 
+// POST /reload reads services.yml again: a new service starts, a removed one stops and goes, a
+// changed one takes its settings at its next start; a port change of a running service and a
+// file that does not load are refused, and nothing changes then.
+TEST_F(ManagerTest, ReloadAppliesServicesYmlAndRefusesWhatCannotChangeWhileRunning) {
+  startManager();
+  ASSERT_TRUE(eventually([&] { return state("family") == "running"; }));
+  const auto original = [&] {
+    std::ifstream in(dir_ / "services.yml");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
+  // crasher removed, family's command changed, sleeper added.
+  const auto without_crasher = original.substr(0, original.find("  - name: crasher")) +
+                               original.substr(original.find("  - name: family"));
+  std::string changed = without_crasher;
+  changed.replace(changed.find("sleep 300 & sleep 300 & wait"), 28, "sleep 301 & wait");
+  std::ofstream(dir_ / "services.yml", std::ios::trunc)
+      << changed << "  - name: sleeper\n    command: [/bin/sleep, \"300\"]\n    stop_grace: 1s\n";
+  auto reloaded = request(port_, "POST", "/reload", "{}", {}, 30s);
+  ASSERT_EQ(reloaded.status, 200) << reloaded.body;
+  const auto summary = parse(reloaded.body);
+  EXPECT_EQ(summary.at("added"), json::array{"sleeper"}) << reloaded.body;
+  EXPECT_EQ(summary.at("removed"), json::array{"crasher"}) << reloaded.body;
+  EXPECT_EQ(summary.at("changed"), json::array{"family"}) << reloaded.body;
+  EXPECT_TRUE(eventually([&] { return state("sleeper") == "running"; }));
+  EXPECT_TRUE(eventually([&] { return request(port_, "GET", "/services/crasher").status == 404; }));
+  // The change applies at the next start.
+  const auto group = pids("family").at(0);
+  EXPECT_FALSE(processesInGroup(group).empty());
+  ASSERT_EQ(request(port_, "POST", "/services/family/restart", "{}", {}, 30s).status, 200);
+  const auto fresh = pids("family").at(0);
+  EXPECT_NE(fresh, group);
+  EXPECT_TRUE(eventually([&] {
+    for (pid_t p : processesInGroup(fresh)) {
+      std::ifstream in(fmt::format("/proc/{}/cmdline", p));
+      std::string line(std::istreambuf_iterator<char>(in), {});
+      if (line.find("301") != std::string::npos) return true;
+    }
+    return false;
+  }));
+
+  // A running service's port cannot change under it; a broken file is refused with its line.
+  std::string moved = changed;
+  moved.replace(moved.find(fmt::format("port: {}", mcp_port_)),
+                fmt::format("port: {}", mcp_port_).size(), fmt::format("port: {}", freePort()));
+  std::ofstream(dir_ / "services.yml", std::ios::trunc) << moved;
+  ASSERT_TRUE(eventually([&] { return state("echo") == "running"; }, 15s));
+  auto refused = request(port_, "POST", "/reload", "{}", {}, 30s);
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_NE(refused.body.find("stop echo first"), std::string::npos) << refused.body;
+  std::ofstream(dir_ / "services.yml", std::ios::trunc)
+      << "services:\n  - name: x\n    comand: [y]\n";
+  auto broken = request(port_, "POST", "/reload", "{}", {}, 30s);
+  EXPECT_EQ(broken.status, 422) << broken.body;
+  EXPECT_NE(broken.body.find("services.yml:3"), std::string::npos) << broken.body;
+  EXPECT_EQ(state("sleeper"), "running"); // nothing was applied
+}
+
 TEST_F(ManagerTest, ABadServicesFileIsRejectedWithTheKeyAndTheLine) {
   std::ofstream(dir_ / "bad.yml") << "services:\n"
                                      "  - name: a\n"
