@@ -9,6 +9,7 @@
 #include "manager/proc_stats.h"
 #include "manager/supervisor.h"
 #include "net/http_proxy.h"
+#include "server/admin_routes.h"
 #include "storage/database.h"
 #include "storage/migrations.h"
 #include "storage/worker.h"
@@ -271,6 +272,7 @@ void Manager::addRoutes() {
                 proxy(request, writer);
               });
   api::OpenApiDocument unused;
+  server::addLogLevelRoutes(router_, unused);
   identity_->addRoutes(router_, unused);
 }
 

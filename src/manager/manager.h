@@ -7,7 +7,8 @@
 // API: GET /health (public), GET /services, GET /services/{name},
 // POST /services/{name}/start|stop|restart|sleep|wake, POST /services/{name}/scale,
 // GET /services/{name}/logs?tail=N, GET /services/{name}/metrics, GET /system/resources,
-// GET /metrics (Prometheus), and /services/{name}/mcp (the service's MCP endpoint, proxied).
+// GET /metrics (Prometheus), GET|PUT /admin/log-level (server/admin_routes.h), and
+// /services/{name}/mcp (the service's MCP endpoint, proxied).
 #pragma once
 
 #include "core/error.h"

@@ -34,6 +34,11 @@ config::Schema gatewaySchema() {
               .type = Type::kBool,
               .default_value = "true",
               .help = "Write one line per HTTP request (method, path, status, bytes, duration)"});
+  schema.add({.key = "metrics.public",
+              .type = Type::kBool,
+              .default_value = "false",
+              .help = "Serve GET /metrics without a token (for a Prometheus scraper); otherwise "
+                      "any authenticated caller may read it"});
   schema.add({.key = "data_dir",
               .type = Type::kString,
               .default_value = "./data",
@@ -316,6 +321,7 @@ GatewayOptions gatewayOptions(const config::Config& config) {
   out.discovery_timeout = config.duration("gateway.discovery_timeout");
   out.upstreams = upstreamConfigs(config, out.app.separator);
   out.security = identity::securityOptions(config);
+  out.security.public_metrics = config.boolean("metrics.public");
   return out;
 }
 
