@@ -11,6 +11,8 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 find_package(SQLite3 REQUIRED)
 find_package(PostgreSQL REQUIRED)
+# zlib: the gzip of `forge debug bundle`.
+find_package(ZLIB REQUIRED)
 
 # Asio and Beast are compiled once, in src/net/asio_lib.cc.
 add_compile_definitions(BOOST_ASIO_SEPARATE_COMPILATION BOOST_BEAST_SEPARATE_COMPILATION

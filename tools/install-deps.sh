@@ -9,7 +9,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 packages=(
   build-essential cmake ninja-build pkg-config ccache git ca-certificates curl
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev libpq-dev libsqlite3-dev libsodium-dev
+  libssl-dev libpq-dev libsqlite3-dev libsodium-dev zlib1g-dev
   libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev libhiredis-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format

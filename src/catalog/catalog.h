@@ -44,6 +44,8 @@ struct CatalogOptions {
   upstream::UpstreamConfig defaults; // timeouts, limits and back-off for stored upstreams
   // Seals upstream credentials (headers, env values, OAuth client secrets) at rest; none: clear.
   std::shared_ptr<const auth::SecretBox> secrets;
+  // Also told of every tool call (the gateway's metrics); must outlive the catalog.
+  gateway::RegistryObserver* also_observer = nullptr;
 };
 
 // An export document turned into records (api::importPlan), to apply in one go.

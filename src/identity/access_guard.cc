@@ -15,11 +15,12 @@ namespace {
 
 using net::Method;
 
-bool isPublic(const net::Request& request) {
+bool isPublic(const net::Request& request, bool public_metrics) {
   const std::string_view path = request.path;
   if (path.starts_with("/.well-known/")) return true;
   if (request.method == Method::kPost) return path == "/auth/email/login";
   if (request.method != Method::kGet && request.method != Method::kHead) return false;
+  if (public_metrics && path == "/metrics") return true;
   return path == "/health" || path == "/ready" || path == "/openapi.json";
 }
 
@@ -142,7 +143,7 @@ PrincipalPtr AccessGuard::developmentPrincipal() {
 
 void AccessGuard::handle(const net::RequestPtr& request, const net::ResponseWriterPtr& writer,
                          const net::Handler& next) {
-  if (isPublic(*request)) return next(request, writer);
+  if (isPublic(*request, options_.public_metrics)) return next(request, writer);
   if (!options_.auth_required) return admit(request, writer, next, developmentPrincipal());
   std::string token = bearerToken(*request);
   if (token.empty()) {

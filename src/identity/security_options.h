@@ -36,6 +36,9 @@ struct SecurityOptions {
   // How long an authenticated user or API token is cached before the database is asked again
   // (role changes and revocations by another gateway instance take effect within this time).
   std::chrono::milliseconds cache_ttl{30'000};
+  // GET /metrics without a token (metrics.public), for a Prometheus scraper; otherwise any
+  // authenticated caller (viewer or better) may read it.
+  bool public_metrics = false;
   auth::PasswordCost password_cost = auth::PasswordCost::kInteractive;
 };
 

@@ -9,6 +9,7 @@
 #include "manager/proc_stats.h"
 #include "manager/supervisor.h"
 #include "net/http_proxy.h"
+#include "server/admin_routes.h"
 #include "storage/database.h"
 #include "storage/migrations.h"
 #include "storage/worker.h"
@@ -306,6 +307,7 @@ void Manager::addRoutes() {
               });
   addBlueGreenRoutes();
   api::OpenApiDocument unused;
+  server::addLogLevelRoutes(router_, unused);
   identity_->addRoutes(router_, unused);
 }
 

@@ -7,7 +7,8 @@
 // API: GET /health (public), GET /services, GET /services/{name},
 // POST /services/{name}/start|stop|restart|sleep|wake, POST /services/{name}/scale,
 // GET /services/{name}/logs?tail=N, GET /services/{name}/metrics, GET /system/resources,
-// GET /metrics (Prometheus), /services/{name}/mcp (the service's MCP endpoint, proxied),
+// GET /metrics (Prometheus), GET|PUT /admin/log-level (server/admin_routes.h),
+// /services/{name}/mcp (the service's MCP endpoint, proxied),
 // POST /reload (services.yml read again), GET /bluegreen and POST /bluegreen/switch.
 //
 // Blue-green: with `bluegreen.port` set the manager also serves that port itself (a second HTTP

@@ -6,6 +6,8 @@
 #include "core/version.h"
 #include "gateway/gateway_app.h"
 #include "identity/identity.h"
+#include "server/admin_routes.h"
+#include "server/metrics.h"
 #include "storage/database.h"
 #include "storage/worker.h"
 #include "transport/legacy_sse.h"
@@ -55,13 +57,14 @@ void notFound(const net::ResponseWriterPtr& writer, const char* what, std::strin
 } // namespace
 
 Gateway::Gateway(GatewayOptions options)
-    : options_(std::move(options)), loop_(options_.io_threads),
+    : options_(std::move(options)), metrics_(std::make_unique<GatewayMetrics>()),
+      loop_(options_.io_threads),
       registry_(std::make_shared<gateway::UpstreamRegistry>(loop_)),
       started_(std::chrono::steady_clock::now()) {
   http_ = net::makeHttpServer(
       loop_, options_.http,
       [this](const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
-        identity_->handle(request, writer,
+        identity_->handle(request, metrics_->countResponses(writer),
                           [this](const net::RequestPtr& r, const net::ResponseWriterPtr& w) {
                             router_.dispatch(r, w);
                           });
@@ -81,8 +84,12 @@ gateway::GatewayAppOptions Gateway::appOptions() const {
   return app;
 }
 
+std::shared_ptr<mcp::Application> Gateway::app(const gateway::GatewayAppOptions& options) {
+  return metrics_->meter(gateway::makeGatewayApp(registry_, options));
+}
+
 void Gateway::addMcpRoutes() {
-  auto all = gateway::makeGatewayApp(registry_, appOptions());
+  auto all = app(appOptions());
   global_.streamable = std::make_unique<transport::StreamableHttp>(loop_, all, options_.transport);
   global_.streamable->addRoutes(router_, "/mcp");
   global_.sse = std::make_unique<transport::LegacySse>(loop_, all, options_.transport);
@@ -154,7 +161,7 @@ Gateway::Endpoint* Gateway::upstreamEndpoint(const std::string& name) {
     single.upstreams = {name};
     single.prefix_names = false;
     endpoint.streamable = std::make_unique<transport::StreamableHttp>(
-        loop_, gateway::makeGatewayApp(registry_, single), options_.transport);
+        loop_, app(single), options_.transport);
   }
   return &endpoint;
 }
@@ -167,10 +174,10 @@ Gateway::Endpoint* Gateway::serverEndpoint(const std::string& id, const net::Req
   std::lock_guard lock(endpoints_mutex_);
   auto& endpoint = server_endpoints_[id];
   if (!endpoint.streamable) {
-    gateway::GatewayAppOptions app = options_.app;
-    app.filter = catalog_->serverFilter(id);
-    app.access = mcp_access_;
-    auto server = gateway::makeGatewayApp(registry_, app);
+    gateway::GatewayAppOptions members = options_.app;
+    members.filter = catalog_->serverFilter(id);
+    members.access = mcp_access_;
+    auto server = app(members);
     endpoint.streamable =
         std::make_unique<transport::StreamableHttp>(loop_, server, options_.transport);
     endpoint.sse = std::make_unique<transport::LegacySse>(loop_, server, options_.transport);
@@ -221,6 +228,29 @@ void Gateway::addBuiltinRoutes() {
   openapi_.add({Method::kGet, "/openapi.json", "This document", "health"});
 }
 
+void Gateway::addOperationsRoutes() {
+  router_.add(Method::kGet, "/metrics",
+              [this](const net::RequestPtr&, const net::ResponseWriterPtr& writer) {
+                GatewayState state;
+                for (const auto& name : registry_->names()) {
+                  const auto upstream = registry_->find(name);
+                  state.upstreams.push_back(
+                      {name, upstream && upstream->state() == upstream::State::kReady});
+                }
+                forEachEndpoint([&state](Endpoint& endpoint) {
+                  if (endpoint.streamable) state.sessions += endpoint.streamable->sessionCount();
+                  if (endpoint.sse) state.sessions += endpoint.sse->sessionCount();
+                });
+                state.connections = http_->connections();
+                state.process = processFigures(started_);
+                net::Response response{200, {}, metrics_->render(state)};
+                response.headers.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+                writer->send(std::move(response));
+              });
+  openapi_.add({Method::kGet, "/metrics", "Prometheus metrics (text format 0.0.4)", "health"});
+  addLogLevelRoutes(router_, openapi_);
+}
+
 core::Status Gateway::start() {
   if (auto status = prepareDataDir(options_.data_dir); !status) return status;
   auto identity =
@@ -241,6 +271,7 @@ core::Status Gateway::start() {
   catalog_options.metrics_flush_interval = options_.metrics_flush_interval;
   catalog_options.metrics_retention = options_.metrics_retention;
   catalog_options.secrets = identity_->secretBox();
+  catalog_options.also_observer = metrics_.get();
   catalog_ = std::make_unique<catalog::Catalog>(
       loop_, registry_, std::make_unique<storage::StorageWorker>(std::move(*db)), catalog_options);
   if (auto status = catalog_->load(options_.upstreams); !status) {
@@ -256,6 +287,7 @@ core::Status Gateway::start() {
   });
   rest_ = std::make_unique<api::RestApi>(*catalog_, registry_, started_);
   addBuiltinRoutes();
+  addOperationsRoutes();
   identity_->addRoutes(router_, openapi_);
   addMcpRoutes();
   addDynamicRoutes();

@@ -4,7 +4,7 @@
 //   /mcp (Streamable HTTP), /sse + /message (HTTP+SSE), /rpc (plain JSON-RPC) for all upstreams,
 //   /upstreams/<name>/mcp for each upstream alone, under its own names,
 //   /servers/<id>/mcp, /servers/<id>/sse + /servers/<id>/message for each virtual server;
-// serves /health, /ready, /openapi.json, the REST API and the identity API; every request
+// serves /health, /ready, /openapi.json, /metrics, /admin/log-level, the REST API and the identity API; every request
 // passes the identity component's AccessGuard first (authentication, rate limits, audit). It shuts
 // down gracefully on
 // SIGTERM/SIGINT: readiness turns 503 at once, in-flight requests finish within
@@ -44,6 +44,8 @@ class Identity;
 
 namespace forge::server {
 
+class GatewayMetrics;
+
 class Gateway {
 public:
   explicit Gateway(GatewayOptions options);
@@ -71,6 +73,10 @@ private:
 
   gateway::GatewayAppOptions appOptions() const; // the configured ones, with the catalog's filter
   void addBuiltinRoutes();
+  // GET /metrics (Prometheus text) and the log level (admin_routes.h).
+  void addOperationsRoutes();
+  // An MCP application over the registry with `options`, its requests counted.
+  std::shared_ptr<mcp::Application> app(const gateway::GatewayAppOptions& options);
   void addMcpRoutes();
   void addDynamicRoutes();
   Endpoint* upstreamEndpoint(const std::string& name);
@@ -79,6 +85,7 @@ private:
   void forEachEndpoint(const std::function<void(Endpoint&)>& fn);
 
   GatewayOptions options_;
+  std::unique_ptr<GatewayMetrics> metrics_; // first built, last destroyed: all others count
   net::EventLoop loop_;
   net::Router router_;
   api::OpenApiDocument openapi_;

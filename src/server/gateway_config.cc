@@ -36,6 +36,11 @@ config::Schema gatewaySchema() {
               .type = Type::kBool,
               .default_value = "true",
               .help = "Write one line per HTTP request (method, path, status, bytes, duration)"});
+  schema.add({.key = "metrics.public",
+              .type = Type::kBool,
+              .default_value = "false",
+              .help = "Serve GET /metrics without a token (for a Prometheus scraper); otherwise "
+                      "any authenticated caller may read it"});
   schema.add({.key = "data_dir",
               .type = Type::kString,
               .default_value = "./data",
@@ -333,6 +338,7 @@ GatewayOptions gatewayOptions(const config::Config& config) {
   out.metrics_retention = config.duration("metrics.retention");
   out.upstreams = upstreamConfigs(config, out.app.separator);
   out.security = identity::securityOptions(config);
+  out.security.public_metrics = config.boolean("metrics.public");
   return out;
 }
 
