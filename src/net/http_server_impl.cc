@@ -233,10 +233,11 @@ private:
 // ---------------------------------------------------------------------------------------------
 
 struct ServerState : std::enable_shared_from_this<ServerState> {
-  ServerState(asio::io_context& context, HttpServerOptions opts, Handler h)
-      : io(context), options(std::move(opts)), handler(std::move(h)),
+  ServerState(EventLoop::Impl& event_loop, HttpServerOptions opts, Handler h)
+      : loop(event_loop), io(loop.io), options(std::move(opts)), handler(std::move(h)),
         acceptor_strand(asio::make_strand(io)), acceptor(acceptor_strand), drain_timer(io) {}
 
+  EventLoop::Impl& loop;
   asio::io_context& io;
   const HttpServerOptions options;
   const Handler handler;
@@ -538,7 +539,8 @@ asio::awaitable<void> Connection::run(bool reject) {
 asio::awaitable<void> ServerState::acceptLoop() {
   auto self = shared_from_this();
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), kNoThrow);
+    // Each connection lives on one thread's context, in turn (event_loop_impl.h).
+    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(loop.next()), kNoThrow);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       // Out of file descriptors and the like: say so and back off instead of spinning.
@@ -551,10 +553,12 @@ asio::awaitable<void> ServerState::acceptLoop() {
     auto executor = socket.get_executor();
     auto connection = std::make_shared<Connection>(std::move(socket), self);
     add(connection);
+    // The completion handler owns the connection until the coroutine is done: it starts later,
+    // on the thread of its own context, after this loop has dropped `connection`.
     asio::co_spawn(executor, connection->run(reject),
-                   [self, raw = connection.get()](std::exception_ptr error) {
+                   [self, connection](std::exception_ptr error) {
                      if (error) FORGE_BUG("a connection coroutine ended with an exception");
-                     self->remove(raw);
+                     self->remove(connection.get());
                    });
   }
 }
@@ -566,7 +570,7 @@ asio::awaitable<void> ServerState::acceptLoop() {
 class HttpServerImpl final : public HttpServer {
 public:
   HttpServerImpl(EventLoop& loop, HttpServerOptions options, Handler handler)
-      : state_(std::make_shared<ServerState>(loop.impl().io, std::move(options),
+      : state_(std::make_shared<ServerState>(loop.impl(), std::move(options),
                                              std::move(handler))) {}
 
   ~HttpServerImpl() override {

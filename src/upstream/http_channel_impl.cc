@@ -81,7 +81,7 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kMaxBodyBytes = 16 * 1024 * 1024; // a JSON body, or one event of a stream
 constexpr std::size_t kMaxErrorBodyBytes = 64 * 1024;   // read for the message of an HTTP error
 constexpr std::uint32_t kMaxHeaderBytes = 64 * 1024;
-constexpr std::size_t kMaxIdleConnections = 32;
+constexpr std::size_t kMaxIdleConnections = 64; // all threads together
 constexpr std::size_t kMaxRequestsInFlight = 256; // further requests wait in the queue
 constexpr std::size_t kMaxQueued = 10'000;
 constexpr std::chrono::seconds kWriteTimeout{30};
@@ -325,7 +325,8 @@ private:
 
 // One keep-alive TCP connection; used only on its strand (the stream's executor).
 struct Connection {
-  explicit Connection(const Executor& executor) : stream(executor) {}
+  explicit Connection(const Executor& executor)
+      : stream(executor), home(&asio::query(executor, asio::execution::context)) {}
 
   // Closes the socket, which ends any operation on it.
   void close() {
@@ -336,6 +337,7 @@ struct Connection {
 
   beast::tcp_stream stream;
   beast::flat_buffer buffer;
+  asio::execution_context* home; // the I/O thread's context it runs on
 };
 using ConnectionPtr = std::shared_ptr<Connection>;
 
@@ -368,7 +370,7 @@ void onCoroutineEnd(std::exception_ptr error) {
 class Peer : public std::enable_shared_from_this<Peer> {
 public:
   Peer(net::EventLoop& loop, HttpSpec spec, Flavor flavor)
-      : io_(loop.impl().io), spec_(std::move(spec)), flavor_(flavor),
+      : loop_(loop.impl()), io_(loop_.io), spec_(std::move(spec)), flavor_(flavor),
         name_(spec_.name.empty() ? spec_.url : spec_.name) {
     auto url = parseUrl(spec_.url);
     if (url) {
@@ -435,6 +437,9 @@ private:
   void expire(const std::string& reason);
   void shutdown(bool send_delete);
 
+  ConnectionPtr takeIdleLocked(const asio::io_context& here);
+
+  net::EventLoop::Impl& loop_;
   asio::io_context& io_;
   const HttpSpec spec_;
   const Flavor flavor_;
@@ -532,21 +537,33 @@ void Peer::dispatchLocked() {
       initialize_ok_ = false;
     }
     out.target = flavor_ == Flavor::kLegacy ? endpoint_->target : url_->target;
-    ConnectionPtr conn;
-    if (!idle_.empty()) {
-      conn = std::move(idle_.back());
-      idle_.pop_back();
-      busy_.insert(conn);
-    }
+    // The POST runs on the calling thread's context when it is an I/O thread (the one serving
+    // the client whose call this is), with a connection of that context: the whole call stays
+    // on one thread.
+    auto& here = loop_.pick();
+    ConnectionPtr conn = takeIdleLocked(here);
+    if (conn) busy_.insert(conn);
     // Posted, not spawned here: co_spawn may start the coroutine at once when this thread runs
     // on the connection's strand already, and it must not start under mutex_.
-    const Executor executor = conn ? conn->stream.get_executor() : Executor(asio::make_strand(io_));
+    const Executor executor = conn ? conn->stream.get_executor() : Executor(asio::make_strand(here));
     asio::post(executor,
                [self = shared_from_this(), executor, conn, out = std::move(out)]() mutable {
                  asio::co_spawn(executor, self->runPost(self, std::move(conn), std::move(out)),
                                 onCoroutineEnd);
                });
   }
+}
+
+// The most recently parked idle connection that lives on `here`, or null: a connection of another
+// thread would move the call there and back.
+ConnectionPtr Peer::takeIdleLocked(const asio::io_context& here) {
+  for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
+    if ((*it)->home != &here) continue;
+    ConnectionPtr conn = std::move(*it);
+    idle_.erase(std::next(it).base());
+    return conn;
+  }
+  return nullptr;
 }
 
 // Puts a connection whose answer has been read completely back into the pool before that answer
