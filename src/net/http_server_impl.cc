@@ -30,6 +30,7 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <atomic>
 #include <deque>
 #include <mutex>
@@ -192,6 +193,26 @@ bool isQuietDisconnect(const boost::system::error_code& ec) {
          ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
          ec == asio::error::bad_descriptor || ec == beast::error::timeout ||
          ec == asio::error::broken_pipe || ec == http::error::partial_message;
+}
+
+// The head of a complete response as one string, so that head and body leave in one write:
+// Beast's serializer gathers a message from many small buffers, which costs more than this copy.
+// Server, Connection and Content-Length are the server's to say.
+std::string responseHead(const Response& response, bool keep_alive) {
+  const auto status = static_cast<http::status>(response.status);
+  std::string head = fmt::format("HTTP/1.1 {} {}\r\n", response.status,
+                                 std::string_view(http::obsolete_reason(status)));
+  for (const auto& [name, value] : response.headers) {
+    if (equalsIgnoreCase(name, "Server") || equalsIgnoreCase(name, "Connection") ||
+        equalsIgnoreCase(name, "Content-Length")) {
+      continue;
+    }
+    head.append(name).append(": ").append(value).append("\r\n");
+  }
+  head += "Server: forge\r\n";
+  if (!keep_alive) head += "Connection: close\r\n";
+  head += fmt::format("Content-Length: {}\r\n\r\n", response.body.size());
+  return head;
 }
 
 struct ServerState;
@@ -357,15 +378,11 @@ asio::awaitable<void> Connection::replyToReadError(const boost::system::error_co
 
 asio::awaitable<bool> Connection::writeComplete(Response response, bool keep_alive,
                                                 bool head_only) {
-  http::response<http::string_body> message{static_cast<http::status>(response.status), 11};
-  for (const auto& [name, value] : response.headers)
-    message.insert(name, value);
-  message.set(http::field::server, "forge");
-  message.keep_alive(keep_alive);
-  message.content_length(response.body.size());
-  if (!head_only) message.body() = std::move(response.body);
+  const std::string head = responseHead(response, keep_alive);
+  const std::array<asio::const_buffer, 2> message{
+      asio::buffer(head), asio::buffer(head_only ? std::string_view() : response.body)};
   stream_.expires_after(state_->options.write_timeout);
-  auto [ec, n] = co_await http::async_write(stream_, message, kNoThrow);
+  auto [ec, n] = co_await asio::async_write(stream_, message, kNoThrow);
   co_return !ec;
 }
 

@@ -42,6 +42,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
@@ -337,7 +338,8 @@ struct Connection {
 
   beast::tcp_stream stream;
   beast::flat_buffer buffer;
-  asio::execution_context* home; // the I/O thread's context it runs on
+  asio::execution_context* home;     // the I/O thread's context it runs on
+  std::array<char, 16 * 1024> chunk; // where readBody() takes the body in
 };
 using ConnectionPtr = std::shared_ptr<Connection>;
 
@@ -353,6 +355,18 @@ struct Outgoing {
   bool ok = false;               // the POST got a 2xx
   bool answered = false;         // the response (or an error in its place) was delivered
 };
+
+// A request as the bytes that go on the wire, in one string: Beast's serializer writes a message
+// as a long sequence of small buffers, which costs more than copying it once.
+std::string wireFormat(const http::request<http::string_body>& request) {
+  std::string wire;
+  wire.reserve(512 + request.body().size());
+  wire.append(request.method_string()).append(" ").append(request.target()).append(" HTTP/1.1\r\n");
+  for (const auto& field : request)
+    wire.append(field.name_string()).append(": ").append(field.value()).append("\r\n");
+  wire.append("\r\n").append(request.body());
+  return wire;
+}
 
 enum class Flavor { kStreamable, kLegacy };
 enum class GetOutcome { kRetry, kStreamed, kStop };
@@ -679,9 +693,10 @@ asio::awaitable<bool> Peer::sendPost(ConnectionPtr& conn, Outgoing& out, const T
         co_return false;
       }
     }
-    auto request = postRequest(out, token);
+    const std::string request = wireFormat(postRequest(out, token));
     conn->stream.expires_after(kWriteTimeout);
-    auto [write_ec, written] = co_await http::async_write(conn->stream, request, kNoThrow);
+    auto [write_ec, written] =
+        co_await asio::async_write(conn->stream, asio::buffer(request), kNoThrow);
     ErrorCode ec = write_ec;
     if (!ec) {
       parser.emplace();
@@ -1162,7 +1177,7 @@ asio::awaitable<ErrorCode> Peer::connect(Connection& conn, std::chrono::millisec
 // stops the read with http::error::body_limit.
 asio::awaitable<ErrorCode> Peer::readBody(Connection& conn, Parser& parser,
                                           const std::function<bool(std::string_view)>& consume) {
-  std::array<char, 16 * 1024> chunk;
+  auto& chunk = conn.chunk; // not in the coroutine frame: that would be 16 KiB to allocate per read
   while (!parser.is_done()) {
     parser.get().body().data = chunk.data();
     parser.get().body().size = chunk.size();
