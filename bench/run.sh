@@ -395,7 +395,7 @@ step_callgrind() {
   local ir_a ir_b
   start_fixture_http
   start_forge http valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out"
-  wait_ready "$forge_url" fixture__echo 180
+  wait_ready "$forge_url" fixture__echo 600
   "$loadgen" --url "$forge_url" --tool fixture__echo -c 4 --calls "$cg_warmup" --duration 300 \
     --timeout-ms 30000 >/dev/null || true
   callgrind_dump 1 >/dev/null

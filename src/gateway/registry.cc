@@ -341,7 +341,7 @@ void UpstreamRegistry::forward(const std::string& upstream_name, const mcp::Exch
   const json::value id = up->call(
       std::move(method), std::move(params),
       [this, self = shared_from_this(), exchange, call, token, tool, upstream_name,
-       started = std::chrono::steady_clock::now()](const mcp::Message& answer) {
+       started = std::chrono::steady_clock::now()](mcp::Message answer) {
         {
           std::lock_guard lock(mutex_);
           calls_.erase(callKey(call->upstream, call->upstream_id));
@@ -353,7 +353,7 @@ void UpstreamRegistry::forward(const std::string& upstream_name, const mcp::Exch
           observer_->onToolCall(upstream_name, tool, isFailure(answer), took.count());
         }
         if (answer.kind == mcp::Kind::kResult) {
-          exchange->reply(answer.result);
+          exchange->reply(std::move(answer.result));
         } else {
           const auto& error = answer.error;
           const auto* code = error.if_contains("code");

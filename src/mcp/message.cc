@@ -2,7 +2,10 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/serializer.hpp>
 #include <fmt/format.h>
+
+#include <type_traits>
 
 namespace forge::mcp {
 namespace {
@@ -20,9 +23,22 @@ const json::object& Message::paramsObject() const {
   return params.is_object() ? params.get_object() : kEmpty;
 }
 
-core::Result<Message> fromJson(const json::value& value) {
+namespace {
+
+// Converts a JSON value into a Message. `Value` is `const json::value` (params and results are
+// copied) or `json::value` (a parsed value the caller gives up: they are moved, and a message's
+// bulk is never copied).
+template <class Value>
+core::Result<Message> convert(Value& value) {
+  auto own = [](auto& member) -> json::value {
+    if constexpr (std::is_const_v<Value>) {
+      return member;
+    } else {
+      return std::move(member);
+    }
+  };
   if (!value.is_object()) return invalid("a JSON-RPC message must be an object");
-  const auto& object = value.get_object();
+  auto& object = value.get_object();
   const auto* version = object.if_contains("jsonrpc");
   if (!version || !version->is_string() || version->get_string() != "2.0") {
     return invalid("\"jsonrpc\" must be \"2.0\"");
@@ -35,11 +51,11 @@ core::Result<Message> fromJson(const json::value& value) {
       return invalid("\"method\" must be a non-empty string");
     }
     message.method = std::string(method->get_string());
-    if (const auto* params = object.if_contains("params")) {
+    if (auto* params = object.if_contains("params")) {
       if (!params->is_object() && !params->is_array()) {
         return invalid("\"params\" must be an object or an array");
       }
-      message.params = *params;
+      message.params = own(*params);
     }
     if (id) {
       if (!isValidId(*id)) return invalid("\"id\" must be a string or an integer");
@@ -54,9 +70,9 @@ core::Result<Message> fromJson(const json::value& value) {
     return invalid("a message needs \"method\" (request, notification) or \"id\" (response)");
   if (!isValidId(*id) && !id->is_null()) return invalid("\"id\" must be a string or an integer");
   message.id = *id;
-  if (const auto* result = object.if_contains("result")) {
+  if (auto* result = object.if_contains("result")) {
     message.kind = Kind::kResult;
-    message.result = *result;
+    message.result = own(*result);
     return message;
   }
   const auto* error = object.if_contains("error");
@@ -69,6 +85,37 @@ core::Result<Message> fromJson(const json::value& value) {
   return message;
 }
 
+// Appends what `serializer` writes to `out`, without a string of its own in between.
+void appendSerialized(std::string& out, json::serializer& serializer) {
+  char buffer[4096];
+  while (!serializer.done())
+    out.append(serializer.read(buffer));
+}
+
+template <class Json>
+void appendJson(std::string& out, const Json& value) {
+  json::serializer serializer;
+  if constexpr (std::is_same_v<Json, std::string>) {
+    serializer.reset(json::string_view(value));
+  } else {
+    serializer.reset(&value);
+  }
+  appendSerialized(out, serializer);
+}
+
+// A member after the first: ,"name":value
+template <class Json>
+void appendMember(std::string& out, std::string_view name, const Json& value) {
+  out += ",\"";
+  out += name;
+  out += "\":";
+  appendJson(out, value);
+}
+
+} // namespace
+
+core::Result<Message> fromJson(const json::value& value) { return convert(value); }
+
 core::Result<Parsed> parse(std::string_view text) {
   boost::system::error_code ec;
   json::value value = json::parse(text, ec);
@@ -76,17 +123,16 @@ core::Result<Parsed> parse(std::string_view text) {
     return core::Error{core::Errc::kParseError, fmt::format("invalid JSON: {}", ec.message())};
   Parsed parsed;
   if (value.is_array()) {
-    const auto& array = value.get_array();
-    if (array.empty()) return invalid("an empty batch is not a valid request");
+    if (value.get_array().empty()) return invalid("an empty batch is not a valid request");
     parsed.batch = true;
-    for (const auto& element : array) {
-      auto message = fromJson(element);
+    for (auto& element : value.get_array()) {
+      auto message = convert(element);
       if (!message) return message.error();
       parsed.messages.push_back(std::move(message.value()));
     }
     return parsed;
   }
-  auto message = fromJson(value);
+  auto message = convert(value);
   if (!message) return message.error();
   parsed.messages.push_back(std::move(message.value()));
   return parsed;
@@ -117,7 +163,26 @@ json::value toJson(const Message& message) {
   return out;
 }
 
-std::string serialize(const Message& message) { return json::serialize(toJson(message)); }
+// Written member by member, in toJson()'s order, without building (and copying into) an object.
+std::string serialize(const Message& message) {
+  std::string out = R"({"jsonrpc":"2.0")";
+  if (message.kind != Kind::kNotification) appendMember(out, "id", message.id);
+  switch (message.kind) {
+  case Kind::kRequest:
+  case Kind::kNotification:
+    appendMember(out, "method", message.method);
+    if (!message.params.is_null()) appendMember(out, "params", message.params);
+    break;
+  case Kind::kResult:
+    appendMember(out, "result", message.result);
+    break;
+  case Kind::kError:
+    appendMember(out, "error", message.error);
+    break;
+  }
+  out += '}';
+  return out;
+}
 
 Message makeRequest(json::value id, std::string method, json::value params) {
   Message m;

@@ -1,4 +1,10 @@
 // Private to implementation files: the Asio objects behind EventLoop.
+//
+// One io_context per thread, each run by its thread alone. What belongs to one client
+// connection (its socket, the upstream connection its call uses, their timers) lives on one
+// context, so a proxied call is handled start to finish by one thread: no wake-up of another
+// thread, no lock contention between them. Work that has no connection of its own goes to the
+// calling loop thread's context (pick()), or, from other threads, to the contexts in turn.
 #pragma once
 
 #include "net/event_loop.h"
@@ -7,17 +13,31 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <atomic>
+#include <memory>
 #include <optional>
+#include <vector>
 
 namespace forge::net {
 
 struct EventLoop::Impl {
-  explicit Impl(std::size_t thread_count)
-      : threads(thread_count), io(static_cast<int>(thread_count)), guard(io.get_executor()) {}
+  using Guard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
+
+  explicit Impl(std::size_t thread_count);
+
+  // The context of the calling thread when it runs this loop, else the next one in turn.
+  boost::asio::io_context& pick();
+  // The contexts in turn (a new connection: spreads connections over the threads).
+  boost::asio::io_context& next();
+  // Runs context `index` on the calling thread until it stops.
+  void runContext(std::size_t index);
 
   std::size_t threads;
-  boost::asio::io_context io;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard;
+  std::vector<std::unique_ptr<boost::asio::io_context>> contexts; // one per thread
+  std::vector<Guard> guards;
+  // The first context: listening sockets, signals, whatever needs one fixed home.
+  boost::asio::io_context& io;
+  std::atomic<std::size_t> turn{0};
   std::optional<boost::asio::signal_set> signals;
 };
 

@@ -314,9 +314,10 @@ bool isStale(const ErrorCode& ec) {
 // ---------------------------------------------------------------------------------------------
 
 struct HttpProxy::State {
-  State(asio::io_context& context, ProxyOptions opts) : io(context), options(opts) {}
+  State(EventLoop::Impl& event_loop, ProxyOptions opts)
+      : loop(event_loop), options(opts) {}
 
-  asio::io_context& io;
+  EventLoop::Impl& loop;
   const ProxyOptions options;
 
   mutable std::mutex mutex;
@@ -614,7 +615,7 @@ asio::awaitable<int> HttpProxy::State::relay(Exchange& ex) {
 // ---------------------------------------------------------------------------------------------
 
 HttpProxy::HttpProxy(EventLoop& loop, ProxyOptions options)
-    : state_(std::make_shared<State>(loop.impl().io, options)) {}
+    : state_(std::make_shared<State>(loop.impl(), options)) {}
 
 HttpProxy::~HttpProxy() {
   std::vector<ConnectionPtr> idle;
@@ -651,7 +652,7 @@ void HttpProxy::forward(const RequestPtr& request, const ResponseWriterPtr& writ
   ex->done = std::move(done);
   ex->conn = state_->takeIdle(ex->key);
   ex->executor =
-      ex->conn ? ex->conn->stream.get_executor() : Executor(asio::make_strand(state_->io));
+      ex->conn ? ex->conn->stream.get_executor() : Executor(asio::make_strand(state_->loop.pick()));
   {
     std::lock_guard lock(state_->mutex);
     state_->active.emplace(ex.get(), ex);

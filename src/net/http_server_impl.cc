@@ -30,6 +30,7 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <atomic>
 #include <deque>
 #include <mutex>
@@ -194,6 +195,26 @@ bool isQuietDisconnect(const boost::system::error_code& ec) {
          ec == asio::error::broken_pipe || ec == http::error::partial_message;
 }
 
+// The head of a complete response as one string, so that head and body leave in one write:
+// Beast's serializer gathers a message from many small buffers, which costs more than this copy.
+// Server, Connection and Content-Length are the server's to say.
+std::string responseHead(const Response& response, bool keep_alive) {
+  const auto status = static_cast<http::status>(response.status);
+  std::string head = fmt::format("HTTP/1.1 {} {}\r\n", response.status,
+                                 std::string_view(http::obsolete_reason(status)));
+  for (const auto& [name, value] : response.headers) {
+    if (equalsIgnoreCase(name, "Server") || equalsIgnoreCase(name, "Connection") ||
+        equalsIgnoreCase(name, "Content-Length")) {
+      continue;
+    }
+    head.append(name).append(": ").append(value).append("\r\n");
+  }
+  head += "Server: forge\r\n";
+  if (!keep_alive) head += "Connection: close\r\n";
+  head += fmt::format("Content-Length: {}\r\n\r\n", response.body.size());
+  return head;
+}
+
 struct ServerState;
 
 // ---------------------------------------------------------------------------------------------
@@ -233,10 +254,11 @@ private:
 // ---------------------------------------------------------------------------------------------
 
 struct ServerState : std::enable_shared_from_this<ServerState> {
-  ServerState(asio::io_context& context, HttpServerOptions opts, Handler h)
-      : io(context), options(std::move(opts)), handler(std::move(h)),
+  ServerState(EventLoop::Impl& event_loop, HttpServerOptions opts, Handler h)
+      : loop(event_loop), io(loop.io), options(std::move(opts)), handler(std::move(h)),
         acceptor_strand(asio::make_strand(io)), acceptor(acceptor_strand), drain_timer(io) {}
 
+  EventLoop::Impl& loop;
   asio::io_context& io;
   const HttpServerOptions options;
   const Handler handler;
@@ -356,15 +378,11 @@ asio::awaitable<void> Connection::replyToReadError(const boost::system::error_co
 
 asio::awaitable<bool> Connection::writeComplete(Response response, bool keep_alive,
                                                 bool head_only) {
-  http::response<http::string_body> message{static_cast<http::status>(response.status), 11};
-  for (const auto& [name, value] : response.headers)
-    message.insert(name, value);
-  message.set(http::field::server, "forge");
-  message.keep_alive(keep_alive);
-  message.content_length(response.body.size());
-  if (!head_only) message.body() = std::move(response.body);
+  const std::string head = responseHead(response, keep_alive);
+  const std::array<asio::const_buffer, 2> message{
+      asio::buffer(head), asio::buffer(head_only ? std::string_view() : response.body)};
   stream_.expires_after(state_->options.write_timeout);
-  auto [ec, n] = co_await http::async_write(stream_, message, kNoThrow);
+  auto [ec, n] = co_await asio::async_write(stream_, message, kNoThrow);
   co_return !ec;
 }
 
@@ -542,7 +560,8 @@ asio::awaitable<void> Connection::run(bool reject) {
 asio::awaitable<void> ServerState::acceptLoop() {
   auto self = shared_from_this();
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), kNoThrow);
+    // Each connection lives on one thread's context, in turn (event_loop_impl.h).
+    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(loop.next()), kNoThrow);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       // Out of file descriptors and the like: say so and back off instead of spinning.
@@ -555,10 +574,12 @@ asio::awaitable<void> ServerState::acceptLoop() {
     auto executor = socket.get_executor();
     auto connection = std::make_shared<Connection>(std::move(socket), self);
     add(connection);
+    // The completion handler owns the connection until the coroutine is done: it starts later,
+    // on the thread of its own context, after this loop has dropped `connection`.
     asio::co_spawn(executor, connection->run(reject),
-                   [self, raw = connection.get()](std::exception_ptr error) {
+                   [self, connection](std::exception_ptr error) {
                      if (error) FORGE_BUG("a connection coroutine ended with an exception");
-                     self->remove(raw);
+                     self->remove(connection.get());
                    });
   }
 }
@@ -570,7 +591,7 @@ asio::awaitable<void> ServerState::acceptLoop() {
 class HttpServerImpl final : public HttpServer {
 public:
   HttpServerImpl(EventLoop& loop, HttpServerOptions options, Handler handler)
-      : state_(std::make_shared<ServerState>(loop.impl().io, std::move(options),
+      : state_(std::make_shared<ServerState>(loop.impl(), std::move(options),
                                              std::move(handler))) {}
 
   ~HttpServerImpl() override {

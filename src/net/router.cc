@@ -5,16 +5,38 @@
 namespace forge::net {
 namespace {
 
+// The segments of a path, one at a time, without copying them: a leading '/' is skipped, then
+// every '/' ends a segment ("/a//b/" is "a", "", "b", "").
+class PathSegments {
+public:
+  explicit PathSegments(std::string_view path)
+      : rest_(path.starts_with('/') ? path.substr(1) : path) {}
+
+  bool done() const { return done_; }
+  // The segments not read yet, as they stand in the path.
+  std::string_view rest() const { return rest_; }
+
+  std::string_view next() {
+    const auto slash = rest_.find('/');
+    const std::string_view segment = rest_.substr(0, slash);
+    if (slash == std::string_view::npos) {
+      done_ = true;
+      rest_ = {};
+    } else {
+      rest_.remove_prefix(slash + 1);
+    }
+    return segment;
+  }
+
+private:
+  std::string_view rest_;
+  bool done_ = false;
+};
+
 std::vector<std::string> splitPath(std::string_view path) {
   std::vector<std::string> segments;
-  std::size_t start = path.starts_with('/') ? 1 : 0;
-  while (start <= path.size()) {
-    const auto slash = path.find('/', start);
-    segments.emplace_back(
-        path.substr(start, slash == std::string_view::npos ? path.npos : slash - start));
-    if (slash == std::string_view::npos) break;
-    start = slash + 1;
-  }
+  for (PathSegments cursor(path); !cursor.done();)
+    segments.emplace_back(cursor.next());
   return segments;
 }
 
@@ -41,31 +63,27 @@ Router& Router::add(std::vector<Method> methods, const std::string& pattern,
   return *this;
 }
 
+// Runs once per route and request: reads the path as it goes, allocating nothing unless it
+// fills `params`.
 bool Router::match(const Route& route, std::string_view path,
                    std::map<std::string, std::string, std::less<>>* params) {
-  const auto segments = splitPath(path);
-  const auto& pattern = route.segments;
-  std::size_t i = 0;
-  for (; i < pattern.size(); ++i) {
-    const std::string& expected = pattern[i];
+  PathSegments segments(path);
+  for (const std::string& expected : route.segments) {
     if (isRestPlaceholder(expected)) {
-      if (params) {
-        std::string rest;
-        for (std::size_t j = i; j < segments.size(); ++j)
-          rest += (j > i ? "/" : "") + segments[j];
-        (*params)[expected.substr(1, expected.size() - 5)] = rest;
-      }
-      return i < segments.size();
+      if (segments.done()) return false;
+      if (params) (*params)[expected.substr(1, expected.size() - 5)] = std::string(segments.rest());
+      return true;
     }
-    if (i >= segments.size()) return false;
+    if (segments.done()) return false;
+    const std::string_view segment = segments.next();
     if (isPlaceholder(expected)) {
-      if (segments[i].empty()) return false;
-      if (params) (*params)[expected.substr(1, expected.size() - 2)] = segments[i];
-    } else if (expected != segments[i]) {
+      if (segment.empty()) return false;
+      if (params) (*params)[expected.substr(1, expected.size() - 2)] = std::string(segment);
+    } else if (expected != segment) {
       return false;
     }
   }
-  return i == segments.size();
+  return segments.done();
 }
 
 void Router::dispatch(const RequestPtr& request, const ResponseWriterPtr& writer) const {

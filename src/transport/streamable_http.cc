@@ -3,8 +3,6 @@
 #include "core/log.h"
 #include "mcp/protocol.h"
 
-#include <boost/json/array.hpp>
-#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
 namespace forge::transport {
@@ -83,7 +81,7 @@ public:
       if (streaming_) {
         writer_->write(sseEvent(*answer));
       } else {
-        answers_.push_back(mcp::toJson(*answer));
+        answers_.push_back(mcp::serialize(*answer));
       }
     }
     if (--outstanding_ > 0) return;
@@ -93,9 +91,9 @@ public:
     } else if (answers_.empty()) {
       writer_->send(net::Response{202, {}, {}}); // every request was cancelled
     } else if (batch_) {
-      writer_->send(net::Response::json(200, json::serialize(answers_)));
+      writer_->send(net::Response::json(200, batchBody()));
     } else {
-      writer_->send(net::Response::json(200, json::serialize(answers_[0])));
+      writer_->send(net::Response::json(200, std::move(answers_[0])));
     }
   }
 
@@ -105,9 +103,20 @@ private:
     streaming_ = true;
     writer_->startStream(200, sseHeaders());
     for (const auto& answer : answers_) {
-      writer_->write("event: message\ndata: " + json::serialize(answer) + "\n\n");
+      writer_->write("event: message\ndata: " + answer + "\n\n");
     }
     answers_.clear();
+  }
+
+  // The answers as one JSON array.
+  std::string batchBody() const {
+    std::string body(1, '[');
+    for (const auto& answer : answers_) {
+      if (body.size() > 1) body += ',';
+      body += answer;
+    }
+    body += ']';
+    return body;
   }
 
   net::ResponseWriterPtr writer_;
@@ -116,7 +125,7 @@ private:
   const bool batch_;
   bool streaming_ = false;
   bool done_ = false;
-  json::array answers_;
+  std::vector<std::string> answers_; // serialised, until the last one is in
 };
 
 } // namespace

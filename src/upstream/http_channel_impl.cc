@@ -42,6 +42,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
@@ -81,7 +82,7 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kMaxBodyBytes = 16 * 1024 * 1024; // a JSON body, or one event of a stream
 constexpr std::size_t kMaxErrorBodyBytes = 64 * 1024;   // read for the message of an HTTP error
 constexpr std::uint32_t kMaxHeaderBytes = 64 * 1024;
-constexpr std::size_t kMaxIdleConnections = 32;
+constexpr std::size_t kMaxIdleConnections = 64; // all threads together
 constexpr std::size_t kMaxRequestsInFlight = 256; // further requests wait in the queue
 constexpr std::size_t kMaxQueued = 10'000;
 constexpr std::chrono::seconds kWriteTimeout{30};
@@ -325,7 +326,8 @@ private:
 
 // One keep-alive TCP connection; used only on its strand (the stream's executor).
 struct Connection {
-  explicit Connection(const Executor& executor) : stream(executor) {}
+  explicit Connection(const Executor& executor)
+      : stream(executor), home(&asio::query(executor, asio::execution::context)) {}
 
   // Closes the socket, which ends any operation on it.
   void close() {
@@ -336,6 +338,8 @@ struct Connection {
 
   beast::tcp_stream stream;
   beast::flat_buffer buffer;
+  asio::execution_context* home;     // the I/O thread's context it runs on
+  std::array<char, 16 * 1024> chunk; // where readBody() takes the body in
 };
 using ConnectionPtr = std::shared_ptr<Connection>;
 
@@ -351,6 +355,18 @@ struct Outgoing {
   bool ok = false;               // the POST got a 2xx
   bool answered = false;         // the response (or an error in its place) was delivered
 };
+
+// A request as the bytes that go on the wire, in one string: Beast's serializer writes a message
+// as a long sequence of small buffers, which costs more than copying it once.
+std::string wireFormat(const http::request<http::string_body>& request) {
+  std::string wire;
+  wire.reserve(512 + request.body().size());
+  wire.append(request.method_string()).append(" ").append(request.target()).append(" HTTP/1.1\r\n");
+  for (const auto& field : request)
+    wire.append(field.name_string()).append(": ").append(field.value()).append("\r\n");
+  wire.append("\r\n").append(request.body());
+  return wire;
+}
 
 enum class Flavor { kStreamable, kLegacy };
 enum class GetOutcome { kRetry, kStreamed, kStop };
@@ -368,7 +384,7 @@ void onCoroutineEnd(std::exception_ptr error) {
 class Peer : public std::enable_shared_from_this<Peer> {
 public:
   Peer(net::EventLoop& loop, HttpSpec spec, Flavor flavor)
-      : io_(loop.impl().io), spec_(std::move(spec)), flavor_(flavor),
+      : loop_(loop.impl()), io_(loop_.io), spec_(std::move(spec)), flavor_(flavor),
         name_(spec_.name.empty() ? spec_.url : spec_.name) {
     auto url = parseUrl(spec_.url);
     if (url) {
@@ -435,6 +451,9 @@ private:
   void expire(const std::string& reason);
   void shutdown(bool send_delete);
 
+  ConnectionPtr takeIdleLocked(const asio::io_context& here);
+
+  net::EventLoop::Impl& loop_;
   asio::io_context& io_;
   const HttpSpec spec_;
   const Flavor flavor_;
@@ -532,21 +551,33 @@ void Peer::dispatchLocked() {
       initialize_ok_ = false;
     }
     out.target = flavor_ == Flavor::kLegacy ? endpoint_->target : url_->target;
-    ConnectionPtr conn;
-    if (!idle_.empty()) {
-      conn = std::move(idle_.back());
-      idle_.pop_back();
-      busy_.insert(conn);
-    }
+    // The POST runs on the calling thread's context when it is an I/O thread (the one serving
+    // the client whose call this is), with a connection of that context: the whole call stays
+    // on one thread.
+    auto& here = loop_.pick();
+    ConnectionPtr conn = takeIdleLocked(here);
+    if (conn) busy_.insert(conn);
     // Posted, not spawned here: co_spawn may start the coroutine at once when this thread runs
     // on the connection's strand already, and it must not start under mutex_.
-    const Executor executor = conn ? conn->stream.get_executor() : Executor(asio::make_strand(io_));
+    const Executor executor = conn ? conn->stream.get_executor() : Executor(asio::make_strand(here));
     asio::post(executor,
                [self = shared_from_this(), executor, conn, out = std::move(out)]() mutable {
                  asio::co_spawn(executor, self->runPost(self, std::move(conn), std::move(out)),
                                 onCoroutineEnd);
                });
   }
+}
+
+// The most recently parked idle connection that lives on `here`, or null: a connection of another
+// thread would move the call there and back.
+ConnectionPtr Peer::takeIdleLocked(const asio::io_context& here) {
+  for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
+    if ((*it)->home != &here) continue;
+    ConnectionPtr conn = std::move(*it);
+    idle_.erase(std::next(it).base());
+    return conn;
+  }
+  return nullptr;
 }
 
 // Puts a connection whose answer has been read completely back into the pool before that answer
@@ -662,9 +693,10 @@ asio::awaitable<bool> Peer::sendPost(ConnectionPtr& conn, Outgoing& out, const T
         co_return false;
       }
     }
-    auto request = postRequest(out, token);
+    const std::string request = wireFormat(postRequest(out, token));
     conn->stream.expires_after(kWriteTimeout);
-    auto [write_ec, written] = co_await http::async_write(conn->stream, request, kNoThrow);
+    auto [write_ec, written] =
+        co_await asio::async_write(conn->stream, asio::buffer(request), kNoThrow);
     ErrorCode ec = write_ec;
     if (!ec) {
       parser.emplace();
@@ -1145,7 +1177,7 @@ asio::awaitable<ErrorCode> Peer::connect(Connection& conn, std::chrono::millisec
 // stops the read with http::error::body_limit.
 asio::awaitable<ErrorCode> Peer::readBody(Connection& conn, Parser& parser,
                                           const std::function<bool(std::string_view)>& consume) {
-  std::array<char, 16 * 1024> chunk;
+  auto& chunk = conn.chunk; // not in the coroutine frame: that would be 16 KiB to allocate per read
   while (!parser.is_done()) {
     parser.get().body().data = chunk.data();
     parser.get().body().size = chunk.size();

@@ -60,8 +60,9 @@ public:
                              const std::string& detail) = 0;
 };
 
-// An answer to a call: a result or an error message (also for timeouts and crashes).
-using CallHandler = std::function<void(const mcp::Message& response)>;
+// An answer to a call: a result or an error message (also for timeouts and crashes). The
+// handler owns it (a result can move on to the client without a copy).
+using CallHandler = std::function<void(mcp::Message response)>;
 
 class Upstream {
 public:

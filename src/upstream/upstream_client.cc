@@ -290,7 +290,7 @@ private:
     }
     if (message.isResponse()) {
       if (CallHandler handler = takeCall(message.id)) {
-        handler(message);
+        handler(std::move(message));
         pump();
       }
       return;
