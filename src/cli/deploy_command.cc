@@ -10,7 +10,7 @@
 #include "cli/deploy_support.h"
 #include "cli/output.h"
 #include "net/http_client.h"
-#include "ops/subprocess.h"
+#include "ops/program.h"
 #include "storage/migrations.h"
 
 #include <CLI/CLI.hpp>

@@ -3,7 +3,7 @@
 #include "cli/command.h"
 #include "manager/service_config.h"
 #include "net/http_client.h"
-#include "ops/subprocess.h"
+#include "ops/program.h"
 #include "server/gateway_config.h"
 #include "storage/migrations.h"
 

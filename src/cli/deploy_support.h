@@ -4,8 +4,8 @@
 #pragma once
 
 #include "cli/connection.h"
+#include "deploy/deployment.h"
 #include "ops/check.h"
-#include "ops/deployment.h"
 
 #include <boost/json/value.hpp>
 

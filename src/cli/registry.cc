@@ -10,26 +10,34 @@
 namespace forge::cli {
 
 std::vector<CommandFactory> builtinCommands() {
+  // One per line, in the order `forge --help` lists them.
+  // clang-format off
   return {
-      makeGatewayCommand,  makeConfigCommand,    makeTranslateCommand, makeWrapperCommand,
-      makeRegisterCommand, makeTokenCommand,     makeManagerCommand,   makeUpCommand,
-      makeDownCommand,     makePsCommand,        makeRestartCommand,   makeScaleCommand,
-      makeLogsCommand,     makeAutoscaleCommand,
-      makeGatewayCommand,  makeConfigCommand, makeTranslateCommand, makeWrapperCommand,
-      makeRegisterCommand, makeTokenCommand,  makeManagerCommand,   makeUpCommand,
-      makeDownCommand,     makePsCommand,     makeRestartCommand,   makeScaleCommand,
-      makeLogsCommand,     makeBackupCommand, makeDrCommand,        makeDbCommand,
+      makeGatewayCommand,
+      makeConfigCommand,
+      makeTranslateCommand,
+      makeWrapperCommand,
+      makeRegisterCommand,
+      makeTokenCommand,
+      makeManagerCommand,
+      makeUpCommand,
+      makeDownCommand,
+      makePsCommand,
+      makeRestartCommand,
+      makeScaleCommand,
+      makeLogsCommand,
+      makeAutoscaleCommand,
+      makeBackupCommand,
+      makeDrCommand,
+      makeDbCommand,
       makePruneCommand,
-      makeGatewayCommand,  makeConfigCommand,   makeTranslateCommand, makeWrapperCommand,
-      makeRegisterCommand, makeTokenCommand,    makeManagerCommand,   makeUpCommand,
-      makeDownCommand,     makePsCommand,       makeRestartCommand,   makeScaleCommand,
-      makeLogsCommand,     makeIncidentCommand,
-      makeGatewayCommand,  makeConfigCommand,  makeTranslateCommand, makeWrapperCommand,
-      makeRegisterCommand, makeTokenCommand,   makeManagerCommand,   makeUpCommand,
-      makeDownCommand,     makePsCommand,      makeRestartCommand,   makeScaleCommand,
-      makeLogsCommand,     makeMonitorCommand, makeReportCommand,
-      makeLogsCommand,     makeDeployCommand, makeBlueGreenCommand,
+      makeIncidentCommand,
+      makeMonitorCommand,
+      makeReportCommand,
+      makeDeployCommand,
+      makeBlueGreenCommand,
   };
+  // clang-format on
 }
 
 int runMain(int argc, char** argv) {

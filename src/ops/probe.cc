@@ -156,7 +156,8 @@ std::optional<HostPort> hostPortOf(std::string_view url) {
     if (close == std::string_view::npos) return std::nullopt;
     host = rest.substr(1, close - 1);
     rest = rest.substr(close + 1);
-    if (rest.starts_with(':')) out.port = static_cast<std::uint16_t>(std::stoi(std::string(rest.substr(1))));
+    if (rest.starts_with(':'))
+      out.port = static_cast<std::uint16_t>(std::stoi(std::string(rest.substr(1))));
   } else if (const auto colon = rest.rfind(':'); colon != std::string_view::npos) {
     host = rest.substr(0, colon);
     const std::string port(rest.substr(colon + 1));
@@ -189,8 +190,8 @@ core::Result<std::string> redisPing(const std::string& url, std::chrono::millise
     const std::string_view user = colon == std::string_view::npos ? "" : userinfo.substr(0, colon);
     const std::string_view password =
         colon == std::string_view::npos ? userinfo : userinfo.substr(colon + 1);
-    const std::string auth = user.empty() ? respCommand({"AUTH", password})
-                                          : respCommand({"AUTH", user, password});
+    const std::string auth =
+        user.empty() ? respCommand({"AUTH", password}) : respCommand({"AUTH", user, password});
     if (auto sent = sendAll(fd.get(), auth, deadline); !sent) return sent.error();
     auto reply = readLine(fd.get(), deadline);
     if (!reply) return reply.error();
@@ -232,8 +233,8 @@ std::optional<PortOwner> listeningOwner(std::uint16_t port) {
 core::Result<DiskUsage> diskUsage(const std::string& path) {
   struct statvfs fs {};
   if (::statvfs(path.c_str(), &fs) != 0) {
-    return core::Error{core::Errc::kNotFound,
-                       fmt::format("cannot stat file system of {}: {}", path, std::strerror(errno))};
+    return core::Error{core::Errc::kNotFound, fmt::format("cannot stat file system of {}: {}", path,
+                                                          std::strerror(errno))};
   }
   DiskUsage usage;
   usage.total_bytes = static_cast<std::uint64_t>(fs.f_blocks) * fs.f_frsize;

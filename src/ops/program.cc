@@ -2,11 +2,13 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -19,16 +21,20 @@ namespace forge::ops {
 
 namespace {
 
-// Reads both pipes until both are closed.
-void drain(int out_fd, int err_fd, std::string& out, std::string& err) {
+// Reads both pipes until both are closed or the deadline passes; false on timeout.
+bool drain(int out_fd, int err_fd, std::string& out, std::string& err,
+           std::chrono::steady_clock::time_point deadline) {
   pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
   std::string* sinks[2] = {&out, &err};
   int open_count = 2;
   char buffer[8192];
   while (open_count > 0) {
-    if (::poll(fds, 2, -1) < 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    if (::poll(fds, 2, static_cast<int>(std::min<std::int64_t>(left.count(), 60'000))) < 0) {
       if (errno == EINTR) continue;
-      return;
+      return true;
     }
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || fds[i].revents == 0) continue;
@@ -41,6 +47,7 @@ void drain(int out_fd, int err_fd, std::string& out, std::string& err) {
       }
     }
   }
+  return true;
 }
 
 } // namespace
@@ -58,7 +65,8 @@ bool onPath(const std::string& name) {
 
 core::Result<ProgramOutput> runProgram(const std::vector<std::string>& argv,
                                        const std::vector<std::string>& environment,
-                                       const std::string& install_hint) {
+                                       const std::string& install_hint,
+                                       std::chrono::milliseconds timeout) {
   if (argv.empty() || !onPath(argv[0])) {
     const std::string name = argv.empty() ? std::string("(nothing)") : argv[0];
     return core::Error{
@@ -113,13 +121,25 @@ core::Result<ProgramOutput> runProgram(const std::vector<std::string>& argv,
     return core::Error{core::Errc::kInternal, fmt::format("fork: {}", std::strerror(errno))};
   }
   ProgramOutput output;
-  drain(out_pipe[0], err_pipe[0], output.out, output.err);
+  const bool finished = drain(out_pipe[0], err_pipe[0], output.out, output.err,
+                              std::chrono::steady_clock::now() + timeout);
   ::close(out_pipe[0]);
   ::close(err_pipe[0]);
+  if (!finished) ::kill(pid, SIGKILL);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+  if (!finished) {
+    return core::Error{core::Errc::kTimeout,
+                       fmt::format("{} did not finish within {} ms", argv[0], timeout.count())};
+  }
   output.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return output;
+}
+
+std::string selfExecutable() {
+  std::error_code ec;
+  auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("/proc/self/exe") : path.string();
 }
 
 std::string lastErrorLine(const ProgramOutput& output) {

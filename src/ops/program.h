@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -17,10 +18,21 @@ struct ProgramOutput {
 };
 
 // kNotFound when the program is not installed (the message says so, naming `install_hint`,
-// e.g. "install postgresql-client"); otherwise the output whatever the exit code.
+// e.g. "install postgresql-client"); kTimeout (the program killed) when it runs longer than
+// `timeout`; otherwise the output whatever the exit code. stdin is /dev/null.
 core::Result<ProgramOutput> runProgram(const std::vector<std::string>& argv,
                                        const std::vector<std::string>& environment = {},
-                                       const std::string& install_hint = {});
+                                       const std::string& install_hint = {},
+                                       std::chrono::milliseconds timeout = std::chrono::hours(6));
+
+// The same with a deadline and nothing added to the environment.
+inline core::Result<ProgramOutput> runProgram(const std::vector<std::string>& argv,
+                                              std::chrono::milliseconds timeout) {
+  return runProgram(argv, {}, {}, timeout);
+}
+
+// The path of the running executable (/proc/self/exe resolved).
+std::string selfExecutable();
 
 // True if `name` is an executable on PATH.
 bool onPath(const std::string& name);

@@ -82,7 +82,7 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kMaxBodyBytes = 16 * 1024 * 1024; // a JSON body, or one event of a stream
 constexpr std::size_t kMaxErrorBodyBytes = 64 * 1024;   // read for the message of an HTTP error
 constexpr std::uint32_t kMaxHeaderBytes = 64 * 1024;
-constexpr std::size_t kMaxIdleConnections = 64; // all threads together
+constexpr std::size_t kMaxIdleConnections = 64;   // all threads together
 constexpr std::size_t kMaxRequestsInFlight = 256; // further requests wait in the queue
 constexpr std::size_t kMaxQueued = 10'000;
 constexpr std::chrono::seconds kWriteTimeout{30};
@@ -559,7 +559,8 @@ void Peer::dispatchLocked() {
     if (conn) busy_.insert(conn);
     // Posted, not spawned here: co_spawn may start the coroutine at once when this thread runs
     // on the connection's strand already, and it must not start under mutex_.
-    const Executor executor = conn ? conn->stream.get_executor() : Executor(asio::make_strand(here));
+    const Executor executor =
+        conn ? conn->stream.get_executor() : Executor(asio::make_strand(here));
     asio::post(executor,
                [self = shared_from_this(), executor, conn, out = std::move(out)]() mutable {
                  asio::co_spawn(executor, self->runPost(self, std::move(conn), std::move(out)),

@@ -1,8 +1,8 @@
 // Releases on disk and the deployments table (on every storage backend).
+#include "deploy/deployment.h"
 #include "manager/releases.h"
 #include "manager/service_config.h"
-#include "ops/deployment.h"
-#include "ops/subprocess.h"
+#include "ops/program.h"
 #include "storage/backends.h"
 #include "storage/migrations.h"
 

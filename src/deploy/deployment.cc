@@ -1,7 +1,7 @@
-#include "ops/deployment.h"
+#include "deploy/deployment.h"
 
 #include "net/http_client.h"
-#include "ops/subprocess.h"
+#include "ops/program.h"
 #include "storage/store.h"
 
 #include <boost/json/parse.hpp>
