@@ -153,7 +153,7 @@ json::object incidentJson(const Incident& incident, const ops::EscalationPolicy&
   const auto deadline = ops::nextDeadline(policy, incident.severity, incident.level);
   if (deadline && incident.state == ops::IncidentState::kOpen) {
     if (auto opened = ops::parseUtc(incident.opened_at))
-      out["next_escalation_at"] = ops::formatUtc(*opened + *deadline);
+      out["next_escalation_at"] = ops::formatUtcSeconds(*opened + *deadline);
   }
   return out;
 }

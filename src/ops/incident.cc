@@ -85,22 +85,6 @@ json::object toJson(const IncidentEvent& event) {
                       {"actor", event.actor}, {"text", event.text}, {"data", event.data}};
 }
 
-std::string formatUtc(WallClock::time_point at) {
-  const std::time_t seconds = WallClock::to_time_t(at);
-  std::tm utc{};
-  ::gmtime_r(&seconds, &utc);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", utc.tm_year + 1900, utc.tm_mon + 1,
-                     utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
-}
-
-std::optional<WallClock::time_point> parseUtc(std::string_view text) {
-  std::tm utc{};
-  const std::string copy(text);
-  const char* end = ::strptime(copy.c_str(), "%Y-%m-%dT%H:%M:%SZ", &utc);
-  if (!end || *end != '\0') return std::nullopt;
-  return WallClock::from_time_t(::timegm(&utc));
-}
-
 std::chrono::seconds openFor(const Incident& incident, WallClock::time_point now) {
   const auto opened = parseUtc(incident.opened_at);
   if (!opened) return std::chrono::seconds(0);
@@ -141,7 +125,7 @@ core::Result<Incident> IncidentStore::open(const NewIncident& incident) {
     return core::Error{core::Errc::kInvalidParams,
                        fmt::format("level {} is not 1-4", incident.level)};
   }
-  const std::string now = formatUtc(WallClock::now());
+  const std::string now = formatUtcSeconds(WallClock::now());
   std::int64_t id = 0;
   auto insert = [&]() -> core::Status {
     // The next id in one statement: two operators opening at once meet the primary key, and
@@ -208,7 +192,7 @@ core::Result<std::vector<IncidentEvent>> IncidentStore::timeline(std::int64_t id
 core::Result<IncidentEvent> IncidentStore::append(std::int64_t id, std::string_view kind,
                                                   std::string_view actor, std::string_view text,
                                                   const json::object& data) {
-  const std::string now = formatUtc(WallClock::now());
+  const std::string now = formatUtcSeconds(WallClock::now());
   auto inserted =
       db_.query("INSERT INTO incident_events (incident_id, seq, at, kind, actor, text, data) "
                 "SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, ? FROM incident_events "
@@ -299,7 +283,7 @@ core::Result<Incident> IncidentStore::close(std::int64_t id, std::string_view ac
                                             std::string_view resolution) {
   if (auto incident = openIncident(id); !incident) return incident.error();
   return change(id, "state = ?, closed_at = ?, resolution = ?",
-                {std::string(stateName(IncidentState::kClosed)), formatUtc(WallClock::now()),
+                {std::string(stateName(IncidentState::kClosed)), formatUtcSeconds(WallClock::now()),
                  std::string(resolution)},
                 "closed", actor, fmt::format("closed: {}", resolution), {});
 }

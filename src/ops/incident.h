@@ -7,6 +7,8 @@
 // with a resolution. Ids are small integers (1, 2, ...) that people can say on a call.
 #pragma once
 
+#include "ops/utc_time.h"
+
 #include "core/error.h"
 #include "ops/escalation.h"
 #include "ops/severity.h"
@@ -57,9 +59,7 @@ struct IncidentEvent {
 boost::json::object toJson(const Incident& incident);
 boost::json::object toJson(const IncidentEvent& event);
 
-// Time as stored: "2026-12-04T17:03:26Z". parseUtc returns nullopt for anything else.
-std::string formatUtc(WallClock::time_point at);
-std::optional<WallClock::time_point> parseUtc(std::string_view text);
+// Times are stored as formatUtcSeconds() writes them ("2026-12-04T17:03:26Z", ops/utc_time.h).
 // How long `incident` has been open at `now` (until closing, for a closed one).
 std::chrono::seconds openFor(const Incident& incident, WallClock::time_point now);
 

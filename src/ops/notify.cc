@@ -236,7 +236,7 @@ json::object jsonPayload(const Notice& notice) {
                        {"title", notice.title},
                        {"text", notice.text},
                        {"fields", std::move(fields)},
-                       {"sent_at", formatUtc(WallClock::now())}};
+                       {"sent_at", formatUtcSeconds(WallClock::now())}};
   if (!notice.subject_name.empty()) payload[notice.subject_name] = notice.subject;
   return payload;
 }

@@ -123,7 +123,7 @@ INSTANTIATE_TEST_SUITE_P(Backends, IncidentStoreTest, ::testing::ValuesIn(storag
 TEST(IncidentTimeTest, FormatsAndParsesUtcAndMeasuresHowLongItWasOpen) {
   const auto at = ops::parseUtc("2026-12-04T17:03:26Z");
   ASSERT_TRUE(at);
-  EXPECT_EQ(ops::formatUtc(*at), "2026-12-04T17:03:26Z");
+  EXPECT_EQ(ops::formatUtcSeconds(*at), "2026-12-04T17:03:26Z");
   EXPECT_FALSE(ops::parseUtc("2026-12-04 17:03:26"));
   EXPECT_FALSE(ops::parseUtc("2026-12-04T17:03:26Zjunk"));
   ops::Incident incident;
