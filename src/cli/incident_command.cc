@@ -782,17 +782,31 @@ public:
   void setup(CLI::App& app) {
     app.add_option("id", id_, "The incident")->required();
     app.add_option("text", text_, "What to record")->required();
-    context_.addOptions(app, Reach::kDatabase, false);
-    app.footer("Example:\n  forge incident note 3 'rolled back the config change'");
+    app.add_flag("--notify", notify_,
+                 "Also send the note to the webhooks (keeping stakeholders informed)");
+    context_.addOptions(app, Reach::kDatabase, true);
+    app.footer("Example:\n  forge incident note 3 'rolled back the config change'\n"
+               "  forge incident note 3 'next update at 15:00' --notify");
   }
   int runWith(IncidentStore& incidents) override {
     auto event = incidents.record(id_, "note", context_.who(), text_);
     if (!event) return context_.failWith(event.error());
+    json::array deliveries;
+    if (notify_) {
+      auto incident = incidents.get(id_);
+      if (!incident) return context_.failWith(incident.error());
+      deliveries = notify(context_, incidents, *incident,
+                          {.event = "incident.note",
+                           .title = fmt::format("Incident {} update: {}", id_, incident->title),
+                           .text = text_});
+    }
     if (json()) {
-      std::printf("%s\n", json::serialize(ops::toJson(*event)).c_str());
+      auto out = ops::toJson(*event);
+      if (notify_) out["notifications"] = std::move(deliveries);
+      std::printf("%s\n", json::serialize(out).c_str());
     } else {
-      std::printf("noted on incident %lld (timeline entry %lld)\n", static_cast<long long>(id_),
-                  static_cast<long long>(event->seq));
+      std::printf("noted on incident %lld (timeline entry %lld)%s\n", static_cast<long long>(id_),
+                  static_cast<long long>(event->seq), notify_ ? ", and sent" : "");
     }
     return kExitOk;
   }
@@ -800,6 +814,7 @@ public:
 private:
   std::int64_t id_ = 0;
   std::string text_;
+  bool notify_ = false;
 };
 
 class CloseSubcommand final : public Subcommand {
