@@ -88,7 +88,8 @@ private:
                              {"pending_migrations", pending_json},
                              {"size_bytes", s->size_bytes},
                              {"free_bytes", s->free_bytes},
-                             {"wal_bytes", s->wal_bytes}});
+                             {"wal_bytes", s->wal_bytes},
+                             {"file_bytes", s->file_bytes}});
     return kExitOk;
   }
 
