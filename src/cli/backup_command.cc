@@ -345,14 +345,15 @@ private:
       } else {
         fmt::print("{}\n", cron.error().message);
       }
-      fmt::print("or, in a container, run `forge backup schedule --run --every {}` as a "
-                 "service.\n",
+      fmt::print("or, in a container, run `forge backup schedule --run --every {}` (with the "
+                 "same --keep/--max-age) as a service.\n",
                  every_);
       if (print_only_) {
         fmt::print("\nsystemd units (forge-backup.service, forge-backup.timer):\n{}\n{}",
                    units.service, units.timer);
       }
-      return kExitOk;
+      // Nothing installed and no crontab line to give: the schedule is not set up.
+      return cron || print_only_ ? kExitOk : kExitFailure;
     }
     auto written = ops::installSystemdTimer(*spec, scope);
     if (!written) return fail(kExitFailure, written.error().message);

@@ -75,6 +75,7 @@ private:
                   pending.empty() ? "none" : pending + " (applied when the gateway starts)"});
     table.addRow({"size", ops::humanBytes(s->size_bytes)});
     if (s->backend == "sqlite") {
+      table.addRow({"file", ops::humanBytes(s->file_bytes)});
       table.addRow(
           {"free pages", ops::humanBytes(s->free_bytes) + " (forge db vacuum returns them)"});
       table.addRow({"WAL", ops::humanBytes(s->wal_bytes)});
