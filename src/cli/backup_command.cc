@@ -320,11 +320,12 @@ private:
     auto every = parseInterval(every_);
     if (!every) return fail(kExitUsage, every.error().message);
     if (run_loop_) return runLoop(*every);
-    auto spec = scheduleSpec(*every);
+    const auto scope = ops::availableSystemd();
+    const bool install = !print_only_ && scope != ops::SystemdScope::kNone;
+    auto spec = scheduleSpec(*every, !print_only_);
     if (!spec) return fail(kExitFailure, spec.error().message);
     const auto cron = ops::cronLine(*spec);
-    const auto scope = ops::availableSystemd();
-    if (print_only_ || scope == ops::SystemdScope::kNone) {
+    if (!install) {
       const auto units = ops::systemdUnits(*spec);
       if (flags_.json()) {
         fmt::print("{}\n", json::serialize(json::object{{"installed", false},
@@ -336,19 +337,23 @@ private:
       if (scope == ops::SystemdScope::kNone && !print_only_) {
         fmt::print("systemd is not running here: nothing was installed.\n");
       }
+      if (!spec->env_file.empty() && !print_only_) {
+        fmt::print("wrote {} (mode 0600): the database URL the line below reads\n", spec->env_file);
+      }
       if (cron) {
         fmt::print("add this line with `crontab -e`:\n{}\n", *cron);
       } else {
         fmt::print("{}\n", cron.error().message);
       }
-      fmt::print("or, in a container, run `forge backup schedule --run --every {}` as a "
-                 "service.\n",
+      fmt::print("or, in a container, run `forge backup schedule --run --every {}` (with the "
+                 "same --keep/--max-age) as a service.\n",
                  every_);
       if (print_only_) {
         fmt::print("\nsystemd units (forge-backup.service, forge-backup.timer):\n{}\n{}",
                    units.service, units.timer);
       }
-      return kExitOk;
+      // Nothing installed and no crontab line to give: the schedule is not set up.
+      return cron || print_only_ ? kExitOk : kExitFailure;
     }
     auto written = ops::installSystemdTimer(*spec, scope);
     if (!written) return fail(kExitFailure, written.error().message);
@@ -384,7 +389,9 @@ private:
     return kExitOk;
   }
 
-  core::Result<ops::ScheduleSpec> scheduleSpec(std::chrono::seconds every) {
+  // With `write_env_file`, a PostgreSQL URL is written to <data-dir>/backup-schedule.env;
+  // otherwise the spec only names that file (for printing).
+  core::Result<ops::ScheduleSpec> scheduleSpec(std::chrono::seconds every, bool write_env_file) {
     ops::ScheduleSpec spec;
     spec.every = every;
     if (keep_ > 0) spec.keep = keep_;
@@ -396,6 +403,7 @@ private:
     if (!url.empty()) {
       // The URL (with its password) goes to a file only its owner reads, not into the unit.
       spec.env_file = (fs::path(spec.data_dir) / "backup-schedule.env").string();
+      if (!write_env_file) return spec;
       std::ofstream out(spec.env_file, std::ios::trunc);
       out << "DATABASE_URL=" << url << "\n";
       if (!out.flush()) {

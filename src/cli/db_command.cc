@@ -75,6 +75,7 @@ private:
                   pending.empty() ? "none" : pending + " (applied when the gateway starts)"});
     table.addRow({"size", ops::humanBytes(s->size_bytes)});
     if (s->backend == "sqlite") {
+      table.addRow({"file", ops::humanBytes(s->file_bytes)});
       table.addRow(
           {"free pages", ops::humanBytes(s->free_bytes) + " (forge db vacuum returns them)"});
       table.addRow({"WAL", ops::humanBytes(s->wal_bytes)});
@@ -88,7 +89,8 @@ private:
                              {"pending_migrations", pending_json},
                              {"size_bytes", s->size_bytes},
                              {"free_bytes", s->free_bytes},
-                             {"wal_bytes", s->wal_bytes}});
+                             {"wal_bytes", s->wal_bytes},
+                             {"file_bytes", s->file_bytes}});
     return kExitOk;
   }
 

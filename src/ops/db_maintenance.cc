@@ -131,6 +131,7 @@ core::Result<DatabaseStatus> databaseStatus(storage::Database& db) {
     status.size_bytes = sizes->size;
     status.free_bytes = sizes->free;
     status.wal_bytes = sizes->wal;
+    status.file_bytes = fileSize(db.describe());
     auto server = db.query("SELECT sqlite_version()");
     if (server && !server->rows.empty())
       status.server_version = "SQLite " + server->rows[0].text(0);

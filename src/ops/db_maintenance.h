@@ -28,6 +28,7 @@ struct DatabaseStatus {
   std::uint64_t size_bytes = 0;     // SQLite: pages in use and free; PostgreSQL: the database
   std::uint64_t free_bytes = 0;     // SQLite: free pages (VACUUM returns them)
   std::uint64_t wal_bytes = 0;      // SQLite: the -wal file
+  std::uint64_t file_bytes = 0;     // SQLite: the database file itself
 };
 // Reads the status without migrating anything.
 core::Result<DatabaseStatus> databaseStatus(storage::Database& db);

@@ -52,7 +52,20 @@ struct Credentials {
   std::vector<std::string> environment;
 };
 
+// A server that does not answer fails the client programs in this many seconds (libpq waits
+// for ever by default), unless the URL or the environment says otherwise.
+constexpr const char* kConnectTimeout = "PGCONNECT_TIMEOUT=10";
+
+Credentials passwordOf(const std::string& url);
+
 Credentials credentialsOf(const std::string& url) {
+  Credentials credentials = passwordOf(url);
+  if (std::getenv("PGCONNECT_TIMEOUT") == nullptr)
+    credentials.environment.emplace_back(kConnectTimeout);
+  return credentials;
+}
+
+Credentials passwordOf(const std::string& url) {
   const UrlParts parts = partsOf(url);
   const std::string authority = url.substr(parts.authority, parts.path - parts.authority);
   const auto at = authority.rfind('@');

@@ -99,6 +99,17 @@ TEST_F(BackupProcessTest, BackupWhileWritingThenVerifyRestoreAndDrill) {
       if (addServer(fmt::format("during-{}", i))) ++writes;
     }
   });
+  // However the test ends, the load stops and its threads are joined.
+  struct StopLoad {
+    std::atomic<bool>& stop;
+    std::thread& a;
+    std::thread& b;
+    ~StopLoad() {
+      stop = true;
+      if (a.joinable()) a.join();
+      if (b.joinable()) b.join();
+    }
+  } stop_load{stop, caller, writer};
   ASSERT_TRUE(eventually([&] { return calls > 5 && writes > 5; }, 20s));
   const int writes_at_start = writes;
   const auto created = forge({"backup", "create", "--data-dir", data(), "--json"});
