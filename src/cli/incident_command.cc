@@ -957,7 +957,8 @@ public:
     app.footer("Severities: CRITICAL (service down, data loss, breach), WARNING (resources, "
                "performance),\nINFO. Levels: 1 on-call, 2 senior engineer, 3 engineering "
                "manager, 4 CTO/VP.\nExample:\n  ID=$(forge incident open -s CRITICAL -t "
-               "'gateway down')\n  forge incident assess $ID && forge incident recover $ID\n"
+               "'gateway down')\n  forge incident assess $ID    # exit 3 or 4: something is wrong\n"
+               "  forge incident recover $ID\n"
                "  forge incident close $ID --resolution 'OOM after a config change'");
   }
   int run() override {
