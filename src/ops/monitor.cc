@@ -20,15 +20,14 @@ constexpr PercentKey kPercentKeys[] = {
 };
 
 void addPercent(config::Schema& schema, const PercentKey& key) {
-  for (const char* level : {"warning", "critical"}) {
-    const double value =
-        std::string_view(level) == "warning" ? key.defaults.warning : key.defaults.critical;
-    schema.add({.key = fmt::format("monitor.{}_{}", key.metric, level),
-                .type = Type::kInt,
-                .default_value = fmt::format("{}", value),
-                .help = fmt::format("{} level of {}", level, key.what),
-                .min = 0,
-                .max = 100});
+  for (const bool warning : {true, false}) {
+    schema.add(
+        {.key = fmt::format("monitor.{}_{}", key.metric, warning ? "warning" : "critical"),
+         .type = Type::kInt,
+         .default_value = fmt::format("{}", warning ? key.defaults.warning : key.defaults.critical),
+         .help = fmt::format("{} level of {}", warning ? "Warning" : "Critical", key.what),
+         .min = 0,
+         .max = 100});
   }
 }
 
@@ -77,11 +76,11 @@ void addMonitorKeys(config::Schema& schema) {
   schema.add({.key = "monitor.response_time_warning",
               .type = Type::kDuration,
               .default_value = "2s",
-              .help = "warning level of the p95 tool call time over monitor.window"});
+              .help = "Warning level of the p95 tool call time over monitor.window"});
   schema.add({.key = "monitor.response_time_critical",
               .type = Type::kDuration,
               .default_value = "5s",
-              .help = "critical level of the p95 tool call time over monitor.window"});
+              .help = "Critical level of the p95 tool call time over monitor.window"});
   schema.add({.key = "monitor.window",
               .type = Type::kDuration,
               .default_value = "5m",

@@ -9,9 +9,18 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <thread>
 
 namespace forge::test {
 namespace {
@@ -24,6 +33,73 @@ const std::vector<std::string> kCalmMachine{
     "--monitor-cpu-warning",    "100", "--monitor-cpu-critical",    "100",
     "--monitor-memory-warning", "100", "--monitor-memory-critical", "100",
     "--monitor-disk-warning",   "100", "--monitor-disk-critical",   "100"};
+
+// A webhook endpoint: accepts connections on a port of its own and keeps the body of every
+// request, answering 204.
+class WebhookReceiver {
+public:
+  WebhookReceiver() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+        ::listen(fd_, 8) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0)
+      ADD_FAILURE() << "cannot listen";
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~WebhookReceiver() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  std::string url() const { return fmt::format("http://127.0.0.1:{}/hook", port_); }
+  std::vector<std::string> bodies() {
+    std::lock_guard lock(mutex_);
+    return bodies_;
+  }
+
+private:
+  void serve() {
+    while (!stop_) {
+      pollfd ready{fd_, POLLIN, 0};
+      if (::poll(&ready, 1, 100) <= 0) continue;
+      const int client = ::accept(fd_, nullptr, nullptr);
+      if (client < 0) continue;
+      std::string request;
+      char buffer[4096];
+      while (true) {
+        const auto header_end = request.find("\r\n\r\n");
+        if (header_end != std::string::npos) {
+          const auto at = request.find("Content-Length: ");
+          const std::size_t body_length =
+              at == std::string::npos ? 0 : std::stoul(request.substr(at + 16));
+          if (request.size() >= header_end + 4 + body_length) {
+            std::lock_guard lock(mutex_);
+            bodies_.push_back(request.substr(header_end + 4, body_length));
+            break;
+          }
+        }
+        const auto n = ::read(client, buffer, sizeof(buffer));
+        if (n <= 0) break;
+        request.append(buffer, static_cast<std::size_t>(n));
+      }
+      const std::string answer = "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
+      (void)!::write(client, answer.data(), answer.size());
+      ::close(client);
+    }
+  }
+
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::mutex mutex_;
+  std::vector<std::string> bodies_;
+};
 
 class MonitorTest : public ::testing::Test {
 protected:
@@ -85,12 +161,13 @@ protected:
 
 TEST_F(MonitorTest, ChecksAlertsAndReportsFromRecordedCalls) {
   makeCalls();
+  WebhookReceiver webhook;
   // The gateway flushes every 200 ms: wait until all 11 calls are recorded.
   json::value checked;
   CommandResult result;
   ASSERT_TRUE(eventually(
       [&] {
-        result = forge({"monitor", "--check", "--json"}, kCalmMachine);
+        result = forge({"monitor", "--check", "--json", "--webhook", webhook.url()}, kCalmMachine);
         checked = parse(result.out);
         return checked.is_object() &&
                str(checkNamed(checked, "error rate"), "detail").find("2 of 11") !=
@@ -110,6 +187,13 @@ TEST_F(MonitorTest, ChecksAlertsAndReportsFromRecordedCalls) {
             std::string::npos);
   EXPECT_NE(str(checkNamed(checked, "disk"), "detail").find(data()), std::string::npos);
   EXPECT_NE(result.err.find("alert opened: error_rate"), std::string::npos) << result.err;
+  // The new alert went to the webhook, once.
+  std::vector<json::value> posted;
+  for (const auto& body : webhook.bodies())
+    if (str(parse(body).at("alert"), "metric") == "error_rate") posted.push_back(parse(body));
+  ASSERT_EQ(posted.size(), 1U);
+  EXPECT_EQ(str(posted[0], "event"), "opened");
+  EXPECT_EQ(str(posted[0].at("alert"), "level"), "critical");
 
   // The alert is open, with its start and no end.
   result = forge({"monitor", "--alerts", "--json"});
