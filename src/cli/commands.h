@@ -18,5 +18,12 @@ CommandPtr makePsCommand();
 CommandPtr makeRestartCommand();
 CommandPtr makeScaleCommand();
 CommandPtr makeLogsCommand();
+CommandPtr makeHealthCommand();
+CommandPtr makeSmokeTestCommand();
+CommandPtr makeVerifyCommand();
+CommandPtr makeDoctorCommand();
+CommandPtr makeStatsCommand();
+CommandPtr makeLogLevelCommand();
+CommandPtr makeDebugCommand();
 
 } // namespace forge::cli

@@ -14,7 +14,8 @@ std::vector<CommandFactory> builtinCommands() {
       makeGatewayCommand,  makeConfigCommand, makeTranslateCommand, makeWrapperCommand,
       makeRegisterCommand, makeTokenCommand,  makeManagerCommand,   makeUpCommand,
       makeDownCommand,     makePsCommand,     makeRestartCommand,   makeScaleCommand,
-      makeLogsCommand,
+      makeLogsCommand,     makeHealthCommand, makeSmokeTestCommand, makeVerifyCommand,
+      makeDoctorCommand,   makeStatsCommand,  makeLogLevelCommand,  makeDebugCommand,
   };
 }
 

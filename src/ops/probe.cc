@@ -131,6 +131,16 @@ void listeningInodes(const char* table, std::uint16_t port, std::set<std::string
   }
 }
 
+// A decimal port 1..65535.
+bool parsePort(std::string_view text, std::uint16_t& port) {
+  if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  const int value = std::stoi(std::string(text));
+  if (value < 1 || value > 65535) return false;
+  port = static_cast<std::uint16_t>(value);
+  return true;
+}
+
 } // namespace
 
 core::Status tcpConnect(const std::string& host, std::uint16_t port,
@@ -156,14 +166,10 @@ std::optional<HostPort> hostPortOf(std::string_view url) {
     if (close == std::string_view::npos) return std::nullopt;
     host = rest.substr(1, close - 1);
     rest = rest.substr(close + 1);
-    if (rest.starts_with(':')) out.port = static_cast<std::uint16_t>(std::stoi(std::string(rest.substr(1))));
+    if (rest.starts_with(':') && !parsePort(rest.substr(1), out.port)) return std::nullopt;
   } else if (const auto colon = rest.rfind(':'); colon != std::string_view::npos) {
     host = rest.substr(0, colon);
-    const std::string port(rest.substr(colon + 1));
-    if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos ||
-        port.size() > 5)
-      return std::nullopt;
-    out.port = static_cast<std::uint16_t>(std::stoi(port));
+    if (!parsePort(rest.substr(colon + 1), out.port)) return std::nullopt;
   }
   if (host.empty()) return std::nullopt;
   out.host = std::string(host);
