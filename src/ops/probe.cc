@@ -8,6 +8,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -249,8 +250,10 @@ core::Result<DiskUsage> diskUsage(const std::string& path) {
 
 std::optional<std::string> findExecutable(const std::string& command) {
   auto executable = [](const std::filesystem::path& p) {
-    std::error_code ec;
-    return std::filesystem::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
+    // access() alone says yes to root for files no one may execute.
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0 &&
+           ::access(p.c_str(), X_OK) == 0;
   };
   if (command.empty()) return std::nullopt;
   if (command.find('/') != std::string::npos)

@@ -6,6 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <limits>
 
 namespace forge::ops {
@@ -95,7 +99,13 @@ TEST(ProbeTest, ParsesHttpDates) {
 TEST(ProbeTest, FindsExecutablesOnThePath) {
   EXPECT_TRUE(findExecutable("sh"));
   EXPECT_FALSE(findExecutable("no-such-command-anywhere"));
-  EXPECT_FALSE(findExecutable("/etc/hostname")); // not executable
+  const auto plain = std::filesystem::temp_directory_path() /
+                     ("forge-not-executable-" + std::to_string(::getpid()));
+  std::ofstream(plain) << "#!/bin/sh\n";
+  std::filesystem::permissions(plain, std::filesystem::perms::owner_read |
+                                          std::filesystem::perms::owner_write);
+  EXPECT_FALSE(findExecutable(plain.string())); // not executable
+  std::filesystem::remove(plain);
 }
 
 } // namespace
