@@ -793,8 +793,7 @@ std::optional<std::string> Catalog::upstreamTeam(const std::string& slug) const 
 
 void Catalog::onToolCall(const std::string& upstream, const std::string& tool, bool error,
                          double latency_ms) {
-  if (options_.also_observer)
-    options_.also_observer->onToolCall(upstream, tool, error, latency_ms);
+  if (options_.also_observer) options_.also_observer->onToolCall(upstream, tool, error, latency_ms);
   std::lock_guard lock(mutex_);
   if (samples_.size() < 100'000) // bounded: a stalled database must not eat the memory
     samples_.push_back(storage::CallSample{upstream, tool, error, latency_ms, {}});

@@ -193,8 +193,8 @@ private:
     }
     if (answer->status != 200)
       notes_.push_back(fmt::format("{}{}: {}", api.base(), path, ApiClient::detail(*answer)));
-    members.push_back({name, answer->body.is_null() ? answer->text
-                                                    : json::serialize(answer->body) + "\n"});
+    members.push_back(
+        {name, answer->body.is_null() ? answer->text : json::serialize(answer->body) + "\n"});
   }
 
   void addGateway(std::vector<Member>& members) {
@@ -222,10 +222,9 @@ private:
       const std::string name = textOf(service, "name");
       const auto& replicas = service.as_object().at("replicas").as_array();
       for (std::size_t i = 0; i < replicas.size(); ++i) {
-        const auto logs = get(api,
-                              fmt::format("/services/{}/logs?tail={}&replica={}", name,
-                                          kServiceLogLines, i),
-                              error);
+        const auto logs =
+            get(api, fmt::format("/services/{}/logs?tail={}&replica={}", name, kServiceLogLines, i),
+                error);
         if (!logs || logs->status != 200) continue;
         std::string text;
         for (const auto& line : logs->body.as_object().at("lines").as_array())

@@ -156,7 +156,8 @@ private:
     const auto date = response->headers.get("Date");
     const auto then = date ? ops::parseHttpDate(*date) : std::nullopt;
     if (!then) {
-      checks.push_back({"clock vs " + peer, Level::kWarning, "the answer has no valid Date header"});
+      checks.push_back(
+          {"clock vs " + peer, Level::kWarning, "the answer has no valid Date header"});
       return;
     }
     const double skew =
@@ -172,8 +173,8 @@ private:
   // The upstreams the gateway has registered; nullopt when it will not list them.
   std::optional<std::vector<UpstreamTarget>> registeredUpstreams() {
     std::string error;
-    const auto answer = get(gatewayClient(connection_, timeout_),
-                            "/gateways?include_inactive=true&limit=0", error);
+    const auto answer =
+        get(gatewayClient(connection_, timeout_), "/gateways?include_inactive=true&limit=0", error);
     if (!answer || answer->status != 200 || !answer->body.is_array()) return std::nullopt;
     std::vector<UpstreamTarget> out;
     for (const auto& g : answer->body.as_array())
@@ -214,10 +215,10 @@ private:
       return;
     }
     const auto probe = ops::probeInitialize(target.url, timeout_);
-    checks.push_back({name, probe.ok ? Level::kOk : Level::kWarning,
-                      fmt::format("streamable-http: {} ({:.0f} ms){}", probe.detail,
-                                  probe.milliseconds,
-                                  probe.ok ? "" : ": TCP connects but MCP initialize fails")});
+    checks.push_back(
+        {name, probe.ok ? Level::kOk : Level::kWarning,
+         fmt::format("streamable-http: {} ({:.0f} ms){}", probe.detail, probe.milliseconds,
+                     probe.ok ? "" : ": TCP connects but MCP initialize fails")});
     if (!probe.date_header.empty()) checkClock(name, target.url, checks);
   }
 
@@ -261,11 +262,11 @@ private:
       return;
     }
     const bool private_file = (st.st_mode & 077) == 0;
-    checks.push_back({"secrets.json", private_file ? Level::kOk : Level::kCritical,
-                      fmt::format("mode {:04o}{}", st.st_mode & 07777,
-                                  private_file ? ""
-                                               : fmt::format(": readable by others (chmod 600 {})",
-                                                             secrets))});
+    checks.push_back(
+        {"secrets.json", private_file ? Level::kOk : Level::kCritical,
+         fmt::format("mode {:04o}{}", st.st_mode & 07777,
+                     private_file ? ""
+                                  : fmt::format(": readable by others (chmod 600 {})", secrets))});
   }
 
   Connection connection_;

@@ -36,11 +36,12 @@ public:
                    "The admin UI to fetch (default: $FORGE_UI_URL; skipped when neither is set)");
     app.add_option("--timeout", timeout_seconds_, "Seconds to wait for each check")
         ->capture_default_str();
-    app.footer("The manager is required when --manager-url is given or the data directory holds "
-               "a\nmanager's state (<data-dir>/manager); otherwise it is skipped when not running.\n"
-               "Exit codes: 0 healthy, 4 warning, 3 critical.\n"
-               "Examples:\n  forge health\n"
-               "  forge health --redis-url redis://127.0.0.1:6379 --json");
+    app.footer(
+        "The manager is required when --manager-url is given or the data directory holds "
+        "a\nmanager's state (<data-dir>/manager); otherwise it is skipped when not running.\n"
+        "Exit codes: 0 healthy, 4 warning, 3 critical.\n"
+        "Examples:\n  forge health\n"
+        "  forge health --redis-url redis://127.0.0.1:6379 --json");
   }
 
   int run() override {
@@ -70,10 +71,10 @@ private:
                                 api.base(), error)});
       return false;
     }
-    checks.push_back({"gateway", Level::kOk,
-                      fmt::format("version {}, up {}, answered in {:.0f} ms",
-                                  textOf(health->body, "version"),
-                                  durationText(numberOf(health->body, "uptime_seconds")), ms)});
+    checks.push_back(
+        {"gateway", Level::kOk,
+         fmt::format("version {}, up {}, answered in {:.0f} ms", textOf(health->body, "version"),
+                     durationText(numberOf(health->body, "uptime_seconds")), ms)});
     const auto ready = get(api, "/ready", error);
     if (ready && ready->status == 200) {
       checks.push_back({"gateway ready", Level::kOk, "accepting traffic"});
@@ -102,9 +103,9 @@ private:
                           fmt::format("not reachable at {}: {} (start the stack with `forge up`)",
                                       api.base(), error)});
       } else {
-        checks.push_back({"manager", Level::kOk,
-                          fmt::format("skipped: none at {} (give --manager-url to require one)",
-                                      api.base())});
+        checks.push_back(
+            {"manager", Level::kOk,
+             fmt::format("skipped: none at {} (give --manager-url to require one)", api.base())});
       }
       return;
     }
@@ -121,13 +122,13 @@ private:
     auto db = connection_.database();
     if (db) {
       auto version = storage::schemaVersion(**db);
-      const double ms = std::chrono::duration<double, std::milli>(
-                            std::chrono::steady_clock::now() - started)
-                            .count();
+      const double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+              .count();
       if (!version) {
-        checks.push_back({"database", Level::kCritical,
-                          fmt::format("{}: query failed: {}", (*db)->describe(),
-                                      version.error().message)});
+        checks.push_back(
+            {"database", Level::kCritical,
+             fmt::format("{}: query failed: {}", (*db)->describe(), version.error().message)});
       } else {
         checks.push_back({"database", Level::kOk,
                           fmt::format("{} {}, schema version {}, open and query {:.0f} ms",
@@ -136,10 +137,10 @@ private:
       return;
     }
     if (db.error().code != core::Errc::kNotFound || !gateway_up) {
-      checks.push_back({"database",
-                        db.error().code == core::Errc::kNotFound ? Level::kWarning
-                                                                 : Level::kCritical,
-                        db.error().message});
+      checks.push_back(
+          {"database",
+           db.error().code == core::Errc::kNotFound ? Level::kWarning : Level::kCritical,
+           db.error().message});
       return;
     }
     // Not visible from here: ask the gateway, which has it open.
@@ -154,11 +155,11 @@ private:
     }
     const auto& database = version->body.as_object().at("database");
     const bool reachable = boolOf(database, "reachable");
-    checks.push_back({"database", reachable ? Level::kOk : Level::kCritical,
-                      fmt::format("{} {} (as the gateway sees it), schema version {}{}",
-                                  textOf(database, "backend"), textOf(database, "location"),
-                                  textOf(database, "schemaVersion"),
-                                  reachable ? "" : ": NOT reachable")});
+    checks.push_back(
+        {"database", reachable ? Level::kOk : Level::kCritical,
+         fmt::format("{} {} (as the gateway sees it), schema version {}{}",
+                     textOf(database, "backend"), textOf(database, "location"),
+                     textOf(database, "schemaVersion"), reachable ? "" : ": NOT reachable")});
   }
 
   void checkRedis(std::vector<Check>& checks) {
@@ -174,15 +175,16 @@ private:
             .count();
     const auto where = ops::hostPortOf(redis_url_);
     const std::string at = where ? fmt::format("{}:{}", where->host, where->port) : redis_url_;
-    checks.push_back(reply ? Check{"redis", Level::kOk, fmt::format("{} PONG in {:.1f} ms", at, ms)}
-                           : Check{"redis", Level::kCritical,
-                                   fmt::format("{}: {}", at, reply.error().message)});
+    checks.push_back(
+        reply ? Check{"redis", Level::kOk, fmt::format("{} PONG in {:.1f} ms", at, ms)}
+              : Check{"redis", Level::kCritical, fmt::format("{}: {}", at, reply.error().message)});
   }
 
   void checkUi(std::vector<Check>& checks) {
     if (ui_url_.empty()) ui_url_ = fromEnvironment({"FORGE_UI_URL"});
     if (ui_url_.empty()) {
-      checks.push_back({"admin ui", Level::kOk, "skipped: not configured (--ui-url, FORGE_UI_URL)"});
+      checks.push_back(
+          {"admin ui", Level::kOk, "skipped: not configured (--ui-url, FORGE_UI_URL)"});
       return;
     }
     std::string error;
@@ -227,9 +229,9 @@ private:
       }
       ++enabled;
       if (boolOf(g, "reachable")) {
-        found.push_back({name, Level::kOk,
-                         fmt::format("{}, reachable, {} tool(s)", transport,
-                                     tools[textOf(g, "id")])});
+        found.push_back(
+            {name, Level::kOk,
+             fmt::format("{}, reachable, {} tool(s)", transport, tools[textOf(g, "id")])});
       } else {
         ++down;
         found.push_back({name, Level::kWarning,

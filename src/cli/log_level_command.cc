@@ -114,8 +114,8 @@ private:
       }
     }
     for (const auto& url : own) {
-      if (auto reply = send(ApiClient(url, tokenOrEmpty(), std::chrono::seconds(10)), "gateway",
-                            problems))
+      if (auto reply =
+              send(ApiClient(url, tokenOrEmpty(), std::chrono::seconds(10)), "gateway", problems))
         replies.push_back(*reply);
     }
     if (!own.empty()) return;

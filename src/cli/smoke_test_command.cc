@@ -64,12 +64,10 @@ private:
     Table table({"step", "result", "ms", "detail"});
     json::array steps;
     for (const auto& s : report.steps) {
-      table.addRow({s.name, s.ok ? "ok" : "FAILED", fmt::format("{:.1f}", s.milliseconds),
-                    s.detail});
-      steps.push_back(json::object{{"step", s.name},
-                                   {"ok", s.ok},
-                                   {"ms", s.milliseconds},
-                                   {"detail", s.detail}});
+      table.addRow(
+          {s.name, s.ok ? "ok" : "FAILED", fmt::format("{:.1f}", s.milliseconds), s.detail});
+      steps.push_back(json::object{
+          {"step", s.name}, {"ok", s.ok}, {"ms", s.milliseconds}, {"detail", s.detail}});
     }
     table.addRow({"total", report.ok() ? "ok" : "FAILED",
                   fmt::format("{:.1f}", report.totalMilliseconds()), ""});

@@ -46,9 +46,8 @@ public:
 private:
   std::vector<ops::ToolFigures> slowest(const ops::GatewayStats& stats) const {
     auto tools = stats.tools;
-    std::stable_sort(tools.begin(), tools.end(), [](const auto& a, const auto& b) {
-      return a.mean_seconds > b.mean_seconds;
-    });
+    std::stable_sort(tools.begin(), tools.end(),
+                     [](const auto& a, const auto& b) { return a.mean_seconds > b.mean_seconds; });
     tools.resize(std::min<std::size_t>(tools.size(), static_cast<std::size_t>(top_)));
     return tools;
   }
@@ -60,9 +59,12 @@ private:
   }
 
   static json::object toolJson(const ops::ToolFigures& t) {
-    return json::object{{"upstream", t.upstream}, {"tool", t.tool},
-                        {"calls", t.calls},       {"errors", t.errors},
-                        {"mean_ms", t.mean_seconds * 1000}, {"p95_ms", t.p95_seconds * 1000}};
+    return json::object{{"upstream", t.upstream},
+                        {"tool", t.tool},
+                        {"calls", t.calls},
+                        {"errors", t.errors},
+                        {"mean_ms", t.mean_seconds * 1000},
+                        {"p95_ms", t.p95_seconds * 1000}};
   }
 
   void printJson(const ops::GatewayStats& s, const json::value& about) {
@@ -72,29 +74,29 @@ private:
     for (const auto& t : slowest(s))
       slow.push_back(toolJson(t));
     for (const auto& u : s.upstreams)
-      upstreams.push_back(json::object{
-          {"name", u.name}, {"up", u.up}, {"calls", u.calls}, {"errors", u.errors}});
-    const json::value out = json::object{
-        {"gateway", connection_.gatewayUrl()},
-        {"version", about.is_object() ? about.as_object().at("app") : json::value()},
-        {"pid", s.pid},
-        {"uptime_seconds", s.uptime_seconds},
-        {"mcp_requests", s.mcp_requests},
-        {"mcp_errors", s.mcp_errors},
-        {"error_rate_percent", s.errorRate()},
-        {"http_responses", s.http_responses},
-        {"http_5xx", s.http_errors},
-        {"tool_calls", s.tool_calls},
-        {"tool_errors", s.tool_errors},
-        {"calls_per_second", s.callsPerSecond()},
-        {"sessions", s.sessions},
-        {"connections", s.connections},
-        {"rss_bytes", s.rss_bytes},
-        {"cpu_seconds", s.cpu_seconds},
-        {"open_fds", s.open_fds},
-        {"top_tools_by_calls", busy},
-        {"top_tools_by_latency", slow},
-        {"upstreams", upstreams}};
+      upstreams.push_back(
+          json::object{{"name", u.name}, {"up", u.up}, {"calls", u.calls}, {"errors", u.errors}});
+    const json::value out =
+        json::object{{"gateway", connection_.gatewayUrl()},
+                     {"version", about.is_object() ? about.as_object().at("app") : json::value()},
+                     {"pid", s.pid},
+                     {"uptime_seconds", s.uptime_seconds},
+                     {"mcp_requests", s.mcp_requests},
+                     {"mcp_errors", s.mcp_errors},
+                     {"error_rate_percent", s.errorRate()},
+                     {"http_responses", s.http_responses},
+                     {"http_5xx", s.http_errors},
+                     {"tool_calls", s.tool_calls},
+                     {"tool_errors", s.tool_errors},
+                     {"calls_per_second", s.callsPerSecond()},
+                     {"sessions", s.sessions},
+                     {"connections", s.connections},
+                     {"rss_bytes", s.rss_bytes},
+                     {"cpu_seconds", s.cpu_seconds},
+                     {"open_fds", s.open_fds},
+                     {"top_tools_by_calls", busy},
+                     {"top_tools_by_latency", slow},
+                     {"upstreams", upstreams}};
     printResult(true, Table({}), out);
   }
 

@@ -25,14 +25,14 @@ void octal(char* field, std::size_t size, std::uint64_t value) {
 std::array<char, kBlock> header(const std::string& name, std::size_t size) {
   std::array<char, kBlock> h{};
   std::memcpy(h.data(), name.data(), std::min<std::size_t>(name.size(), 100));
-  octal(h.data() + 100, 8, 0600);                                    // mode
-  octal(h.data() + 108, 8, 0);                                       // uid
-  octal(h.data() + 116, 8, 0);                                       // gid
-  octal(h.data() + 124, 12, size);                                   // size
+  octal(h.data() + 100, 8, 0600);                                            // mode
+  octal(h.data() + 108, 8, 0);                                               // uid
+  octal(h.data() + 116, 8, 0);                                               // gid
+  octal(h.data() + 124, 12, size);                                           // size
   octal(h.data() + 136, 12, static_cast<std::uint64_t>(std::time(nullptr))); // mtime
-  h[156] = '0';                                                      // regular file
-  std::memcpy(h.data() + 257, "ustar", 6);                           // magic, NUL
-  std::memcpy(h.data() + 263, "00", 2);                              // version
+  h[156] = '0';                                                              // regular file
+  std::memcpy(h.data() + 257, "ustar", 6);                                   // magic, NUL
+  std::memcpy(h.data() + 263, "00", 2);                                      // version
   std::memset(h.data() + 148, ' ', 8); // the checksum counts its own field as spaces
   unsigned sum = 0;
   for (char c : h)
@@ -84,12 +84,11 @@ core::Status TarGzWriter::add(const std::string& name, std::string_view content)
   const std::array<char, kBlock> zeros{};
   const bool written =
       gzwrite(state_->file, h.data(), kBlock) == static_cast<int>(kBlock) &&
-      (content.empty() || gzwrite(state_->file, content.data(),
-                                  static_cast<unsigned>(content.size())) ==
-                              static_cast<int>(content.size())) &&
-      (padding == 0 ||
-       gzwrite(state_->file, zeros.data(), static_cast<unsigned>(padding)) ==
-           static_cast<int>(padding));
+      (content.empty() ||
+       gzwrite(state_->file, content.data(), static_cast<unsigned>(content.size())) ==
+           static_cast<int>(content.size())) &&
+      (padding == 0 || gzwrite(state_->file, zeros.data(), static_cast<unsigned>(padding)) ==
+                           static_cast<int>(padding));
   if (!written) {
     return core::Error{core::Errc::kUnavailable,
                        fmt::format("writing {} into {} failed", name, state_->path)};
@@ -99,7 +98,8 @@ core::Status TarGzWriter::add(const std::string& name, std::string_view content)
 
 core::Status TarGzWriter::finish() {
   const std::array<char, 2 * kBlock> end{};
-  const bool written = gzwrite(state_->file, end.data(), end.size()) == static_cast<int>(end.size());
+  const bool written =
+      gzwrite(state_->file, end.data(), end.size()) == static_cast<int>(end.size());
   const int closed = gzclose(state_->file);
   state_->file = nullptr;
   if (!written || closed != Z_OK) {

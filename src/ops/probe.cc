@@ -196,8 +196,8 @@ core::Result<std::string> redisPing(const std::string& url, std::chrono::millise
     const std::string_view user = colon == std::string_view::npos ? "" : userinfo.substr(0, colon);
     const std::string_view password =
         colon == std::string_view::npos ? userinfo : userinfo.substr(colon + 1);
-    const std::string auth = user.empty() ? respCommand({"AUTH", password})
-                                          : respCommand({"AUTH", user, password});
+    const std::string auth =
+        user.empty() ? respCommand({"AUTH", password}) : respCommand({"AUTH", user, password});
     if (auto sent = sendAll(fd.get(), auth, deadline); !sent) return sent.error();
     auto reply = readLine(fd.get(), deadline);
     if (!reply) return reply.error();
@@ -239,8 +239,8 @@ std::optional<PortOwner> listeningOwner(std::uint16_t port) {
 core::Result<DiskUsage> diskUsage(const std::string& path) {
   struct statvfs fs {};
   if (::statvfs(path.c_str(), &fs) != 0) {
-    return core::Error{core::Errc::kNotFound,
-                       fmt::format("cannot stat file system of {}: {}", path, std::strerror(errno))};
+    return core::Error{core::Errc::kNotFound, fmt::format("cannot stat file system of {}: {}", path,
+                                                          std::strerror(errno))};
   }
   DiskUsage usage;
   usage.total_bytes = static_cast<std::uint64_t>(fs.f_blocks) * fs.f_frsize;

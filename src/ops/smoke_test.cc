@@ -144,11 +144,11 @@ bool isResult(const net::Response& response, const json::value& answer, const st
 }
 
 json::object initializeRequest() {
-  return request(1, "initialize",
-                 json::object{{"protocolVersion", kProtocolVersion},
-                              {"capabilities", json::object{}},
-                              {"clientInfo",
-                               json::object{{"name", "forge-smoke-test"}, {"version", "1"}}}});
+  return request(
+      1, "initialize",
+      json::object{{"protocolVersion", kProtocolVersion},
+                   {"capabilities", json::object{}},
+                   {"clientInfo", json::object{{"name", "forge-smoke-test"}, {"version", "1"}}}});
 }
 
 // "protocol 2025-06-18, server fixture" from an initialize result.
@@ -185,8 +185,7 @@ InitializeProbe probeInitialize(const std::string& url, std::chrono::millisecond
   const auto started = Clock::now();
   std::string failure;
   const auto response = client.post(initializeRequest(), failure);
-  probe.milliseconds =
-      std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+  probe.milliseconds = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
   probe.date_header = std::string(response.headers.get("Date").value_or(""));
   const auto answer = answerIn(response.body);
   probe.ok = isResult(response, answer, failure, probe.detail);
@@ -196,7 +195,6 @@ InitializeProbe probeInitialize(const std::string& url, std::chrono::millisecond
   if (!client.session.empty()) client.remove(failure); // leave nothing open behind
   return probe;
 }
-
 
 SmokeReport runSmokeTest(const SmokeOptions& options) {
   SmokeReport report;
@@ -213,75 +211,82 @@ SmokeReport runSmokeTest(const SmokeOptions& options) {
     return true;
   });
   report.unreachable = !passed && client.unreachable;
-  passed = passed && timed(report, "notifications/initialized", [&](std::string& detail) {
-    std::string failure;
-    const auto response = client.post(
-        json::object{{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}}, failure);
-    if (!failure.empty()) detail = failure;
-    else detail = fmt::format("HTTP {}", response.status);
-    return failure.empty() && response.status == 202;
-  });
+  passed =
+      passed && timed(report, "notifications/initialized", [&](std::string& detail) {
+        std::string failure;
+        const auto response = client.post(
+            json::object{{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}}, failure);
+        if (!failure.empty())
+          detail = failure;
+        else
+          detail = fmt::format("HTTP {}", response.status);
+        return failure.empty() && response.status == 202;
+      });
   passed = passed && timed(report, "tools/list", [&](std::string& detail) {
-    std::string failure;
-    const auto response = client.post(request(2, "tools/list", {}), failure);
-    const auto answer = answerIn(response.body);
-    if (!isResult(response, answer, failure, detail)) return false;
-    const auto* tools = answer.at("result").as_object().if_contains("tools");
-    if (!tools || !tools->is_array()) {
-      detail = "the result has no tools array";
-      return false;
-    }
-    for (const auto& t : tools->as_array()) {
-      const auto& tool = t.as_object();
-      const std::string name(tool.at("name").as_string());
-      const bool wanted = options.tool.empty() ? needsNoArguments(tool) : name == options.tool;
-      if (wanted && tool_to_call.empty()) tool_to_call = tool;
-    }
-    detail = fmt::format("{} tool(s)", tools->as_array().size());
-    if (tool_to_call.empty()) {
-      detail += options.tool.empty()
-                    ? ": none takes no arguments; choose one with --tool NAME --args JSON"
-                    : fmt::format(": '{}' is not among them (see the list with --json or "
-                                  "GET /tools)",
-                                  options.tool);
-      return false;
-    }
-    return true;
-  });
-  passed = passed && timed(report, "tools/call", [&](std::string& detail) {
-    report.tool = std::string(tool_to_call.at("name").as_string());
-    boost::system::error_code ec;
-    auto arguments = json::parse(options.arguments, ec);
-    if (ec || !arguments.is_object()) {
-      detail = "--args must be a JSON object";
-      return false;
-    }
-    std::string failure;
-    const auto response = client.post(
-        request(3, "tools/call", json::object{{"name", report.tool}, {"arguments", arguments}}),
-        failure);
-    const auto answer = answerIn(response.body);
-    if (!isResult(response, answer, failure, detail)) {
-      detail = fmt::format("{}: {}", report.tool, detail);
-      return false;
-    }
-    const auto& result = answer.at("result").as_object();
-    const auto* is_error = result.if_contains("isError");
-    if (is_error && is_error->is_bool() && is_error->as_bool()) {
-      detail = fmt::format("{} answered isError: {}", report.tool,
-                           json::serialize(result.at("content")).substr(0, 200));
-      return false;
-    }
-    detail = report.tool;
-    return true;
-  });
+             std::string failure;
+             const auto response = client.post(request(2, "tools/list", {}), failure);
+             const auto answer = answerIn(response.body);
+             if (!isResult(response, answer, failure, detail)) return false;
+             const auto* tools = answer.at("result").as_object().if_contains("tools");
+             if (!tools || !tools->is_array()) {
+               detail = "the result has no tools array";
+               return false;
+             }
+             for (const auto& t : tools->as_array()) {
+               const auto& tool = t.as_object();
+               const std::string name(tool.at("name").as_string());
+               const bool wanted =
+                   options.tool.empty() ? needsNoArguments(tool) : name == options.tool;
+               if (wanted && tool_to_call.empty()) tool_to_call = tool;
+             }
+             detail = fmt::format("{} tool(s)", tools->as_array().size());
+             if (tool_to_call.empty()) {
+               detail += options.tool.empty()
+                             ? ": none takes no arguments; choose one with --tool NAME --args JSON"
+                             : fmt::format(": '{}' is not among them (see the list with --json or "
+                                           "GET /tools)",
+                                           options.tool);
+               return false;
+             }
+             return true;
+           });
+  passed =
+      passed && timed(report, "tools/call", [&](std::string& detail) {
+        report.tool = std::string(tool_to_call.at("name").as_string());
+        boost::system::error_code ec;
+        auto arguments = json::parse(options.arguments, ec);
+        if (ec || !arguments.is_object()) {
+          detail = "--args must be a JSON object";
+          return false;
+        }
+        std::string failure;
+        const auto response = client.post(
+            request(3, "tools/call", json::object{{"name", report.tool}, {"arguments", arguments}}),
+            failure);
+        const auto answer = answerIn(response.body);
+        if (!isResult(response, answer, failure, detail)) {
+          detail = fmt::format("{}: {}", report.tool, detail);
+          return false;
+        }
+        const auto& result = answer.at("result").as_object();
+        const auto* is_error = result.if_contains("isError");
+        if (is_error && is_error->is_bool() && is_error->as_bool()) {
+          detail = fmt::format("{} answered isError: {}", report.tool,
+                               json::serialize(result.at("content")).substr(0, 200));
+          return false;
+        }
+        detail = report.tool;
+        return true;
+      });
   (void)passed;
   if (!client.session.empty()) {
     timed(report, "DELETE session", [&](std::string& detail) {
       std::string failure;
       const auto response = client.remove(failure);
-      if (!failure.empty()) detail = failure;
-      else detail = fmt::format("HTTP {}", response.status);
+      if (!failure.empty())
+        detail = failure;
+      else
+        detail = fmt::format("HTTP {}", response.status);
       return failure.empty() && (response.status == 200 || response.status == 204);
     });
   }

@@ -15,7 +15,7 @@ struct SmokeOptions {
   std::string token; // bearer token; empty: none
   // The tool to call, by its exposed name; empty: the first tool without required arguments.
   std::string tool;
-  std::string arguments = "{}"; // JSON object
+  std::string arguments = "{}";              // JSON object
   std::chrono::milliseconds timeout{30'000}; // for each step
 };
 

@@ -36,9 +36,9 @@ core::Result<log::Level> requestedLevel(const net::Request& request) {
     }
   }
   if (auto level = log::parseLevel(name)) return *level;
-  return core::Error{core::Errc::kUnprocessable,
-                     fmt::format("level: '{}' is not one of trace, debug, info, warn, error, off",
-                                 name)};
+  return core::Error{
+      core::Errc::kUnprocessable,
+      fmt::format("level: '{}' is not one of trace, debug, info, warn, error, off", name)};
 }
 
 } // namespace
@@ -58,10 +58,10 @@ void addLogLevelRoutes(net::Router& router, api::OpenApiDocument& doc) {
                auto level = requestedLevel(*request);
                if (!level) return api::sendError(writer, level.error());
                const log::Level previous = log::currentLevel();
-               const std::string line = fmt::format(
-                   "log level changed from {} to {} by {}", log::levelName(previous),
-                   log::levelName(*level),
-                   request->principal ? request->principal->actor() : "local");
+               const std::string line =
+                   fmt::format("log level changed from {} to {} by {}", log::levelName(previous),
+                               log::levelName(*level),
+                               request->principal ? request->principal->actor() : "local");
                // The log shows when its level changed: written before a change that hides
                // warnings, after any other.
                const bool quieter = *level > log::Level::kWarn;
@@ -73,9 +73,14 @@ void addLogLevelRoutes(net::Router& router, api::OpenApiDocument& doc) {
                api::sendJson(writer, 200, body);
              });
   doc.add({Method::kGet, "/admin/log-level", "The process's current log level and pid", "admin"});
-  doc.add({Method::kPut, "/admin/log-level",
-           "Change the log level at run time ({\"level\": \"debug\"}; platform admins)", "admin",
-           "", "", 200, {403, 422}});
+  doc.add({Method::kPut,
+           "/admin/log-level",
+           "Change the log level at run time ({\"level\": \"debug\"}; platform admins)",
+           "admin",
+           "",
+           "",
+           200,
+           {403, 422}});
 }
 
 } // namespace forge::server

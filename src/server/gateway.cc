@@ -58,8 +58,7 @@ void notFound(const net::ResponseWriterPtr& writer, const char* what, std::strin
 
 Gateway::Gateway(GatewayOptions options)
     : options_(std::move(options)), metrics_(std::make_unique<GatewayMetrics>()),
-      loop_(options_.io_threads),
-      registry_(std::make_shared<gateway::UpstreamRegistry>(loop_)),
+      loop_(options_.io_threads), registry_(std::make_shared<gateway::UpstreamRegistry>(loop_)),
       started_(std::chrono::steady_clock::now()) {
   http_ = net::makeHttpServer(
       loop_, options_.http,
@@ -160,8 +159,8 @@ Gateway::Endpoint* Gateway::upstreamEndpoint(const std::string& name) {
     gateway::GatewayAppOptions single = appOptions();
     single.upstreams = {name};
     single.prefix_names = false;
-    endpoint.streamable = std::make_unique<transport::StreamableHttp>(
-        loop_, app(single), options_.transport);
+    endpoint.streamable =
+        std::make_unique<transport::StreamableHttp>(loop_, app(single), options_.transport);
   }
   return &endpoint;
 }

@@ -4,11 +4,11 @@
 //   /mcp (Streamable HTTP), /sse + /message (HTTP+SSE), /rpc (plain JSON-RPC) for all upstreams,
 //   /upstreams/<name>/mcp for each upstream alone, under its own names,
 //   /servers/<id>/mcp, /servers/<id>/sse + /servers/<id>/message for each virtual server;
-// serves /health, /ready, /openapi.json, /metrics, /admin/log-level, the REST API and the identity API; every request
-// passes the identity component's AccessGuard first (authentication, rate limits, audit). It shuts
-// down gracefully on
-// SIGTERM/SIGINT: readiness turns 503 at once, in-flight requests finish within
-// server.drain_timeout, upstream processes are stopped, then the process exits.
+// serves /health, /ready, /openapi.json, /metrics, /admin/log-level, the REST API and the identity
+// API; every request passes the identity component's AccessGuard first (authentication, rate
+// limits, audit). It shuts down gracefully on SIGTERM/SIGINT: readiness turns 503 at once,
+// in-flight requests finish within server.drain_timeout, upstream processes are stopped, then the
+// process exits.
 #pragma once
 
 #include "api/openapi.h"

@@ -20,10 +20,13 @@ namespace {
 // The methods counted by name: a client chooses the method, so anything else is "other" (the
 // label set stays bounded). ping is answered by the transport and never reaches the application.
 constexpr std::array<std::string_view, 14> kMethods{
-    "initialize",     "tools/list",         "tools/call",          "resources/list",
-    "resources/read", "resources/templates/list", "resources/subscribe", "resources/unsubscribe",
-    "prompts/list",   "prompts/get",        "completion/complete", "logging/setLevel",
-    "server/discover", "other"};
+    "initialize",          "tools/list",
+    "tools/call",          "resources/list",
+    "resources/read",      "resources/templates/list",
+    "resources/subscribe", "resources/unsubscribe",
+    "prompts/list",        "prompts/get",
+    "completion/complete", "logging/setLevel",
+    "server/discover",     "other"};
 
 std::size_t methodIndex(std::string_view method) {
   const auto it = std::find(kMethods.begin(), kMethods.end() - 1, method);
@@ -325,8 +328,7 @@ std::string GatewayMetrics::render(const GatewayState& state) const {
       tools.push_back(s.get());
   }
   auto labels = [](const ToolSeries& s) {
-    return fmt::format("upstream=\"{}\",tool=\"{}\"", escapeLabel(s.upstream),
-                       escapeLabel(s.tool));
+    return fmt::format("upstream=\"{}\",tool=\"{}\"", escapeLabel(s.upstream), escapeLabel(s.tool));
   };
   header("forge_tool_calls_total", "counter", "tools/call forwarded to an upstream and answered");
   for (const auto* s : tools)
@@ -356,8 +358,8 @@ std::string GatewayMetrics::render(const GatewayState& state) const {
 
   header("forge_upstream_up", "gauge", "1 when the upstream's session is ready, else 0");
   for (const auto& u : state.upstreams)
-    out += fmt::format("forge_upstream_up{{upstream=\"{}\"}} {}\n", escapeLabel(u.name),
-                       u.up ? 1 : 0);
+    out +=
+        fmt::format("forge_upstream_up{{upstream=\"{}\"}} {}\n", escapeLabel(u.name), u.up ? 1 : 0);
   header("forge_mcp_sessions", "gauge", "Open MCP client sessions");
   out += fmt::format("forge_mcp_sessions {}\n", state.sessions);
   header("forge_http_connections", "gauge", "Open HTTP connections");

@@ -89,7 +89,7 @@ public:
     std::string tool;
     std::atomic<std::uint64_t> calls{0};
     std::atomic<std::uint64_t> errors{0};
-    std::atomic<std::uint64_t> micros{0}; // sum of latencies
+    std::atomic<std::uint64_t> micros{0};                              // sum of latencies
     std::array<std::atomic<std::uint64_t>, kBuckets.size()> buckets{}; // not cumulative
   };
 

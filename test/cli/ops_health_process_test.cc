@@ -50,8 +50,8 @@ protected:
                        FORGE_FIXTURE_BINARY);
     gateway_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{FORGE_BINARY, "gateway", "--config",
-                                 (dir_ / "forge.yaml").string(), "--server-port", "0",
-                                 "--data-dir", data(), "--gateway-discovery-timeout", "1s"},
+                                 (dir_ / "forge.yaml").string(), "--server-port", "0", "--data-dir",
+                                 data(), "--gateway-discovery-timeout", "1s"},
         std::vector<std::string>{}, dir_.string());
     const std::string marker = "listening on http://127.0.0.1:";
     auto line = gateway_->waitForLine(marker, 10s);
@@ -81,8 +81,9 @@ protected:
   void registerDeadUpstream() {
     const auto reply = request(
         port_, "POST", "/gateways",
-        fmt::format(R"({{"name": "dead", "url": "http://127.0.0.1:{}/mcp", "transport": "STREAMABLEHTTP"}})",
-                    freePort()),
+        fmt::format(
+            R"({{"name": "dead", "url": "http://127.0.0.1:{}/mcp", "transport": "STREAMABLEHTTP"}})",
+            freePort()),
         {{"Content-Type", "application/json"}}, 20s);
     ASSERT_LT(reply.status, 300) << reply.body;
   }
@@ -108,12 +109,12 @@ TEST_F(OpsHealthTest, MetricsCountRequestsToolCallsAndStatusClasses) {
       << text;
   EXPECT_TRUE(contains(text, "forge_mcp_requests_total{method=\"tools/call\",outcome=\"error\"} 1"))
       << text;
-  EXPECT_TRUE(contains(text, "forge_tool_calls_total{upstream=\"fixture\",tool=\"add\"} 1")) << text;
+  EXPECT_TRUE(contains(text, "forge_tool_calls_total{upstream=\"fixture\",tool=\"add\"} 1"))
+      << text;
   EXPECT_TRUE(contains(text, "forge_tool_errors_total{upstream=\"fixture\",tool=\"add\"} 0"))
       << text;
-  EXPECT_TRUE(contains(
-      text,
-      "forge_tool_call_duration_seconds_count{upstream=\"fixture\",tool=\"add\"} 1"))
+  EXPECT_TRUE(
+      contains(text, "forge_tool_call_duration_seconds_count{upstream=\"fixture\",tool=\"add\"} 1"))
       << text;
   EXPECT_TRUE(contains(text, "forge_upstream_up{upstream=\"fixture\"} 1")) << text;
   EXPECT_TRUE(contains(text, "forge_mcp_sessions 1")) << text;
@@ -171,8 +172,8 @@ TEST_F(OpsHealthTest, HealthIsOkThenWarnsOnABadUpstreamAndIsCriticalWhenTheGatew
   EXPECT_TRUE(contains(no_manager.out, "manager")) << no_manager.out;
 
   // Redis that does not answer is critical.
-  const auto redis = forge(
-      {"health", "--redis-url", fmt::format("redis://127.0.0.1:{}", freePort())});
+  const auto redis =
+      forge({"health", "--redis-url", fmt::format("redis://127.0.0.1:{}", freePort())});
   EXPECT_EQ(redis.exit_code, 3) << redis.out;
 
   registerDeadUpstream();
@@ -202,7 +203,8 @@ TEST_F(OpsHealthTest, SmokeTestCallsAToolAndFailsWithAdvice) {
   EXPECT_GT(report.at("total_ms").to_number<double>(), 0);
   EXPECT_TRUE(contains(metrics(), "forge_mcp_sessions 0")) << "the session was not ended";
 
-  const auto add = forge({"smoke-test", "--tool", "fixture__add", "--args", R"({"a": 40, "b": 2})"});
+  const auto add =
+      forge({"smoke-test", "--tool", "fixture__add", "--args", R"({"a": 40, "b": 2})"});
   EXPECT_EQ(add.exit_code, 0) << add.out << add.err;
   EXPECT_TRUE(contains(add.out, "fixture__add")) << add.out;
 
@@ -279,8 +281,7 @@ TEST_F(OpsHealthTest, DebugBundleHoldsTheEvidenceAndNoSecret) {
   std::ofstream(std::filesystem::path(data()) / "logs" / "gateway.log")
       << "a line that leaked " << jwt << " and hunter2-but-longer\n";
   const auto archive = dir_ / "bundle.tar.gz";
-  const auto made = forge({"debug", "bundle", "-o", archive.string()},
-                          {"JWT_SECRET_KEY=" + jwt});
+  const auto made = forge({"debug", "bundle", "-o", archive.string()}, {"JWT_SECRET_KEY=" + jwt});
   ASSERT_EQ(made.exit_code, 0) << made.out << made.err;
   EXPECT_TRUE(contains(made.err, "[1/6]")) << made.err; // progress
   EXPECT_TRUE(contains(made.out, "secrets redacted")) << made.out;
@@ -353,7 +354,8 @@ protected:
 
   CommandResult forge(std::vector<std::string> args) {
     args.insert(args.begin(), FORGE_BINARY);
-    args.insert(args.end(), {"--manager-url", manager_url_, "--data-dir", (dir_ / "data").string()});
+    args.insert(args.end(),
+                {"--manager-url", manager_url_, "--data-dir", (dir_ / "data").string()});
     return runCommand(std::move(args), {"AUTH_REQUIRED=false"}, dir_.string(), 60s);
   }
 

@@ -700,8 +700,8 @@ TEST_F(SecurityTest, MetricsNeedATokenAndOnlyPlatformAdminsChangeTheLogLevel) {
   EXPECT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.body.find("forge_upstream_up{upstream=\"fixture\"} 1"), std::string::npos);
   EXPECT_EQ(get("/admin/log-level", viewer).status, 200);
-  EXPECT_TRUE(isJsonError(
-      send("PUT", "/admin/log-level", json::object{{"level", "debug"}}, viewer), 403));
+  EXPECT_TRUE(
+      isJsonError(send("PUT", "/admin/log-level", json::object{{"level", "debug"}}, viewer), 403));
   EXPECT_NE(get("/admin/log-level", admin_).body.find("\"info\""), std::string::npos);
   EXPECT_EQ(send("PUT", "/admin/log-level", json::object{{"level", "debug"}}, admin_).status, 200);
   EXPECT_NE(get("/admin/log-level", admin_).body.find("\"debug\""), std::string::npos);
