@@ -28,5 +28,12 @@ CommandPtr makeMonitorCommand();
 CommandPtr makeReportCommand();
 CommandPtr makeDeployCommand();
 CommandPtr makeBlueGreenCommand();
+CommandPtr makeHealthCommand();
+CommandPtr makeSmokeTestCommand();
+CommandPtr makeVerifyCommand();
+CommandPtr makeDoctorCommand();
+CommandPtr makeStatsCommand();
+CommandPtr makeLogLevelCommand();
+CommandPtr makeDebugCommand();
 
 } // namespace forge::cli

@@ -48,11 +48,7 @@ public:
     }
     Table table({"key", "value", "origin"});
     boost::json::object json;
-    for (const auto& [key, entry] : config.entries()) {
-      const std::string value = config::display(entry.value);
-      table.addRow({key, value, entry.origin});
-      json[key] = boost::json::object{{"value", value}, {"origin", entry.origin}};
-    }
+    describeConfig(config, table, json);
     printResult(json_, table, json);
     return kExitOk;
   }

@@ -1,8 +1,10 @@
 #include "cli/config_flags.h"
 
 #include "cli/command.h"
+#include "cli/output.h"
 
 #include <CLI/CLI.hpp>
+#include <boost/json/value.hpp>
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -43,6 +45,14 @@ int reportConfigError(const config::ConfigError& error) {
   std::fprintf(stderr, "Fix the values above (see docs/CONFIGURATION.md for every key), then "
                        "run the command again.\n");
   return kExitFailure;
+}
+
+void describeConfig(const config::Config& config, Table& table, boost::json::object& json) {
+  for (const auto& [key, entry] : config.entries()) {
+    const std::string value = config::display(entry.value);
+    table.addRow({key, value, entry.origin});
+    json[key] = boost::json::object{{"value", value}, {"origin", entry.origin}};
+  }
 }
 
 } // namespace forge::cli

@@ -5,6 +5,8 @@
 
 #include "config/config.h"
 
+#include <boost/json/fwd.hpp>
+
 #include <map>
 #include <string>
 #include <string_view>
@@ -34,6 +36,11 @@ private:
   std::map<std::string, std::string> values_;
   CLI::App* app_ = nullptr;
 };
+
+// Every key's effective value (secrets as [REDACTED]) and origin, as `forge config show` prints
+// them: a table (KEY, VALUE, ORIGIN) and JSON {"key": {"value", "origin"}}.
+class Table;
+void describeConfig(const config::Config& config, Table& table, boost::json::object& json);
 
 // Prints a ConfigError the way every command does, with a hint; returns kExitFailure.
 int reportConfigError(const config::ConfigError& error);

@@ -8,6 +8,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -131,6 +132,16 @@ void listeningInodes(const char* table, std::uint16_t port, std::set<std::string
   }
 }
 
+// A decimal port 1..65535.
+bool parsePort(std::string_view text, std::uint16_t& port) {
+  if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  const int value = std::stoi(std::string(text));
+  if (value < 1 || value > 65535) return false;
+  port = static_cast<std::uint16_t>(value);
+  return true;
+}
+
 } // namespace
 
 core::Status tcpConnect(const std::string& host, std::uint16_t port,
@@ -156,15 +167,10 @@ std::optional<HostPort> hostPortOf(std::string_view url) {
     if (close == std::string_view::npos) return std::nullopt;
     host = rest.substr(1, close - 1);
     rest = rest.substr(close + 1);
-    if (rest.starts_with(':'))
-      out.port = static_cast<std::uint16_t>(std::stoi(std::string(rest.substr(1))));
+    if (rest.starts_with(':') && !parsePort(rest.substr(1), out.port)) return std::nullopt;
   } else if (const auto colon = rest.rfind(':'); colon != std::string_view::npos) {
     host = rest.substr(0, colon);
-    const std::string port(rest.substr(colon + 1));
-    if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos ||
-        port.size() > 5)
-      return std::nullopt;
-    out.port = static_cast<std::uint16_t>(std::stoi(port));
+    if (!parsePort(rest.substr(colon + 1), out.port)) return std::nullopt;
   }
   if (host.empty()) return std::nullopt;
   out.host = std::string(host);
@@ -244,8 +250,10 @@ core::Result<DiskUsage> diskUsage(const std::string& path) {
 
 std::optional<std::string> findExecutable(const std::string& command) {
   auto executable = [](const std::filesystem::path& p) {
-    std::error_code ec;
-    return std::filesystem::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
+    // access() alone says yes to root for files no one may execute.
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0 &&
+           ::access(p.c_str(), X_OK) == 0;
   };
   if (command.empty()) return std::nullopt;
   if (command.find('/') != std::string::npos)

@@ -69,6 +69,7 @@ public:
     auto response = net::fetch(spec);
     if (!response) {
       failure = response.error().message;
+      unreachable = true;
       return {};
     }
     return std::move(*response);
@@ -89,6 +90,7 @@ public:
   }
 
   std::string session;
+  bool unreachable = false; // the last POST got no answer at all
 
 private:
   void headers(net::HttpRequestSpec& spec) const {
@@ -141,6 +143,24 @@ bool isResult(const net::Response& response, const json::value& answer, const st
   return true;
 }
 
+json::object initializeRequest() {
+  return request(
+      1, "initialize",
+      json::object{{"protocolVersion", kProtocolVersion},
+                   {"capabilities", json::object{}},
+                   {"clientInfo", json::object{{"name", "forge-smoke-test"}, {"version", "1"}}}});
+}
+
+// "protocol 2025-06-18, server fixture" from an initialize result.
+std::string describeInitialize(const json::object& result) {
+  const auto* info = result.if_contains("serverInfo");
+  const auto* name = info && info->is_object() ? info->as_object().if_contains("name") : nullptr;
+  const auto* version = result.if_contains("protocolVersion");
+  return fmt::format("protocol {}, server {}",
+                     version && version->is_string() ? std::string(version->as_string()) : "?",
+                     name && name->is_string() ? std::string(name->as_string()) : "?");
+}
+
 } // namespace
 
 bool SmokeReport::ok() const {
@@ -155,30 +175,42 @@ double SmokeReport::totalMilliseconds() const {
   return total;
 }
 
+InitializeProbe probeInitialize(const std::string& url, std::chrono::milliseconds timeout) {
+  SmokeOptions options;
+  options.base_url = url;
+  options.path = "";
+  options.timeout = timeout;
+  Client client(options);
+  InitializeProbe probe;
+  const auto started = Clock::now();
+  std::string failure;
+  const auto response = client.post(initializeRequest(), failure);
+  probe.milliseconds = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+  probe.date_header = std::string(response.headers.get("Date").value_or(""));
+  const auto answer = answerIn(response.body);
+  probe.ok = isResult(response, answer, failure, probe.detail);
+  if (!probe.ok) return probe;
+  probe.detail = describeInitialize(answer.at("result").as_object());
+  client.session = std::string(response.headers.get("Mcp-Session-Id").value_or(""));
+  if (!client.session.empty()) client.remove(failure); // leave nothing open behind
+  return probe;
+}
+
 SmokeReport runSmokeTest(const SmokeOptions& options) {
   SmokeReport report;
   Client client(options);
   json::object tool_to_call;
   bool passed = timed(report, "initialize", [&](std::string& detail) {
     std::string failure;
-    const auto response =
-        client.post(request(1, "initialize",
-                            json::object{{"protocolVersion", kProtocolVersion},
-                                         {"capabilities", json::object{}},
-                                         {"clientInfo", json::object{{"name", "forge-smoke-test"},
-                                                                     {"version", "1"}}}}),
-                    failure);
+    const auto response = client.post(initializeRequest(), failure);
     const auto answer = answerIn(response.body);
     if (!isResult(response, answer, failure, detail)) return false;
     client.session = std::string(response.headers.get("Mcp-Session-Id").value_or(""));
-    const auto& result = answer.at("result").as_object();
-    const auto* info = result.if_contains("serverInfo");
-    detail = fmt::format("protocol {}, server {}, session {}",
-                         json::serialize(result.at("protocolVersion")),
-                         info ? json::serialize(info->as_object().at("name")) : "?",
-                         client.session.empty() ? "none" : client.session.substr(0, 8) + "…");
+    detail = fmt::format("{}, session {}", describeInitialize(answer.at("result").as_object()),
+                         client.session.empty() ? "none" : client.session.substr(0, 8) + "...");
     return true;
   });
+  report.unreachable = !passed && client.unreachable;
   passed =
       passed && timed(report, "notifications/initialized", [&](std::string& detail) {
         std::string failure;

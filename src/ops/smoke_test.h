@@ -28,12 +28,22 @@ struct SmokeStep {
 
 struct SmokeReport {
   std::vector<SmokeStep> steps;
-  std::string tool; // the tool called
+  std::string tool;         // the tool called
+  bool unreachable = false; // nothing answered initialize at all (connection refused, timeout)
   bool ok() const;
   double totalMilliseconds() const;
 };
 
 // Runs the exchange; stops at the first failed step (but still ends an opened session).
 SmokeReport runSmokeTest(const SmokeOptions& options);
+
+// An MCP initialize sent to a Streamable HTTP server (an upstream), its session ended again.
+struct InitializeProbe {
+  bool ok = false;
+  double milliseconds = 0;
+  std::string detail;      // "protocol 2025-06-18, server fixture", or what failed
+  std::string date_header; // the answer's Date header, for clock skew; empty when none
+};
+InitializeProbe probeInitialize(const std::string& url, std::chrono::milliseconds timeout);
 
 } // namespace forge::ops

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
@@ -134,16 +135,38 @@ private:
   GatewayMetrics& metrics_;
 };
 
+// The Date header (RFC 9110 IMF-fixdate) of the current second, formatted once per second and
+// thread.
+const std::string& httpDate() {
+  thread_local std::time_t formatted = 0;
+  thread_local std::string text;
+  const std::time_t now = std::time(nullptr);
+  if (now != formatted) {
+    std::tm tm{};
+    ::gmtime_r(&now, &tm);
+    static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    text = fmt::format("{}, {:02} {} {} {:02}:{:02}:{:02} GMT", kDays[tm.tm_wday], tm.tm_mday,
+                       kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    formatted = now;
+  }
+  return text;
+}
+
+// Counts the status and adds the Date header clients use to measure clock skew.
 class CountingWriter final : public net::ResponseWriter {
 public:
   CountingWriter(net::ResponseWriterPtr inner, GatewayMetrics& metrics)
       : inner_(std::move(inner)), metrics_(metrics) {}
   void send(net::Response response) override {
     metrics_.countStatus(response.status);
+    if (!response.headers.has("Date")) response.headers.set("Date", httpDate());
     inner_->send(std::move(response));
   }
   void startStream(int status, net::Headers headers) override {
     metrics_.countStatus(status);
+    if (!headers.has("Date")) headers.set("Date", httpDate());
     inner_->startStream(status, std::move(headers));
   }
   bool write(std::string data) override { return inner_->write(std::move(data)); }

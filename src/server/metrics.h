@@ -60,7 +60,8 @@ public:
 
   // Wraps an MCP application so that every request its sessions answer is counted.
   std::shared_ptr<mcp::Application> meter(std::shared_ptr<mcp::Application> app);
-  // Wraps a response writer so that the status it answers with is counted.
+  // Wraps a response writer so that the status it answers with is counted (and a Date header
+  // added: `forge doctor` measures clock skew with it).
   net::ResponseWriterPtr countResponses(net::ResponseWriterPtr writer);
 
   // gateway::RegistryObserver (only tool calls are counted; state is read when scraped)

@@ -691,5 +691,30 @@ TEST_F(SecurityTest, WeakSecretsAndOpenDevelopmentModeAreRefusedAtStart) {
   EXPECT_NE(dev.err.find("loopback"), std::string::npos) << dev.err;
 }
 
+TEST_F(SecurityTest, MetricsNeedATokenAndOnlyPlatformAdminsChangeTheLogLevel) {
+  start();
+  EXPECT_TRUE(isJsonError(request(port_, "GET", "/metrics"), 401));
+  createUser("watcher@example.com", "viewer");
+  const std::string viewer = signedToken("watcher@example.com");
+  const auto metrics = get("/metrics", viewer);
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("forge_upstream_up{upstream=\"fixture\"} 1"), std::string::npos);
+  EXPECT_EQ(get("/admin/log-level", viewer).status, 200);
+  EXPECT_TRUE(
+      isJsonError(send("PUT", "/admin/log-level", json::object{{"level", "debug"}}, viewer), 403));
+  EXPECT_NE(get("/admin/log-level", admin_).body.find("\"info\""), std::string::npos);
+  EXPECT_EQ(send("PUT", "/admin/log-level", json::object{{"level", "debug"}}, admin_).status, 200);
+  EXPECT_NE(get("/admin/log-level", admin_).body.find("\"debug\""), std::string::npos);
+  const auto changes = audit("action=PUT%20/admin/log-level");
+  ASSERT_TRUE(changes.is_array());
+  ASSERT_EQ(changes.as_array().size(), 2u) << json::serialize(changes); // refused and allowed
+}
+
+TEST_F(SecurityTest, PublicMetricsNeedNoTokenButTheLogLevelStillDoes) {
+  start({"--metrics-public", "true"});
+  EXPECT_EQ(request(port_, "GET", "/metrics").status, 200);
+  EXPECT_TRUE(isJsonError(request(port_, "GET", "/admin/log-level"), 401));
+}
+
 } // namespace
 } // namespace forge::test
