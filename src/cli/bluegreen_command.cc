@@ -24,12 +24,6 @@ namespace json = boost::json;
 using ops::Check;
 using ops::Level;
 
-std::string str(const json::value& v, const char* key) {
-  if (!v.is_object()) return "";
-  const auto* found = v.as_object().if_contains(key);
-  return found && found->is_string() ? std::string(found->as_string().c_str()) : std::string();
-}
-
 std::string other(const std::string& colour) { return colour == "blue" ? "green" : "blue"; }
 
 // The release the replicas of a service run ("" if none or mixed: "a, b").
@@ -37,8 +31,8 @@ std::string releaseOf(const json::value& service) {
   std::vector<std::string> seen;
   if (service.is_object())
     for (const auto& r : service.as_object().at("replicas").as_array())
-      if (std::find(seen.begin(), seen.end(), str(r, "release")) == seen.end())
-        seen.push_back(str(r, "release"));
+      if (std::find(seen.begin(), seen.end(), stringField(r, "release")) == seen.end())
+        seen.push_back(stringField(r, "release"));
   std::string out;
   for (const auto& s : seen)
     out += (out.empty() ? "" : ", ") + s;
@@ -80,7 +74,7 @@ public:
     auto pair = connection_.call(*api_, net::Method::kGet, "/bluegreen", code);
     if (!pair) return code;
     pair_ = std::move(pair->body);
-    live_ = str(pair_, "live");
+    live_ = stringField(pair_, "live");
     idle_ = other(live_);
     if (deploy_->parsed()) return deploy();
     if (test_->parsed()) return test();
@@ -91,10 +85,10 @@ public:
 
 private:
   const json::value& colour(const std::string& c) const { return pair_.as_object().at(c); }
-  std::string service(const std::string& c) const { return str(colour(c), "name"); }
+  std::string service(const std::string& c) const { return stringField(colour(c), "name"); }
 
   int deploy() {
-    const std::string pointer = str(colour(idle_), "release_pointer");
+    const std::string pointer = stringField(colour(idle_), "release_pointer");
     if (pointer.empty()) {
       return connection_.fail(kExitFailure,
                               fmt::format("{} ({}) does not say {{release}} in its command: it "
@@ -103,7 +97,7 @@ private:
                                           idle_, service(idle_)));
     }
     const auto live_release =
-        releaseAt(connection_.dataDir(), str(colour(live_), "release_pointer"));
+        releaseAt(connection_.dataDir(), stringField(colour(live_), "release_pointer"));
     const auto files = releaseFiles(inputs_, live_release);
     Rollout rollout(connection_, "bluegreen-deploy");
     if (int code = rollout.begin(live_release ? live_release->id : "",
@@ -141,7 +135,7 @@ private:
   int test() {
     const auto& idle = colour(idle_);
     std::vector<Check> checks;
-    const std::string state = str(idle, "state");
+    const std::string state = stringField(idle, "state");
     checks.push_back(
         {idle_ + " state", state == "running" ? Level::kOk : Level::kCritical,
          state == "running"
@@ -172,7 +166,7 @@ private:
                          json::serialize(answer->as_object().at("port")));
     }) && rollout.step("point current", [&]() -> core::Result<std::string> {
       // `current` follows the live colour, for deploy verify and history.
-      const auto pointer = str(colour(idle_), "release_pointer");
+      const auto pointer = stringField(colour(idle_), "release_pointer");
       auto live = pointer.empty() ? std::nullopt : releaseAt(connection_.dataDir(), pointer);
       if (!live) return std::string("the live colour does not run a release");
       if (auto old = releaseAt(connection_.dataDir(), manager::kCurrentRelease))
@@ -200,7 +194,8 @@ private:
       std::printf("%s\n", json::serialize(answer->body).c_str());
     } else {
       std::printf("%s (%s) is %s; %s (%s) is live\n", idle_.c_str(), service(idle_).c_str(),
-                  str(answer->body, "state").c_str(), live_.c_str(), service(live_).c_str());
+                  stringField(answer->body, "state").c_str(), live_.c_str(),
+                  service(live_).c_str());
     }
     return kExitOk;
   }
@@ -211,9 +206,9 @@ private:
       const auto& s = colour(c);
       int running = 0;
       for (const auto& r : s.as_object().at("replicas").as_array())
-        running += str(r, "state") == "running" ? 1 : 0;
+        running += stringField(r, "state") == "running" ? 1 : 0;
       table.addRow(
-          {c, service(c), c == live_ ? "yes" : "", str(s, "state"),
+          {c, service(c), c == live_ ? "yes" : "", stringField(s, "state"),
            fmt::format("{}/{}", running, json::serialize(s.as_object().at("replicas_desired"))),
            releaseOf(s), json::serialize(s.as_object().at("port"))});
     }

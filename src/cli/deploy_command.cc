@@ -31,12 +31,6 @@ namespace json = boost::json;
 using ops::Check;
 using ops::Level;
 
-std::string str(const json::value& v, const char* key) {
-  if (!v.is_object()) return "";
-  const auto* found = v.as_object().if_contains(key);
-  return found && found->is_string() ? std::string(found->as_string().c_str()) : std::string();
-}
-
 class DeployCommand final : public Command {
 public:
   std::string name() const override { return "deploy"; }
@@ -131,18 +125,18 @@ private:
     }
     checks.push_back({"manager", Level::kOk, fmt::format("{} answers", connection_.managerUrl())});
     for (const auto& s : services->body.as_array()) {
-      const std::string state = str(s, "state");
+      const std::string state = stringField(s, "state");
       const bool auto_start = s.as_object().at("auto_start").as_bool();
       const Level level = state == "running" || state == "sleeping" ? Level::kOk
                           : state == "stopped" && !auto_start       ? Level::kOk
                           : state == "starting"                     ? Level::kWarning
                                                                     : Level::kCritical;
-      checks.push_back({"service " + str(s, "name"), level,
+      checks.push_back({"service " + stringField(s, "name"), level,
                         level == Level::kOk
                             ? state
                             : fmt::format("{}: fix it before deploying (forge logs {}, forge "
                                           "restart {})",
-                                          state, str(s, "name"), str(s, "name"))});
+                                          state, stringField(s, "name"), stringField(s, "name"))});
     }
   }
 
@@ -397,9 +391,33 @@ private:
   }
 
   // Points `current` at the release, reloads the manager, restarts what follows it, checks.
+  // When it fails before any service was restarted, the pointers are put back.
   bool rollOut(Rollout& rollout, const manager::ReleaseRef& release,
                const std::optional<manager::ReleaseRef>& current) {
+    const auto previous = releaseAt(connection_.dataDir(), manager::kPreviousRelease);
     std::vector<std::string> restart;
+    if (rollOutSteps(rollout, release, current, restart)) return true;
+    const bool restarted =
+        std::any_of(rollout.record().steps.begin(), rollout.record().steps.end(),
+                    [](const ops::DeploymentStep& s) { return s.name.starts_with("restart "); });
+    if (!restarted && current) {
+      rollout.step("restore current", [&]() -> core::Result<std::string> {
+        if (previous)
+          (void)manager::pointRelease(connection_.dataDir(), manager::kPreviousRelease,
+                                      previous->id);
+        if (auto back =
+                manager::pointRelease(connection_.dataDir(), manager::kCurrentRelease, current->id);
+            !back)
+          return back.error();
+        return "nothing was restarted: current -> " + current->id + " again";
+      });
+    }
+    return false;
+  }
+
+  bool rollOutSteps(Rollout& rollout, const manager::ReleaseRef& release,
+                    const std::optional<manager::ReleaseRef>& current,
+                    std::vector<std::string>& restart) {
     return rollout.step("point current",
                         [&]() -> core::Result<std::string> {
                           if (auto moved = pointAt(release, current); !moved) return moved.error();
@@ -446,6 +464,12 @@ private:
                              const std::optional<manager::ReleaseRef>& installed) {
     if (!installed) return "nothing was changed: fix the problem above and apply again";
     if (!previous) return "no previous release to return to: fix the problem and apply again";
+    if (auto now = releaseAt(connection_.dataDir(), manager::kCurrentRelease);
+        now && now->id == previous->id) {
+      return fmt::format("nothing was restarted and `current` is {} again: fix the problem and "
+                         "apply again",
+                         previous->id);
+    }
     return fmt::format("`forge deploy rollback` returns to release {}", previous->id);
   }
 
@@ -486,16 +510,16 @@ private:
     if (following.empty())
       checks.push_back({"services", Level::kWarning, "no running service follows `current`"});
     for (const auto& s : services->body.as_array()) {
-      const std::string name = str(s, "name");
+      const std::string name = stringField(s, "name");
       if (std::find(following.begin(), following.end(), name) == following.end()) continue;
       std::vector<std::string> wrong;
       std::size_t total = 0;
       for (const auto& r : s.as_object().at("replicas").as_array()) {
         ++total;
-        if (str(r, "state") != "running" || str(r, "release") != release)
+        if (stringField(r, "state") != "running" || stringField(r, "release") != release)
           wrong.push_back(fmt::format("replica {} {} on '{}'",
-                                      json::serialize(r.as_object().at("index")), str(r, "state"),
-                                      str(r, "release")));
+                                      json::serialize(r.as_object().at("index")),
+                                      stringField(r, "state"), stringField(r, "release")));
       }
       checks.push_back(
           {"service " + name, wrong.empty() ? Level::kOk : Level::kCritical,
@@ -517,8 +541,8 @@ private:
       return;
     }
     const auto& app = answer->body.as_object().at("app");
-    const std::string runs = str(app, "version");
-    const std::string from = str(app, "release");
+    const std::string runs = stringField(app, "version");
+    const std::string from = stringField(app, "release");
     const bool ok = runs == version && (from.empty() || from == release);
     checks.push_back(
         {"gateway version", ok ? Level::kOk : Level::kCritical,

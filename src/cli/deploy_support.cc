@@ -23,12 +23,6 @@ using ops::Level;
 
 namespace {
 
-std::string str(const json::value& v, const char* key) {
-  if (!v.is_object()) return "";
-  const auto* found = v.as_object().if_contains(key);
-  return found && found->is_string() ? std::string(found->as_string().c_str()) : std::string();
-}
-
 // Loads a configuration file the way the program that reads it does; the problems, if any.
 template <class Apply>
 Check validateFile(const std::string& label, const config::Schema& schema, const std::string& path,
@@ -88,7 +82,13 @@ std::string runningVersion(Connection& connection) {
   auto answer = api->call(net::Method::kGet, "/version");
   if (!answer || answer->status != 200 || !answer->body.is_object()) return "";
   const auto* app = answer->body.as_object().if_contains("app");
-  return app ? str(*app, "version") : "";
+  return app ? stringField(*app, "version") : "";
+}
+
+std::string stringField(const json::value& object, const char* key) {
+  if (!object.is_object()) return "";
+  const auto* found = object.as_object().if_contains(key);
+  return found && found->is_string() ? std::string(found->as_string().c_str()) : std::string();
 }
 
 // ---- Rollout ------------------------------------------------------------------------------------
@@ -192,7 +192,7 @@ core::Result<std::vector<std::string>> Rollout::reload() {
 core::Result<std::string> Rollout::restart(const std::string& service) {
   auto before = get("/services/" + service);
   if (!before) return before.error();
-  const bool stopped = str(*before, "state") == "stopped";
+  const bool stopped = stringField(*before, "state") == "stopped";
   auto after = post(fmt::format("/services/{}/{}", service, stopped ? "start" : "restart"));
   if (!after) return after.error();
   const auto replicas = after->as_object().at("replicas").as_array().size();
@@ -208,8 +208,8 @@ core::Result<std::string> Rollout::replicasRun(const std::vector<std::string>& s
     auto status = get("/services/" + service);
     if (!status) return status.error();
     for (const auto& r : status->as_object().at("replicas").as_array()) {
-      const std::string state = str(r, "state");
-      const std::string runs = str(r, "release");
+      const std::string state = stringField(r, "state");
+      const std::string runs = stringField(r, "release");
       if (state != "running" || runs != release) {
         return core::Error{
             core::Errc::kUnavailable,
@@ -231,13 +231,13 @@ std::vector<std::string> servicesFollowing(const json::value& services,
   std::vector<std::string> out;
   if (!services.is_array()) return out;
   for (const auto& s : services.as_array())
-    if (str(s, "release_pointer") == pointer && str(s, "state") != "stopped")
-      out.push_back(str(s, "name"));
+    if (stringField(s, "release_pointer") == pointer && stringField(s, "state") != "stopped")
+      out.push_back(stringField(s, "name"));
   return out;
 }
 
 std::string releaseVersion(const manager::ReleaseRef& release) {
-  return str(json::value(ops::releaseInfo(release)), "version");
+  return stringField(json::value(ops::releaseInfo(release)), "version");
 }
 
 std::optional<manager::ReleaseRef> releaseAt(const std::string& data_dir,

@@ -16,6 +16,9 @@
 
 namespace forge::cli {
 
+// The string `key` of a JSON object ("" when absent or not a string).
+std::string stringField(const boost::json::value& object, const char* key);
+
 // Inputs to validate: empty paths are not checked.
 struct DeployInputs {
   std::string binary;

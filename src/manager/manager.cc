@@ -334,7 +334,6 @@ void Manager::forwardToLive(const net::RequestPtr& request, const net::ResponseW
 }
 
 void Manager::addBlueGreenRoutes() {
-  const auto& pair = options_.bluegreen;
   auto configured = [this](const net::ResponseWriterPtr& writer) {
     if (front_) return true;
     sendError(writer, core::Error{core::Errc::kNotFound,
@@ -342,7 +341,8 @@ void Manager::addBlueGreenRoutes() {
                                   "bluegreen.green in services.yml"});
     return false;
   };
-  auto view = [this, &pair] {
+  auto view = [this] {
+    const auto& pair = options_.bluegreen;
     const std::string live = liveColour();
     json::object out{{"live", live},
                      {"live_service", live == "blue" ? pair.blue : pair.green},
@@ -361,8 +361,9 @@ void Manager::addBlueGreenRoutes() {
   // {"to": "green"} (or ?to=green); without it, the colour that is not live.
   router_.add(
       Method::kPost, "/bluegreen/switch",
-      [this, configured, view, &pair](const net::RequestPtr& request,
-                                      const net::ResponseWriterPtr& writer) {
+      [this, configured, view](const net::RequestPtr& request,
+                               const net::ResponseWriterPtr& writer) {
+        const auto& pair = options_.bluegreen;
         if (!permitted(*request, writer, auth::Permission::kUsersManage)) return;
         if (!configured(writer)) return;
         std::string to = request->queryParam("to").value_or("");

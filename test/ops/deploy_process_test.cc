@@ -271,6 +271,14 @@ TEST_F(DeployTest, ARollingApplyUnderLoadFailsNoCallAndRollbackReturnsToThePrevi
   EXPECT_EQ(str(rows.as_array()[1], "result"), "ok");
   EXPECT_GE(rows.as_array()[1].at("steps").as_array().size(), 5u) << history.out;
 
+  // An apply that fails before restarting anything puts `current` back.
+  auto failed = forge({"deploy", "apply", "--only", "nosuch"}, 60s);
+  EXPECT_EQ(failed.exit_code, 1) << failed.out << failed.err;
+  EXPECT_NE(failed.err.find("no service follows"), std::string::npos) << failed.err;
+  EXPECT_NE(failed.err.find("is " + r1 + " again"), std::string::npos) << failed.err;
+  EXPECT_EQ(fs::read_symlink(fs::path(data_) / "releases" / "current").string(), r1);
+  EXPECT_EQ(releases("gateway"), std::set<std::string>{r1});
+
   // Nothing to return to twice in a row is said plainly.
   auto again = forge({"deploy", "rollback", "--to", r1});
   EXPECT_EQ(again.exit_code, 1);
