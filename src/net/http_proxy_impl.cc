@@ -314,8 +314,7 @@ bool isStale(const ErrorCode& ec) {
 // ---------------------------------------------------------------------------------------------
 
 struct HttpProxy::State {
-  State(EventLoop::Impl& event_loop, ProxyOptions opts)
-      : loop(event_loop), options(opts) {}
+  State(EventLoop::Impl& event_loop, ProxyOptions opts) : loop(event_loop), options(opts) {}
 
   EventLoop::Impl& loop;
   const ProxyOptions options;

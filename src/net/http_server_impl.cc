@@ -573,11 +573,10 @@ asio::awaitable<void> ServerState::acceptLoop() {
     add(connection);
     // The completion handler owns the connection until the coroutine is done: it starts later,
     // on the thread of its own context, after this loop has dropped `connection`.
-    asio::co_spawn(executor, connection->run(reject),
-                   [self, connection](std::exception_ptr error) {
-                     if (error) FORGE_BUG("a connection coroutine ended with an exception");
-                     self->remove(connection.get());
-                   });
+    asio::co_spawn(executor, connection->run(reject), [self, connection](std::exception_ptr error) {
+      if (error) FORGE_BUG("a connection coroutine ended with an exception");
+      self->remove(connection.get());
+    });
   }
 }
 
@@ -588,8 +587,8 @@ asio::awaitable<void> ServerState::acceptLoop() {
 class HttpServerImpl final : public HttpServer {
 public:
   HttpServerImpl(EventLoop& loop, HttpServerOptions options, Handler handler)
-      : state_(std::make_shared<ServerState>(loop.impl(), std::move(options),
-                                             std::move(handler))) {}
+      : state_(std::make_shared<ServerState>(loop.impl(), std::move(options), std::move(handler))) {
+  }
 
   ~HttpServerImpl() override {
     boost::system::error_code ignored;

@@ -82,7 +82,7 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kMaxBodyBytes = 16 * 1024 * 1024; // a JSON body, or one event of a stream
 constexpr std::size_t kMaxErrorBodyBytes = 64 * 1024;   // read for the message of an HTTP error
 constexpr std::uint32_t kMaxHeaderBytes = 64 * 1024;
-constexpr std::size_t kMaxIdleConnections = 64; // all threads together
+constexpr std::size_t kMaxIdleConnections = 64;   // all threads together
 constexpr std::size_t kMaxRequestsInFlight = 256; // further requests wait in the queue
 constexpr std::size_t kMaxQueued = 10'000;
 constexpr std::chrono::seconds kWriteTimeout{30};
