@@ -12,6 +12,7 @@ packages=(
   libssl-dev libpq-dev libsqlite3-dev libsodium-dev zlib1g-dev
   libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev libhiredis-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libjemalloc2 # forge's allocator (exe/CMakeLists.txt)
   clang libclang-rt-14-dev clang-format
   postgresql postgresql-client redis-server sqlite3 wrk valgrind # postgresql-client: pg_dump, pg_restore (forge backup)
   jq linux-perf # bench/run.sh: its report, the gateway's profile

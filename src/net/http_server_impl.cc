@@ -1,6 +1,7 @@
 // The Beast/Asio implementation of HttpServer.
 //
-// DESIGN. One coroutine per connection, on the connection's own strand. It reads a request
+// DESIGN. One coroutine per connection, on the connection's own strand: the executor of one
+// thread's io_context, which that thread alone runs, so it needs no Asio strand. It reads a request
 // (idle wait, then header, then body, each under its own deadline), hands it to the handler
 // together with a Writer, and then delivers whatever the handler queues on that Writer: one
 // complete response, or a chunked stream. The handler may answer from any thread: Writer is a
@@ -561,7 +562,7 @@ asio::awaitable<void> ServerState::acceptLoop() {
   auto self = shared_from_this();
   for (;;) {
     // Each connection lives on one thread's context, in turn (event_loop_impl.h).
-    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(loop.next()), kNoThrow);
+    auto [ec, socket] = co_await acceptor.async_accept(loop.next(), kNoThrow);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       // Out of file descriptors and the like: say so and back off instead of spinning.

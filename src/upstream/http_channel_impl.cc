@@ -559,8 +559,8 @@ void Peer::dispatchLocked() {
     if (conn) busy_.insert(conn);
     // Posted, not spawned here: co_spawn may start the coroutine at once when this thread runs
     // on the connection's strand already, and it must not start under mutex_.
-    const Executor executor =
-        conn ? conn->stream.get_executor() : Executor(asio::make_strand(here));
+    // One thread runs `here`: its executor is a strand already.
+    const Executor executor = conn ? conn->stream.get_executor() : Executor(here.get_executor());
     asio::post(executor,
                [self = shared_from_this(), executor, conn, out = std::move(out)]() mutable {
                  asio::co_spawn(executor, self->runPost(self, std::move(conn), std::move(out)),
