@@ -1,8 +1,8 @@
 // `forge debug bundle [-o FILE.tar.gz]`: everything a person debugging the stack asks for first,
 // in one archive: the effective configuration, the gateway's /metrics, /version, /health and
-// upstreams, the manager's services (`forge ps --json`) and recent logs (its log files under
-// <data-dir>/logs, and each service's through its API), `forge --version` and the system
-// (kernel, CPUs, memory, disk). Every secret value known here (secrets.json, secret
+// upstreams, the manager's services (`forge ps --json`) and recent logs (the log files under
+// <data-dir>/logs, and through the manager's API those not here), `forge --version` and the
+// system (kernel, CPUs, memory, disk). Every secret value known here (secrets.json, secret
 // configuration keys, the token used) is replaced by [REDACTED] before it is written.
 #include "cli/commands.h"
 #include "cli/config_flags.h"
@@ -22,6 +22,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -96,8 +97,8 @@ public:
         {"version and system", &DebugCommand::addSystem},
         {"configuration", &DebugCommand::addConfig},
         {"gateway", &DebugCommand::addGateway},
-        {"manager and services", &DebugCommand::addManager},
-        {"log files", &DebugCommand::addLogFiles}};
+        {"log files", &DebugCommand::addLogFiles},
+        {"manager and services", &DebugCommand::addManager}};
     int step = 0;
     for (const auto& [what, add] : parts) {
       progress(fmt::format("[{}/{}] {}", ++step, parts.size() + 1, what));
@@ -222,6 +223,11 @@ private:
       const std::string name = textOf(service, "name");
       const auto& replicas = service.as_object().at("replicas").as_array();
       for (std::size_t i = 0; i < replicas.size(); ++i) {
+        // The manager's own file, when it is here, holds more than its API returns.
+        const std::string file = fmt::format("logs/{}-{}.log", name, i);
+        if (std::any_of(members.begin(), members.end(),
+                        [&file](const Member& m) { return m.name == file; }))
+          continue;
         const auto logs =
             get(api, fmt::format("/services/{}/logs?tail={}&replica={}", name, kServiceLogLines, i),
                 error);

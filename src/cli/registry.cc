@@ -36,11 +36,13 @@ std::vector<CommandFactory> builtinCommands() {
       makeReportCommand,
       makeDeployCommand,
       makeBlueGreenCommand,
-      makeGatewayCommand,  makeConfigCommand, makeTranslateCommand, makeWrapperCommand,
-      makeRegisterCommand, makeTokenCommand,  makeManagerCommand,   makeUpCommand,
-      makeDownCommand,     makePsCommand,     makeRestartCommand,   makeScaleCommand,
-      makeLogsCommand,     makeHealthCommand, makeSmokeTestCommand, makeVerifyCommand,
-      makeDoctorCommand,   makeStatsCommand,  makeLogLevelCommand,  makeDebugCommand,
+      makeHealthCommand,
+      makeSmokeTestCommand,
+      makeVerifyCommand,
+      makeDoctorCommand,
+      makeStatsCommand,
+      makeLogLevelCommand,
+      makeDebugCommand,
   };
   // clang-format on
 }

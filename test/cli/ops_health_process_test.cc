@@ -395,6 +395,15 @@ TEST_F(OpsManagerTest, VerifyAndLogLevelReachEveryGatewayReplica) {
   EXPECT_EQ(services, (std::set<std::string>{"gateway", "manager"}));
   EXPECT_EQ(pids.size(), 3u) << levels.out; // two gateway replicas and the manager
 
+  // The bundle has the manager's view and each replica's log (its file, as the data directory is
+  // here; else through the manager's API).
+  const auto bundle = forge({"debug", "bundle", "-o", (dir_ / "b.tar.gz").string(), "--json"});
+  ASSERT_EQ(bundle.exit_code, 0) << bundle.out << bundle.err;
+  EXPECT_FALSE(contains(bundle.out, "services/gateway-0.log")) << "the same log twice";
+  for (const char* file :
+       {"manager/ps.json", "manager/metrics.txt", "logs/gateway-0.log", "logs/gateway-1.log"})
+    EXPECT_TRUE(contains(bundle.out, file)) << file << " missing from " << bundle.out;
+
   // Between crashes the replica runs for a moment; once in a crash loop it is critical.
   CommandResult crashing;
   EXPECT_TRUE(eventually(
