@@ -119,8 +119,8 @@ private:
 
   void checkDatabase(std::vector<Check>& checks, bool gateway_up) {
     const auto started = std::chrono::steady_clock::now();
-    auto db = connection_.database();
-    if (db) {
+    auto db = connection_.existingDatabase() // a health check changes nothing;
+              if (db) {
       auto version = storage::schemaVersion(**db);
       const double ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
