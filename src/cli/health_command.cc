@@ -119,7 +119,7 @@ private:
 
   void checkDatabase(std::vector<Check>& checks, bool gateway_up) {
     const auto started = std::chrono::steady_clock::now();
-    auto db = connection_.existingDatabase() // a health check changes nothing;
+    auto db = connection_.existingDatabase(); // a health check migrates nothing
               if (db) {
       auto version = storage::schemaVersion(**db);
       const double ms =
