@@ -60,7 +60,8 @@ TEST(EventLoopTest, WorkPostedFromALoopThreadStaysOnThatThread) {
     });
   }
   ASSERT_TRUE(recorder.waitFor(16));
-  EXPECT_EQ(elsewhere.load(), 0) << "a follow-up ran on another thread than the task that posted it";
+  EXPECT_EQ(elsewhere.load(), 0)
+      << "a follow-up ran on another thread than the task that posted it";
   std::lock_guard lock(recorder.mutex);
   EXPECT_EQ(std::set<std::thread::id>(recorder.ids.begin(), recorder.ids.end()).size(), 2u);
 }
