@@ -3,6 +3,7 @@
 #include "mcp/protocol.h"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
 namespace forge::mcp {
@@ -61,6 +62,30 @@ TEST(MessageTest, SerializesRoundTrip) {
   EXPECT_EQ(back->messages[0].paramsObject().at("name"), "echo");
   const auto error = makeError("x", core::Error{core::Errc::kMethodNotFound, "no such method"});
   EXPECT_EQ(boost::json::parse(serialize(error)).at("error").at("code"), -32601);
+}
+
+TEST(MessageTest, SerializeWritesWhatToJsonHolds) {
+  const json::object params{{"name", "e\"cho"},
+                            {"arguments", json::object{{"list", json::array{1, "two"}}}}};
+  for (const auto& message :
+       {makeRequest("id-1", "tools/\"call\"", params), makeRequest(2, "ping"),
+        makeNotification("notifications/initialized"), makeNotification("x", params),
+        makeResult(3, json::object{{"content", json::array{json::object{{"text", "a\nb"}}}}}),
+        makeError(nullptr, -32600, "bad \\ request", json::object{{"why", "no"}})}) {
+    EXPECT_EQ(serialize(message), boost::json::serialize(toJson(message)));
+  }
+}
+
+TEST(MessageTest, ParsedMessagesKeepTheirParamsAndResults) {
+  auto parsed = parse(R"([{"jsonrpc":"2.0","id":1,"method":"m","params":{"a":[1,2]}},
+                          {"jsonrpc":"2.0","id":2,"result":{"content":[{"text":"hi"}]}}])");
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->messages[0].params, boost::json::parse(R"({"a":[1,2]})"));
+  EXPECT_EQ(parsed->messages[1].result, boost::json::parse(R"({"content":[{"text":"hi"}]})"));
+  const json::value value = boost::json::parse(R"({"jsonrpc":"2.0","id":1,"result":{"x":1}})");
+  auto converted = fromJson(value);
+  ASSERT_TRUE(converted);
+  EXPECT_EQ(converted->result, value.at("result")); // a const value is copied, not moved from
 }
 
 TEST(MessageTest, IdKeysDistinguishStringsFromNumbers) {
