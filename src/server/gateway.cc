@@ -18,6 +18,7 @@
 #include <csignal>
 #include <filesystem>
 #include <system_error>
+#include <unistd.h>
 
 namespace forge::server {
 namespace {
@@ -187,22 +188,34 @@ void Gateway::forEachEndpoint(const std::function<void(Endpoint&)>& fn) {
     fn(endpoint);
 }
 
+namespace {
+
+// Says which process answered a health check: replicas that share one listening socket
+// (docs/MANAGER.md) are told apart by their process group, which the manager knows.
+net::Response withProcessGroup(net::Response response) {
+  response.headers.set("X-Forge-Pgid", std::to_string(::getpgrp()));
+  return response;
+}
+
+} // namespace
+
 void Gateway::addBuiltinRoutes() {
-  router_.add(Method::kGet, "/health",
-              [this](const net::RequestPtr&, const net::ResponseWriterPtr& writer) {
-                const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
-                    std::chrono::steady_clock::now() - started_);
-                boost::json::object body{{"status", "ok"},
-                                         {"version", core::kVersion},
-                                         {"uptime_seconds", uptime.count()}};
-                writer->send(net::Response::json(200, boost::json::serialize(body)));
-              });
   router_.add(
-      Method::kGet, "/ready", [this](const net::RequestPtr&, const net::ResponseWriterPtr& writer) {
-        const bool draining = http_->draining();
-        boost::json::object body{{"status", draining ? "draining" : "ready"}};
-        writer->send(net::Response::json(draining ? 503 : 200, boost::json::serialize(body)));
+      Method::kGet, "/health",
+      [this](const net::RequestPtr&, const net::ResponseWriterPtr& writer) {
+        const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
+            std::chrono::steady_clock::now() - started_);
+        boost::json::object body{
+            {"status", "ok"}, {"version", core::kVersion}, {"uptime_seconds", uptime.count()}};
+        writer->send(withProcessGroup(net::Response::json(200, boost::json::serialize(body))));
       });
+  router_.add(Method::kGet, "/ready",
+              [this](const net::RequestPtr&, const net::ResponseWriterPtr& writer) {
+                const bool draining = http_->draining();
+                boost::json::object body{{"status", draining ? "draining" : "ready"}};
+                writer->send(withProcessGroup(
+                    net::Response::json(draining ? 503 : 200, boost::json::serialize(body))));
+              });
   router_.add(Method::kGet, "/openapi.json",
               [this](const net::RequestPtr&, const net::ResponseWriterPtr& writer) {
                 writer->send(net::Response::json(
