@@ -120,7 +120,7 @@ private:
   void checkDatabase(std::vector<Check>& checks, bool gateway_up) {
     const auto started = std::chrono::steady_clock::now();
     auto db = connection_.existingDatabase(); // a health check migrates nothing
-              if (db) {
+    if (db) {
       auto version = storage::schemaVersion(**db);
       const double ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)

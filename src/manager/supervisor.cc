@@ -63,8 +63,25 @@ bool tcpReachable(std::uint16_t port, milliseconds timeout) {
   return ok;
 }
 
-// One health check of a replica listening on `port` (blocking, bounded by the timeout).
-bool checkHealth(const ServiceConfig& config, std::uint16_t port) {
+// An HTTP check of one replica of a shared port: any replica may accept the connection, so the
+// check asks again (each time on a new connection) until the replica whose process group is
+// `pgid` answers, as a forge gateway says in X-Forge-Pgid. A service that does not say is
+// taken at its word (any replica's answer counts).
+bool checkSharedHttp(const net::HttpRequestSpec& spec, pid_t pgid) {
+  constexpr int kAttempts = 24;
+  const auto deadline = Clock::now() + spec.timeout;
+  for (int i = 0; i < kAttempts && Clock::now() < deadline; ++i) {
+    auto reply = net::fetch(spec);
+    if (!reply) return false;
+    const auto who = reply->headers.get("X-Forge-Pgid");
+    if (who && *who != std::to_string(pgid)) continue; // a sibling (perhaps draining) answered
+    return reply->status >= 200 && reply->status < 300;
+  }
+  return false;
+}
+
+// One health check of replica `pgid` listening on `port` (blocking, bounded by the timeout).
+bool checkHealth(const ServiceConfig& config, std::uint16_t port, pid_t pgid) {
   const auto& h = config.health;
   const std::string base = fmt::format("http://127.0.0.1:{}", port);
   if (h.type == "tcp") return tcpReachable(port, h.timeout);
@@ -72,6 +89,7 @@ bool checkHealth(const ServiceConfig& config, std::uint16_t port) {
   spec.timeout = h.timeout;
   if (h.type == "http") {
     spec.url = base + h.path;
+    if (config.shared_port) return checkSharedHttp(spec, pgid);
   } else { // mcp: an initialize must be answered; the session is ended at once
     spec.method = net::Method::kPost;
     spec.url = base + config.mcp_path;
@@ -987,6 +1005,7 @@ void Supervisor::healthLoop() {
     std::string name;
     std::uint64_t generation;
     std::uint16_t port;
+    pid_t pgid;
     ServiceConfig config;
   };
   std::unique_lock lock(mutex_);
@@ -1000,14 +1019,14 @@ void Supervisor::healthLoop() {
         const bool checked = r->state == State::kStarting || r->state == State::kRunning ||
                              r->state == State::kUnhealthy || r->state == State::kWaking;
         if (!checked || !r->process || now < r->next_check) continue;
-        due.push_back(Due{name, r->generation, r->port, s->config});
+        due.push_back(Due{name, r->generation, r->port, r->process->pid(), s->config});
       }
     }
     if (due.empty()) continue;
     lock.unlock();
     std::vector<std::pair<std::size_t, bool>> results;
     for (std::size_t i = 0; i < due.size(); ++i)
-      results.emplace_back(i, checkHealth(due[i].config, due[i].port));
+      results.emplace_back(i, checkHealth(due[i].config, due[i].port, due[i].pgid));
     lock.lock();
     std::vector<std::function<void()>> after;
     for (const auto& [i, healthy] : results)

@@ -20,6 +20,7 @@
 #include <csignal>
 #include <filesystem>
 #include <system_error>
+#include <unistd.h>
 
 namespace forge::server {
 namespace {
@@ -193,6 +194,17 @@ void Gateway::forEachEndpoint(const std::function<void(Endpoint&)>& fn) {
     fn(endpoint);
 }
 
+namespace {
+
+// Says which process answered a health check: replicas that share one listening socket
+// (docs/MANAGER.md) are told apart by their process group, which the manager knows.
+net::Response withProcessGroup(net::Response response) {
+  response.headers.set("X-Forge-Pgid", std::to_string(::getpgrp()));
+  return response;
+}
+
+} // namespace
+
 void Gateway::addBuiltinRoutes() {
   router_.add(Method::kGet, "/health",
               [this](const net::RequestPtr&, const net::ResponseWriterPtr& writer) {
@@ -207,14 +219,16 @@ void Gateway::addBuiltinRoutes() {
                                          {"version", core::kVersion},
                                          {"uptime_seconds", uptime.count()},
                                          {"sessions", sessions}};
-                writer->send(net::Response::json(200, boost::json::serialize(body)));
+                writer->send(
+                    withProcessGroup(net::Response::json(200, boost::json::serialize(body))));
               });
-  router_.add(
-      Method::kGet, "/ready", [this](const net::RequestPtr&, const net::ResponseWriterPtr& writer) {
-        const bool draining = http_->draining();
-        boost::json::object body{{"status", draining ? "draining" : "ready"}};
-        writer->send(net::Response::json(draining ? 503 : 200, boost::json::serialize(body)));
-      });
+  router_.add(Method::kGet, "/ready",
+              [this](const net::RequestPtr&, const net::ResponseWriterPtr& writer) {
+                const bool draining = http_->draining();
+                boost::json::object body{{"status", draining ? "draining" : "ready"}};
+                writer->send(withProcessGroup(
+                    net::Response::json(draining ? 503 : 200, boost::json::serialize(body))));
+              });
   router_.add(Method::kGet, "/openapi.json",
               [this](const net::RequestPtr&, const net::ResponseWriterPtr& writer) {
                 writer->send(net::Response::json(

@@ -285,6 +285,40 @@ TEST_F(DeployTest, ARollingApplyUnderLoadFailsNoCallAndRollbackReturnsToThePrevi
   EXPECT_NE(again.err.find("already current"), std::string::npos) << again.err;
 }
 
+// A release whose gateway never serves (it answers --version, then only sleeps): with replicas on
+// one port the health check must hear from the new process itself, not from a sibling, so the
+// first replica's restart fails, the old replicas keep serving, and rollback repairs the rest.
+TEST_F(DeployTest, AReleaseThatDoesNotServeStopsTheRollAndRollbackRepairsIt) {
+  gateway_port_ = freePort();
+  writeServices("", gatewayService("gateway", gateway_port_, true, 2, "current", true));
+  const auto v1 = (dir_ / "v1").string();
+  auto first = forge({"deploy", "apply", "--install-only", "--binary", v1 + "/forge", "--config",
+                      v1 + "/forge.yaml", "--json"});
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  const std::string r1 = installed(first);
+  const auto mute = dir_ / "mute-forge";
+  std::ofstream(mute)
+      << "#!/bin/sh\n"
+         "if [ \"$1\" = --version ]; then echo 'forge 9.9.9 (mute, Release)'; exit 0; fi\n"
+         "exec sleep 300\n";
+  fs::permissions(mute, fs::perms::owner_all);
+  startManager();
+  ASSERT_TRUE(eventually([&] { return releases("gateway") == std::set<std::string>{r1}; }, 30s));
+
+  auto apply = forge({"deploy", "apply", "--binary", mute.string()}, 150s);
+  EXPECT_EQ(apply.exit_code, 1) << apply.out << apply.err;
+  EXPECT_NE(apply.err.find("restart gateway: FAILED"), std::string::npos) << apply.err;
+  EXPECT_NE(apply.err.find("`forge deploy rollback` returns to release " + r1), std::string::npos)
+      << apply.err;
+  McpClient client(gateway_port_, "/mcp"); // the old replicas still serve
+  ASSERT_TRUE(client.initialize());
+  EXPECT_EQ(resultText(client.callTool("fixture__echo", {{"message", "still"}})), "still");
+
+  auto rollback = forge({"deploy", "rollback", "--json"}, 150s);
+  ASSERT_EQ(rollback.exit_code, 0) << rollback.out << rollback.err;
+  EXPECT_EQ(releases("gateway"), std::set<std::string>{r1}) << json::serialize(service("gateway"));
+}
+
 TEST_F(DeployTest, ABlueGreenSwitchUnderLoadFailsNoCall) {
   gateway_port_ = freePort();
   const auto blue_port = freePort(), green_port = freePort();
