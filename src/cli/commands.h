@@ -18,5 +18,8 @@ CommandPtr makePsCommand();
 CommandPtr makeRestartCommand();
 CommandPtr makeScaleCommand();
 CommandPtr makeLogsCommand();
+CommandPtr makeSecurityCommand();
+CommandPtr makeAccessCommand();
+CommandPtr makeCertsCommand();
 
 } // namespace forge::cli

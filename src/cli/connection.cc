@@ -41,7 +41,10 @@ std::string fromEnvironment(std::initializer_list<const char*> names) {
 }
 
 void Connection::addOptions(CLI::App& app, Reach reach) {
-  command_ = app.get_name();
+  // "security isolate", not just "isolate", for a command's own subcommands.
+  const auto* parent = app.get_parent();
+  command_ =
+      parent && parent->get_parent() ? parent->get_name() + " " + app.get_name() : app.get_name();
   const auto bits = static_cast<int>(reach);
   if (bits & static_cast<int>(Reach::kGateway)) {
     app.add_option("--gateway-url", gateway_url_,

@@ -11,10 +11,10 @@ namespace forge::cli {
 
 std::vector<CommandFactory> builtinCommands() {
   return {
-      makeGatewayCommand,  makeConfigCommand, makeTranslateCommand, makeWrapperCommand,
-      makeRegisterCommand, makeTokenCommand,  makeManagerCommand,   makeUpCommand,
-      makeDownCommand,     makePsCommand,     makeRestartCommand,   makeScaleCommand,
-      makeLogsCommand,
+      makeGatewayCommand,  makeConfigCommand,   makeTranslateCommand, makeWrapperCommand,
+      makeRegisterCommand, makeTokenCommand,    makeManagerCommand,   makeUpCommand,
+      makeDownCommand,     makePsCommand,       makeRestartCommand,   makeScaleCommand,
+      makeLogsCommand,     makeSecurityCommand, makeAccessCommand,    makeCertsCommand,
   };
 }
 

@@ -71,6 +71,7 @@ private:
 
   gateway::GatewayAppOptions appOptions() const; // the configured ones, with the catalog's filter
   void addBuiltinRoutes();
+  void addTlsReloadRoute();
   void addMcpRoutes();
   void addDynamicRoutes();
   Endpoint* upstreamEndpoint(const std::string& name);
