@@ -169,11 +169,11 @@ private:
   };
 
   CLI::App* add(CLI::App& app, const char* name, const char* help, Reach reach,
-                int (SecurityCommand::*run)(Connection&)) {
+                int (SecurityCommand::*handler)(Connection&)) {
     auto& sub = subs_.emplace_back();
     sub.app = app.add_subcommand(name, help);
     sub.connection.addOptions(*sub.app, reach);
-    sub.run = run;
+    sub.run = handler;
     return sub.app;
   }
 

@@ -3,6 +3,7 @@
 #include "ops/security.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -257,7 +258,9 @@ core::Result<CertificateInfo> inspectServer(const std::string& host, const std::
   if (!bio) return failure(opensslError("TLS client"));
   SSL* ssl = nullptr;
   BIO_get_ssl(bio.get(), &ssl);
-  if (!isIpAddress(host)) SSL_set_tlsext_host_name(ssl, host.c_str());
+  if (!isIpAddress(host)) // SNI (the macro SSL_set_tlsext_host_name casts old-style)
+    SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+             const_cast<char*>(host.c_str()));
   const std::string address = host.find(':') != std::string::npos
                                   ? fmt::format("[{}]:{}", host, port)
                                   : fmt::format("{}:{}", host, port);
