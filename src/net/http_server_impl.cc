@@ -265,8 +265,12 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
     return tls_context;
   }
   core::Status reloadTls();
+  // The watch timer and the SIGHUP set live on the acceptor strand: armed, fired and cancelled
+  // there only.
+  void startTlsTriggers();
   void watchTlsFiles();
   void awaitHangup();
+  void stopTlsTriggers();
 
   std::size_t count() {
     std::lock_guard lock(mutex);
@@ -614,6 +618,23 @@ core::Status ServerState::reloadTls() {
   return core::Ok{};
 }
 
+void ServerState::startTlsTriggers() {
+  tls_watch = std::make_unique<asio::steady_timer>(acceptor_strand);
+  hangup = std::make_unique<asio::signal_set>(acceptor_strand, SIGHUP);
+  asio::post(acceptor_strand, [self = shared_from_this()] {
+    self->watchTlsFiles();
+    self->awaitHangup();
+  });
+}
+
+void ServerState::stopTlsTriggers() {
+  asio::post(acceptor_strand, [self = shared_from_this()] {
+    boost::system::error_code ignored;
+    if (self->tls_watch) self->tls_watch->cancel();
+    if (self->hangup) self->hangup->cancel(ignored);
+  });
+}
+
 void ServerState::watchTlsFiles() {
   if (options.tls_watch_interval.count() <= 0) return;
   tls_watch->expires_after(options.tls_watch_interval);
@@ -665,7 +686,7 @@ public:
   ~HttpServerImpl() override {
     boost::system::error_code ignored;
     state_->acceptor.close(ignored);
-    stopTlsTriggers();
+    state_->stopTlsTriggers();
   }
 
   // HttpServer
@@ -718,7 +739,7 @@ public:
                 std::function<void()> on_drained) override {
     auto state = state_;
     if (state->draining.exchange(true)) return;
-    asio::post(state->io, [this] { stopTlsTriggers(); });
+    state->stopTlsTriggers();
     asio::post(state->acceptor_strand, [state] {
       boost::system::error_code ignored;
       state->acceptor.close(ignored);
@@ -763,18 +784,10 @@ public:
                          "server.tls_key)"};
     if (auto status = state_->reloadTls(); !status) return status;
     tls_ = true;
-    state_->tls_watch = std::make_unique<asio::steady_timer>(state_->io);
-    state_->hangup = std::make_unique<asio::signal_set>(state_->io, SIGHUP);
-    state_->watchTlsFiles();
-    state_->awaitHangup();
+    state_->startTlsTriggers();
     return core::Ok{};
   }
 
-  void stopTlsTriggers() {
-    boost::system::error_code ignored;
-    if (state_->tls_watch) state_->tls_watch->cancel();
-    if (state_->hangup) state_->hangup->cancel(ignored);
-  }
   std::size_t connections() const override { return state_->count(); }
 
 private:

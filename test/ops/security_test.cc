@@ -2,6 +2,7 @@
 // meant to catch, with its severity and evidence, and stays quiet on ordinary traffic.
 #include "ops/security.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
