@@ -117,7 +117,9 @@ CertificateInfo describe(X509* cert, STACK_OF(X509) * chain, const std::string& 
   info.not_before = formatUtc(not_before);
   info.not_after = formatUtc(not_after);
   info.days_left = (not_after - nowSeconds()) / 86400.0;
-  info.self_signed = X509_check_issued(cert, cert) == X509_V_OK;
+  // Issued by itself and signed with its own key. (X509_check_issued would also demand the
+  // keyCertSign usage, which a server certificate does not have.)
+  info.self_signed = X509_self_signed(cert, 1) == 1;
   info.chain_length = 1 + (chain ? sk_X509_num(chain) : 0);
 
   // The chain: the certificates given with it as intermediates, the system's roots (and
@@ -129,7 +131,7 @@ CertificateInfo describe(X509* cert, STACK_OF(X509) * chain, const std::string& 
   if (chain) {
     for (int i = 0; i < sk_X509_num(chain); ++i) {
       X509* extra = sk_X509_value(chain, i);
-      if (X509_check_issued(extra, extra) == X509_V_OK) X509_STORE_add_cert(store.get(), extra);
+      if (X509_self_signed(extra, 1) == 1) X509_STORE_add_cert(store.get(), extra);
     }
   }
   StoreCtxPtr ctx(X509_STORE_CTX_new());

@@ -9,10 +9,13 @@
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 namespace forge::test {
 namespace {
@@ -25,6 +28,47 @@ constexpr const char* kUserPassword = "User-password-42";
 
 std::map<std::string, std::string> bearer(const std::string& token) {
   return {{"Authorization", "Bearer " + token}};
+}
+
+// One HTTPS request (Connection: close) to 127.0.0.1:port that trusts `ca_file` alone and
+// checks the name 127.0.0.1; max_version (e.g. TLS1_1_VERSION) caps the protocol offered.
+// Status 0 when the connection or the handshake fails.
+HttpReply httpsRequest(std::uint16_t port, const std::string& method, const std::string& path,
+                       const std::string& ca_file, int max_version = 0) {
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()),
+                                                        SSL_CTX_free);
+  if (SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr) != 1) return {};
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  if (max_version) {
+    SSL_CTX_set_security_level(ctx.get(), 0); // let this client offer the old version at all
+    SSL_CTX_set_min_proto_version(ctx.get(), 0);
+    SSL_CTX_set_max_proto_version(ctx.get(), max_version);
+  }
+  std::unique_ptr<BIO, decltype(&BIO_free_all)> bio(BIO_new_ssl_connect(ctx.get()), BIO_free_all);
+  const std::string address = fmt::format("127.0.0.1:{}", port);
+  BIO_set_conn_hostname(bio.get(), address.c_str());
+  SSL* ssl = nullptr;
+  BIO_get_ssl(bio.get(), &ssl);
+  X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), "127.0.0.1");
+  if (BIO_do_connect(bio.get()) != 1) return {};
+  timeval timeout{10, 0};
+  ::setsockopt(static_cast<int>(BIO_get_fd(bio.get(), nullptr)), SOL_SOCKET, SO_RCVTIMEO, &timeout,
+               sizeof timeout);
+  if (BIO_do_handshake(bio.get()) != 1) return {};
+  const std::string head = fmt::format(
+      "{} {} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", method,
+      path, address);
+  if (BIO_write(bio.get(), head.data(), static_cast<int>(head.size())) <= 0) return {};
+  std::string text;
+  char chunk[4096];
+  for (int n; (n = BIO_read(bio.get(), chunk, sizeof chunk)) > 0;)
+    text.append(chunk, static_cast<std::size_t>(n));
+  HttpReply reply;
+  if (text.rfind("HTTP/1.1 ", 0) != 0) return reply;
+  reply.status = std::stoi(text.substr(9, 3));
+  if (const auto end = text.find("\r\n\r\n"); end != std::string::npos)
+    reply.body = text.substr(end + 4);
+  return reply;
 }
 
 class SecurityOpsTest : public ::testing::Test {
@@ -81,6 +125,13 @@ protected:
     if (gateway)
       argv.insert(argv.end(),
                   {"--gateway-url", fmt::format("http://127.0.0.1:{}", port_), "--token", admin_});
+    return runCommand(argv, {}, dir_.string(), 60s);
+  }
+
+  // `forge certs <args>`: files and URLs only, no data directory.
+  CommandResult certs(std::vector<std::string> args) {
+    std::vector<std::string> argv{FORGE_BINARY, "certs"};
+    argv.insert(argv.end(), args.begin(), args.end());
     return runCommand(argv, {}, dir_.string(), 60s);
   }
 
@@ -202,7 +253,7 @@ TEST_F(SecurityOpsTest, TlsCertificateIsReplacedWithoutRestartAndExpiryIsGraded)
   std::filesystem::create_directories(tls);
   const auto cert = (tls / "cert.pem").string();
   const auto key = (tls / "key.pem").string();
-  auto made = forge({"certs", "renew", "--cert", cert, "--key", key, "--name", "127.0.0.1",
+  auto made = certs({"renew", "--cert", cert, "--key", key, "--name", "127.0.0.1",
                      "--name", "localhost", "--days", "90"});
   ASSERT_EQ(made.exit_code, 0) << made.err;
   start(false, {"--server-tls-cert", cert, "--server-tls-key", key, "--server-tls-watch-interval",
@@ -210,29 +261,31 @@ TEST_F(SecurityOpsTest, TlsCertificateIsReplacedWithoutRestartAndExpiryIsGraded)
   const pid_t pid = gateway_->pid();
   const std::string url = fmt::format("https://127.0.0.1:{}", port_);
 
-  // HTTPS works (curl trusts the self-signed certificate it is given); plain HTTP does not.
-  auto curl = runCommand({"curl", "-sS", "--cacert", cert, url + "/health"});
-  ASSERT_EQ(curl.exit_code, 0) << curl.err;
-  EXPECT_NE(curl.out.find("\"ok\""), std::string::npos);
-  auto old_tls = runCommand({"curl", "-sS", "--cacert", cert, "--tls-max", "1.1", url + "/health"});
-  EXPECT_NE(old_tls.exit_code, 0) << "TLS 1.1 must be refused";
+  // HTTPS works for a client that trusts the self-signed certificate; TLS 1.1 and plain HTTP do
+  // not.
+  auto health = httpsRequest(port_, "GET", "/health", cert);
+  ASSERT_EQ(health.status, 200);
+  EXPECT_NE(health.body.find("\"ok\""), std::string::npos) << health.body;
+  EXPECT_EQ(httpsRequest(port_, "GET", "/health", cert, TLS1_1_VERSION).status, 0)
+      << "TLS 1.1 must be refused";
+  EXPECT_EQ(request(port_, "GET", "/health").status, 0) << "plain HTTP must not be answered";
 
-  auto before = forge({"certs", "check", "--url", url, "--json"});
+  auto before = certs({"check", "--url", url, "--json"});
   ASSERT_EQ(before.exit_code, 0) << before.out << before.err;
   const std::string first = str(parse(before.out).at("certificate"), "fingerprintSha256");
 
   // A new pair, expiring in 5 days, installed: the next connection presents it, same process.
   const auto next_cert = (dir_ / "next.pem").string();
   const auto next_key = (dir_ / "next.key").string();
-  ASSERT_EQ(forge({"certs", "renew", "--cert", next_cert, "--key", next_key, "--name", "127.0.0.1",
+  ASSERT_EQ(certs({"renew", "--cert", next_cert, "--key", next_key, "--name", "127.0.0.1",
                    "--days", "5"})
                 .exit_code,
             0);
-  auto installed = forge({"certs", "install", "--cert", next_cert, "--key", next_key, "--to-cert",
+  auto installed = certs({"install", "--cert", next_cert, "--key", next_key, "--to-cert",
                           cert, "--to-key", key, "--url", url, "--json"});
   ASSERT_EQ(installed.exit_code, 0) << installed.out << installed.err;
   EXPECT_EQ(parse(installed.out).at("served"), true);
-  auto after = forge({"certs", "check", "--url", url, "--json"});
+  auto after = certs({"check", "--url", url, "--json"});
   EXPECT_EQ(after.exit_code, 3) << after.out; // 5 days left: critical
   const auto graded = parse(after.out);
   EXPECT_NE(str(graded.at("certificate"), "fingerprintSha256"), first);
@@ -241,18 +294,19 @@ TEST_F(SecurityOpsTest, TlsCertificateIsReplacedWithoutRestartAndExpiryIsGraded)
   EXPECT_EQ(::kill(pid, 0), 0);
 
   // 20 days left is a warning.
-  ASSERT_EQ(forge({"certs", "renew", "--cert", next_cert, "--key", next_key, "--name", "127.0.0.1",
+  ASSERT_EQ(certs({"renew", "--cert", next_cert, "--key", next_key, "--name", "127.0.0.1",
                    "--days", "20"})
                 .exit_code,
             0);
-  EXPECT_EQ(forge({"certs", "check", "--cert", next_cert, "--key", next_key}).exit_code, 4);
+  EXPECT_EQ(certs({"check", "--cert", next_cert, "--key", next_key}).exit_code, 4);
 
   // A broken pair is refused by the reload endpoint and the served certificate stays.
+  const auto served = (dir_ / "served.pem").string();
+  std::filesystem::copy_file(cert, served);
   std::ofstream(cert, std::ios::trunc) << "not a certificate\n";
-  auto reload = runCommand({"curl", "-sS", "-k", "-o", "/dev/null", "-w", "%{http_code}", "-X",
-                            "POST", url + "/admin/tls/reload"});
-  EXPECT_EQ(reload.out, "422") << reload.err;
-  auto still = forge({"certs", "check", "--url", url, "--json"});
+  auto reload = httpsRequest(port_, "POST", "/admin/tls/reload", served);
+  EXPECT_EQ(reload.status, 422) << reload.body;
+  auto still = certs({"check", "--url", url, "--json"});
   EXPECT_EQ(str(parse(still.out).at("certificate"), "fingerprintSha256"),
             str(graded.at("certificate"), "fingerprintSha256"));
 }
