@@ -55,9 +55,9 @@ HttpReply httpsRequest(std::uint16_t port, const std::string& method, const std:
   ::setsockopt(static_cast<int>(BIO_get_fd(bio.get(), nullptr)), SOL_SOCKET, SO_RCVTIMEO, &timeout,
                sizeof timeout);
   if (BIO_do_handshake(bio.get()) != 1) return {};
-  const std::string head = fmt::format(
-      "{} {} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", method,
-      path, address);
+  const std::string head =
+      fmt::format("{} {} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                  method, path, address);
   if (BIO_write(bio.get(), head.data(), static_cast<int>(head.size())) <= 0) return {};
   std::string text;
   char chunk[4096];
@@ -253,8 +253,8 @@ TEST_F(SecurityOpsTest, TlsCertificateIsReplacedWithoutRestartAndExpiryIsGraded)
   std::filesystem::create_directories(tls);
   const auto cert = (tls / "cert.pem").string();
   const auto key = (tls / "key.pem").string();
-  auto made = certs({"renew", "--cert", cert, "--key", key, "--name", "127.0.0.1",
-                     "--name", "localhost", "--days", "90"});
+  auto made = certs({"renew", "--cert", cert, "--key", key, "--name", "127.0.0.1", "--name",
+                     "localhost", "--days", "90"});
   ASSERT_EQ(made.exit_code, 0) << made.err;
   start(false, {"--server-tls-cert", cert, "--server-tls-key", key, "--server-tls-watch-interval",
                 "500ms"});
@@ -277,12 +277,12 @@ TEST_F(SecurityOpsTest, TlsCertificateIsReplacedWithoutRestartAndExpiryIsGraded)
   // A new pair, expiring in 5 days, installed: the next connection presents it, same process.
   const auto next_cert = (dir_ / "next.pem").string();
   const auto next_key = (dir_ / "next.key").string();
-  ASSERT_EQ(certs({"renew", "--cert", next_cert, "--key", next_key, "--name", "127.0.0.1",
-                   "--days", "5"})
-                .exit_code,
-            0);
-  auto installed = certs({"install", "--cert", next_cert, "--key", next_key, "--to-cert",
-                          cert, "--to-key", key, "--url", url, "--json"});
+  ASSERT_EQ(
+      certs({"renew", "--cert", next_cert, "--key", next_key, "--name", "127.0.0.1", "--days", "5"})
+          .exit_code,
+      0);
+  auto installed = certs({"install", "--cert", next_cert, "--key", next_key, "--to-cert", cert,
+                          "--to-key", key, "--url", url, "--json"});
   ASSERT_EQ(installed.exit_code, 0) << installed.out << installed.err;
   EXPECT_EQ(parse(installed.out).at("served"), true);
   auto after = certs({"check", "--url", url, "--json"});
@@ -294,8 +294,8 @@ TEST_F(SecurityOpsTest, TlsCertificateIsReplacedWithoutRestartAndExpiryIsGraded)
   EXPECT_EQ(::kill(pid, 0), 0);
 
   // 20 days left is a warning.
-  ASSERT_EQ(certs({"renew", "--cert", next_cert, "--key", next_key, "--name", "127.0.0.1",
-                   "--days", "20"})
+  ASSERT_EQ(certs({"renew", "--cert", next_cert, "--key", next_key, "--name", "127.0.0.1", "--days",
+                   "20"})
                 .exit_code,
             0);
   EXPECT_EQ(certs({"check", "--cert", next_cert, "--key", next_key}).exit_code, 4);
