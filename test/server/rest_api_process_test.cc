@@ -754,6 +754,7 @@ TEST_F(RestApiTest, OpenApiDocumentsEveryServedRouteAndServesEveryDocumentedOne)
       {"GET", "/health"},
       {"GET", "/ready"},
       {"GET", "/openapi.json"},
+      {"POST", "/admin/tls/reload"},
       {"POST", "/mcp"},
       {"GET", "/mcp"},
       {"DELETE", "/mcp"},
