@@ -35,5 +35,8 @@ CommandPtr makeDoctorCommand();
 CommandPtr makeStatsCommand();
 CommandPtr makeLogLevelCommand();
 CommandPtr makeDebugCommand();
+CommandPtr makeSecurityCommand();
+CommandPtr makeAccessCommand();
+CommandPtr makeCertsCommand();
 
 } // namespace forge::cli

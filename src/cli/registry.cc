@@ -43,6 +43,9 @@ std::vector<CommandFactory> builtinCommands() {
       makeStatsCommand,
       makeLogLevelCommand,
       makeDebugCommand,
+      makeSecurityCommand,
+      makeAccessCommand,
+      makeCertsCommand,
   };
   // clang-format on
 }

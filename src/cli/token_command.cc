@@ -2,10 +2,13 @@
 // gateway's HS256 secret (--secret, JWT_SECRET_KEY, or the one the gateway generated into
 // <data_dir>/secrets.json), with Forge's audience and issuer, as the original system's token CLI
 // did. The gateway accepts it for users it knows; their role comes from the database.
+// `forge token list [--all]` and `forge token revoke ID` manage API tokens through the gateway.
 #include "auth/jwt.h"
 #include "auth/roles.h"
 #include "cli/commands.h"
+#include "cli/connection.h"
 #include "cli/output.h"
+#include "cli/security_records.h"
 #include "identity/secrets.h"
 
 #include <CLI/CLI.hpp>
@@ -21,7 +24,9 @@ namespace {
 class TokenCommand final : public Command {
 public:
   std::string name() const override { return "token"; }
-  std::string synopsis() const override { return "Mint JWT bearer tokens"; }
+  std::string synopsis() const override {
+    return "Mint JWT bearer tokens; list and revoke API tokens";
+  }
 
   void setup(CLI::App& app) override {
     app.require_subcommand(1);
@@ -45,9 +50,73 @@ public:
                    "  forge token create --user admin@example.com --exp 60 --data-dir ./data\n"
                    "  JWT_SECRET_KEY=... forge token create --user ada@example.com --role viewer\n"
                    "The token goes in 'Authorization: Bearer <token>'.");
+
+    list_ = app.add_subcommand("list", "List API tokens (the caller's; --all: everyone's)");
+    list_connection_.addOptions(*list_, Reach::kGateway);
+    list_->add_flag("--all", all_, "Every user's tokens (platform admins)");
+    list_->footer("Example: forge token list --all --data-dir ./data");
+
+    revoke_ = app.add_subcommand("revoke", "Revoke an API token (by id or jti) at once");
+    revoke_connection_.addOptions(*revoke_, Reach::kGateway);
+    revoke_->add_option("id", token_id_, "The token's id or jti (see `forge token list`)")
+        ->required();
+    revoke_->add_option("--reason", reason_, "Why (kept with the token and in the audit trail)");
+    revoke_->footer("Example: forge token revoke 3f2a9c... --reason 'leaked in a CI log'");
   }
 
   int run() override {
+    if (list_->parsed()) return listTokens(list_connection_);
+    if (revoke_->parsed()) return revokeToken(revoke_connection_);
+    return createToken();
+  }
+
+private:
+  int listTokens(Connection& conn) {
+    auto api = conn.gateway();
+    if (!api) return conn.fail(kExitUsage, api.error().message);
+    int exit_code = kExitOk;
+    auto answer =
+        conn.call(*api, net::Method::kGet, all_ ? "/tokens?all=true" : "/tokens", exit_code);
+    if (!answer) return exit_code;
+    Table table({"ID", "NAME", "USER", "STATE", "EXPIRES", "LAST USED", "USES", "SERVERS"});
+    const boost::json::array empty;
+    for (const auto& t : answer->body.is_array() ? answer->body.as_array() : empty) {
+      const bool revoked = !member(t, "revokedAt").empty();
+      const std::string expires = member(t, "expiresAt");
+      const bool expired =
+          !expires.empty() &&
+          ops::parseUtc(expires).value_or(0) <
+              std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+      table.addRow({member(t, "id"), member(t, "name"), member(t, "userId"),
+                    revoked   ? "revoked"
+                    : expired ? "expired"
+                              : "active",
+                    expires.empty() ? "never" : expires,
+                    member(t, "lastUsedAt").empty() ? "-" : member(t, "lastUsedAt"),
+                    member(t, "useCount"), member(t, "serverIds")});
+    }
+    printResult(conn.json(), table, answer->body);
+    return kExitOk;
+  }
+
+  int revokeToken(Connection& conn) {
+    auto api = conn.gateway();
+    if (!api) return conn.fail(kExitUsage, api.error().message);
+    int exit_code = kExitOk;
+    const std::string path = "/tokens/" + queryValue(token_id_) +
+                             (reason_.empty() ? "" : "?reason=" + queryValue(reason_));
+    auto answer = conn.call(*api, net::Method::kDelete, path, exit_code);
+    if (!answer) return exit_code;
+    if (conn.json()) {
+      printResult(true, Table({}), answer->body);
+    } else {
+      fmt::print("{}\n", member(answer->body, "message"));
+    }
+    return kExitOk;
+  }
+
+  int createToken() {
     if (secret_.empty()) {
       if (const char* env = std::getenv("JWT_SECRET_KEY")) secret_ = env;
     }
@@ -100,7 +169,6 @@ public:
     return kExitOk;
   }
 
-private:
   std::string user_;
   std::int64_t minutes_ = 0;
   std::string secret_;
@@ -109,6 +177,14 @@ private:
   std::string audience_{auth::kDefaultAudience};
   std::string issuer_{auth::kDefaultIssuer};
   bool json_ = false;
+
+  CLI::App* list_ = nullptr;
+  CLI::App* revoke_ = nullptr;
+  Connection list_connection_;
+  Connection revoke_connection_;
+  bool all_ = false;
+  std::string token_id_;
+  std::string reason_;
 };
 
 } // namespace

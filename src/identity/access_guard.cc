@@ -79,6 +79,8 @@ private:
   void note(int status, std::string detail) {
     const bool denied = status == 401 || status == 403;
     if (!is_change_ && !denied) return;
+    // Why a change was made (?reason=..., e.g. `forge security isolate --reason`) is kept with it.
+    if (detail.empty()) detail = request_->queryParam("reason").value_or("");
     if (detail.size() > 300) detail.resize(300);
     audit_.record(auditRecordOf(*request_, request_->principal.get(), status, std::move(detail)));
   }

@@ -314,9 +314,18 @@ void Authenticator::flushUsage() {
 void Authenticator::refreshRevoked() {
   storage_.submit([this](storage::Store& store) {
     auto revoked = store.identity().revokedJtis();
-    if (!revoked) return;
+    auto stamp = store.identity().accessStamp();
     std::lock_guard lock(mutex_);
-    revoked_.insert(revoked->begin(), revoked->end());
+    if (revoked) revoked_.insert(revoked->begin(), revoked->end());
+    // A user disabled or a token revoked by another instance (or `forge security isolate`
+    // through it) must not stay accepted here for a whole cache TTL.
+    if (stamp && *stamp != access_stamp_) {
+      if (!access_stamp_.empty()) {
+        users_.clear();
+        tokens_.clear();
+      }
+      access_stamp_ = *stamp;
+    }
   });
 }
 

@@ -7,7 +7,8 @@
 //   - API tokens ("forge_...") are looked up by SHA-256; revoked, expired and disabled-user
 //     tokens are refused, and so are clients outside the token's address allow-list.
 // Answers are cached for cache_ttl, so a busy client costs one database lookup per TTL; a
-// revocation made here takes effect at once, one made by another instance within the TTL.
+// revocation made here takes effect at once; users disabled and tokens revoked by another
+// instance sharing the database are noticed at the next refresh (every 5 s).
 #pragma once
 
 #include "auth/jwt.h"
@@ -113,6 +114,7 @@ private:
   std::unordered_map<std::string, CachedUser> users_;   // by JWT subject
   std::unordered_map<std::string, CachedToken> tokens_; // by SHA-256 of the secret
   std::map<std::string, std::int64_t> uses_;            // API token id -> uses since last flush
+  std::string access_stamp_; // IdentityStore::accessStamp() at the last refresh
   std::atomic<int> lookups_{0};
   std::atomic<bool> stopping_{false};
 };

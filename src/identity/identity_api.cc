@@ -424,8 +424,8 @@ void IdentityApi::updateUser(const net::RequestPtr& request, const net::Response
                                          "you cannot change your own role or disable yourself; "
                                          "ask another platform admin"});
   }
-  auto apply = [this, writer, id, role, full_name, enabled](std::string hash) {
-    storage_.submit([this, writer, id, role, full_name, enabled, hash](Store& store) {
+  auto apply = [this, writer, request, id, role, full_name, enabled](std::string hash) {
+    storage_.submit([this, writer, request, id, role, full_name, enabled, hash](Store& store) {
       auto ids = store.identity();
       auto user = ids.user(id);
       if (!user) return sendError(writer, user.error());
@@ -437,11 +437,28 @@ void IdentityApi::updateUser(const net::RequestPtr& request, const net::Response
       if (!hash.empty()) changed.password_hash = hash;
       auto saved = ids.updateUser(changed);
       authenticator_.forgetCached();
+      if (saved) auditAccessChange(*request, **user, changed);
       answer(writer, 200, saved, userJson);
     });
   };
   if (password) return hashThen(writer, *password, apply);
   apply("");
+}
+
+// A role or an account state that changed gets a record of its own, saying from what to what:
+// the request's own record says only that the user was changed.
+void IdentityApi::auditAccessChange(const net::Request& request, const storage::UserRecord& before,
+                                    const storage::UserRecord& after) {
+  auto note = [&](const char* action, std::string detail) {
+    auto record = auditRecordOf(request, request.principal.get(), 200, std::move(detail));
+    record.action = action;
+    record.target_type = "users";
+    record.target_id = after.email;
+    audit_.record(std::move(record));
+  };
+  if (before.role != after.role) note("user.role", before.role + " -> " + after.role);
+  if (before.enabled != after.enabled)
+    note("user.enabled", before.enabled ? "enabled -> disabled" : "disabled -> enabled");
 }
 
 void IdentityApi::deleteUser(const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {

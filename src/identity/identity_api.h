@@ -59,6 +59,10 @@ private:
 
   void queryAudit(const net::RequestPtr&, const net::ResponseWriterPtr&);
 
+  // Records a changed role or account state (from what to what) in the audit trail.
+  void auditAccessChange(const net::Request& request, const storage::UserRecord& before,
+                         const storage::UserRecord& after);
+
   // Hashes a new password off the I/O threads, then runs `then` with the PHC string.
   void hashThen(const net::ResponseWriterPtr& writer, std::string password,
                 std::function<void(std::string hash)> then);

@@ -2,6 +2,7 @@
 // per-phase timeouts so that slow clients cannot hold it (slowloris), a connection cap (503),
 // chunked streaming for Server-Sent Events, and graceful shutdown: stop accepting, close idle
 // connections, let in-flight requests finish, force-close what is left after the drain time.
+// HTTPS when given a certificate and key, which can be replaced without a restart.
 #pragma once
 
 #include "core/error.h"
@@ -34,6 +35,12 @@ struct HttpServerOptions {
   std::size_t max_connections = 10'000;
   std::size_t max_stream_buffer = 8 * 1024 * 1024; // unread bytes per stream before it is cut
   bool access_log = true;
+  // HTTPS when both are set: PEM certificate chain and private key, TLS 1.2 or newer. They are
+  // read again (see HttpServer::reloadTls) on SIGHUP and when either file changes (checked every
+  // tls_watch_interval; 0: not watched).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::chrono::milliseconds tls_watch_interval{2'000};
 };
 
 class HttpServer {
@@ -49,7 +56,15 @@ public:
   virtual void shutdown(std::chrono::milliseconds drain_timeout,
                         std::function<void()> on_drained) = 0;
   virtual bool draining() const = 0;
+  // Reads the TLS certificate and key again: new connections present the new certificate,
+  // open ones keep theirs. A pair that does not load (or match) is refused and the current one
+  // kept; the error says why. kInvalidParams when the server does not serve TLS.
+  virtual core::Status reloadTls() = 0;
+  bool tls() const { return tls_; }
   virtual std::size_t connections() const = 0;
+
+protected:
+  bool tls_ = false;
 };
 
 std::unique_ptr<HttpServer> makeHttpServer(EventLoop& loop, HttpServerOptions options,

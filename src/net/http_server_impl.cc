@@ -14,12 +14,14 @@
 #include "core/log.h"
 #include "net/event_loop_impl.h"
 #include "net/listen_socket.h"
+#include "net/tls_stream_impl.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -34,6 +36,7 @@
 #include <array>
 #include <atomic>
 #include <deque>
+#include <filesystem>
 #include <mutex>
 #include <random>
 #include <unordered_map>
@@ -224,7 +227,7 @@ struct ServerState;
 
 class Connection : public std::enable_shared_from_this<Connection> {
 public:
-  Connection(tcp::socket socket, std::shared_ptr<ServerState> state);
+  Connection(tcp::socket socket, std::shared_ptr<ServerState> state, TlsContextPtr tls);
 
   asio::awaitable<void> run(bool reject);
   // Closes the socket if the connection is between requests (graceful shutdown).
@@ -234,6 +237,7 @@ public:
 
 private:
   asio::awaitable<bool> waitForRequestStart(bool first);
+  asio::awaitable<bool> handshake();
   asio::awaitable<void> replyToReadError(const boost::system::error_code& ec);
   asio::awaitable<bool> writeComplete(Response response, bool keep_alive, bool head_only);
   asio::awaitable<bool> deliver(Writer& writer, const Request& request, bool keep_alive);
@@ -242,7 +246,7 @@ private:
   bool keepAlivePossible() const;
   void closeSocket();
 
-  beast::tcp_stream stream_;
+  MaybeTlsStream stream_; // TLS when the server has a certificate
   beast::flat_buffer buffer_;
   std::shared_ptr<ServerState> state_;
   std::string remote_;
@@ -271,6 +275,25 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   std::mutex mutex;
   std::unordered_map<Connection*, std::weak_ptr<Connection>> connections;
   std::function<void()> on_drained;
+
+  // TLS: the context new connections get (replaced whole on reload), and what triggers a reload.
+  std::mutex tls_mutex;
+  TlsContextPtr tls_context;
+  std::filesystem::file_time_type cert_time, key_time;
+  std::unique_ptr<asio::steady_timer> tls_watch;
+  std::unique_ptr<asio::signal_set> hangup;
+
+  TlsContextPtr tlsContext() {
+    std::lock_guard lock(tls_mutex);
+    return tls_context;
+  }
+  core::Status reloadTls();
+  // The watch timer and the SIGHUP set live on the acceptor strand: armed, fired and cancelled
+  // there only.
+  void startTlsTriggers();
+  void watchTlsFiles();
+  void awaitHangup();
+  void stopTlsTriggers();
 
   std::size_t count() {
     std::lock_guard lock(mutex);
@@ -315,8 +338,8 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   asio::awaitable<void> acceptLoop();
 };
 
-Connection::Connection(tcp::socket socket, std::shared_ptr<ServerState> state)
-    : stream_(std::move(socket)), state_(std::move(state)) {
+Connection::Connection(tcp::socket socket, std::shared_ptr<ServerState> state, TlsContextPtr tls)
+    : stream_(std::move(socket), std::move(tls)), state_(std::move(state)) {
   boost::system::error_code ec;
   const auto endpoint = stream_.socket().remote_endpoint(ec);
   if (!ec) remote_ = fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
@@ -356,6 +379,17 @@ asio::awaitable<bool> Connection::waitForRequestStart(bool first) {
   if (ec) co_return false;
   buffer_.commit(n);
   co_return true;
+}
+
+// The TLS handshake, under the header deadline (a client that connects and stays silent is
+// dropped like a slow one).
+asio::awaitable<bool> Connection::handshake() {
+  stream_.expires_after(state_->options.header_timeout);
+  auto [ec] = co_await stream_.tls()->async_handshake(asio::ssl::stream_base::server, kNoThrow);
+  if (ec && !isQuietDisconnect(ec))
+    log::emit(log::Level::kDebug, {}, "TLS handshake failed",
+              {{"remote", remote_}, {"reason", ec.message()}});
+  co_return !ec;
 }
 
 asio::awaitable<void> Connection::replyToReadError(const boost::system::error_code& ec) {
@@ -410,13 +444,19 @@ void Connection::logAccess(const Request& request, int status, std::size_t bytes
   if (!state_->options.access_log || !log::enabled(log::Level::kInfo)) return;
   const auto micros =
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
-  log::emit(log::Level::kInfo, request.request_id, "request",
-            {{"method", methodName(request.method)},
-             {"path", request.path},
-             {"status", std::to_string(status)},
-             {"bytes", std::to_string(bytes)},
-             {"duration_ms", fmt::format("{:.3f}", static_cast<double>(micros) / 1000.0)},
-             {"remote", remote_}});
+  log::emit(
+      log::Level::kInfo, request.request_id, "request",
+      {{"method", methodName(request.method)},
+       {"path", request.path},
+       {"status", std::to_string(status)},
+       {"bytes", std::to_string(bytes)},
+       {"duration_ms", fmt::format("{:.3f}", static_cast<double>(micros) / 1000.0)},
+       {"remote", remote_},
+       // Who it was (set by the access guard), so the security commands can follow a
+       // user or an API token across addresses.
+       {"user", request.principal ? request.principal->actor() : std::string()},
+       {"token", request.principal && request.principal->api_token ? request.principal->token_id
+                                                                   : std::string()}});
 }
 
 // Writes what the handler queues until the response is complete. Returns false when the
@@ -503,6 +543,10 @@ asio::awaitable<bool> Connection::deliver(Writer& writer, const Request& request
 
 asio::awaitable<void> Connection::run(bool reject) {
   auto self = shared_from_this();
+  if (stream_.secure() && !co_await handshake()) {
+    closeSocket();
+    co_return;
+  }
   if (reject) {
     co_await writeComplete(
         Response::error(core::Errc::kUnavailable, "too many connections; try again later"), false,
@@ -573,7 +617,7 @@ asio::awaitable<void> ServerState::acceptLoop() {
     }
     const bool reject = count() >= options.max_connections;
     auto executor = socket.get_executor();
-    auto connection = std::make_shared<Connection>(std::move(socket), self);
+    auto connection = std::make_shared<Connection>(std::move(socket), self, tlsContext());
     add(connection);
     // The completion handler owns the connection until the coroutine is done: it starts later,
     // on the thread of its own context, after this loop has dropped `connection`.
@@ -582,6 +626,76 @@ asio::awaitable<void> ServerState::acceptLoop() {
       self->remove(connection.get());
     });
   }
+}
+
+// Loads the configured pair; on success new connections use it. The file times are taken before
+// reading, so a change made while reading is seen by the next check.
+core::Status ServerState::reloadTls() {
+  std::error_code ec;
+  const auto cert = std::filesystem::last_write_time(options.tls_cert_file, ec);
+  const auto key = std::filesystem::last_write_time(options.tls_key_file, ec);
+  auto context = makeServerTlsContext(options.tls_cert_file, options.tls_key_file);
+  std::lock_guard lock(tls_mutex);
+  cert_time = cert;
+  key_time = key;
+  if (!context) return context.error();
+  tls_context = std::move(*context);
+  return core::Ok{};
+}
+
+void ServerState::startTlsTriggers() {
+  tls_watch = std::make_unique<asio::steady_timer>(acceptor_strand);
+  hangup = std::make_unique<asio::signal_set>(acceptor_strand, SIGHUP);
+  asio::post(acceptor_strand, [self = shared_from_this()] {
+    self->watchTlsFiles();
+    self->awaitHangup();
+  });
+}
+
+void ServerState::stopTlsTriggers() {
+  asio::post(acceptor_strand, [self = shared_from_this()] {
+    boost::system::error_code ignored;
+    if (self->tls_watch) self->tls_watch->cancel();
+    if (self->hangup) self->hangup->cancel(ignored);
+  });
+}
+
+void ServerState::watchTlsFiles() {
+  if (options.tls_watch_interval.count() <= 0) return;
+  tls_watch->expires_after(options.tls_watch_interval);
+  tls_watch->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (ec || self->draining) return;
+    std::error_code ignored;
+    const auto cert = std::filesystem::last_write_time(self->options.tls_cert_file, ignored);
+    const auto key = std::filesystem::last_write_time(self->options.tls_key_file, ignored);
+    bool changed = false;
+    {
+      std::lock_guard lock(self->tls_mutex);
+      changed = cert != self->cert_time || key != self->key_time;
+    }
+    if (changed) {
+      if (auto status = self->reloadTls(); !status) {
+        log::error("TLS certificate changed but not loaded, keeping the previous one: {}",
+                   status.error().message);
+      } else {
+        log::info("TLS certificate {} reloaded (files changed)", self->options.tls_cert_file);
+      }
+    }
+    self->watchTlsFiles();
+  });
+}
+
+void ServerState::awaitHangup() {
+  hangup->async_wait([self = shared_from_this()](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    if (auto status = self->reloadTls(); !status) {
+      log::error("SIGHUP: TLS certificate not reloaded, keeping the previous one: {}",
+                 status.error().message);
+    } else {
+      log::info("SIGHUP: TLS certificate {} reloaded", self->options.tls_cert_file);
+    }
+    self->awaitHangup();
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -597,11 +711,13 @@ public:
   ~HttpServerImpl() override {
     boost::system::error_code ignored;
     state_->acceptor.close(ignored);
+    state_->stopTlsTriggers();
   }
 
   // HttpServer
   core::Status listen() override {
     const auto& o = state_->options;
+    if (auto status = startTls(); !status) return status;
     int fd = o.listen_fd;
     if (fd < 0) {
       auto opened = openListener({.host = o.host, .port = o.port, .reuse_port = o.reuse_port});
@@ -648,6 +764,7 @@ public:
                 std::function<void()> on_drained) override {
     auto state = state_;
     if (state->draining.exchange(true)) return;
+    state->stopTlsTriggers();
     asio::post(state->acceptor_strand, [state] {
       boost::system::error_code ignored;
       state->acceptor.close(ignored);
@@ -672,6 +789,30 @@ public:
   }
 
   bool draining() const override { return state_->draining.load(); }
+
+  core::Status reloadTls() override {
+    if (!tls_)
+      return core::Error{core::Errc::kInvalidParams,
+                         "this server does not serve TLS (set server.tls_cert and server.tls_key)"};
+    auto status = state_->reloadTls();
+    if (status) log::info("TLS certificate {} reloaded", state_->options.tls_cert_file);
+    return status;
+  }
+
+  // Loads the certificate (when configured) and starts watching for SIGHUP and changed files.
+  core::Status startTls() {
+    const auto& o = state_->options;
+    if (o.tls_cert_file.empty() && o.tls_key_file.empty()) return core::Ok{};
+    if (o.tls_cert_file.empty() || o.tls_key_file.empty())
+      return core::Error{core::Errc::kInvalidParams,
+                         "TLS needs both a certificate and a key (server.tls_cert, "
+                         "server.tls_key)"};
+    if (auto status = state_->reloadTls(); !status) return status;
+    tls_ = true;
+    state_->startTlsTriggers();
+    return core::Ok{};
+  }
+
   std::size_t connections() const override { return state_->count(); }
 
 private:

@@ -239,6 +239,37 @@ void Gateway::addBuiltinRoutes() {
   openapi_.add(
       {Method::kGet, "/ready", "Readiness: 503 while draining", "health", "", "", 200, {503}});
   openapi_.add({Method::kGet, "/openapi.json", "This document", "health"});
+  addTlsReloadRoute();
+}
+
+// POST /admin/tls/reload: read the certificate and key again (platform admins). New connections
+// get the new certificate; a pair that does not load is refused and the old one kept.
+void Gateway::addTlsReloadRoute() {
+  router_.add(Method::kPost, "/admin/tls/reload",
+              [this](const net::RequestPtr& request, const net::ResponseWriterPtr& writer) {
+                const auto& caller = request->principal;
+                if (!caller || !(caller->isPlatformAdmin() || caller->development)) {
+                  return writer->send(net::Response::error(
+                      core::Errc::kForbidden, "forbidden: reloading TLS needs a platform admin"));
+                }
+                if (auto status = http_->reloadTls(); !status) {
+                  log::error("TLS reload refused, keeping the previous certificate: {}",
+                             status.error().message);
+                  return writer->send(
+                      net::Response::error(core::Errc::kUnprocessable, status.error().message));
+                }
+                boost::json::object body{{"status", "reloaded"},
+                                         {"certificate", options_.http.tls_cert_file}};
+                writer->send(net::Response::json(200, boost::json::serialize(body)));
+              });
+  openapi_.add({Method::kPost,
+                "/admin/tls/reload",
+                "Read the TLS certificate and key again (platform admin)",
+                "admin",
+                "",
+                "",
+                200,
+                {403, 422}});
 }
 
 void Gateway::addOperationsRoutes() {
@@ -317,8 +348,9 @@ core::Status Gateway::start() {
               "/servers/<id>/mcp",
               upstreams.size());
   }
-  log::info("forge {} gateway listening on http://{}:{} ({} I/O threads, data directory {})",
-            core::kVersion, options_.http.host, http_->port(), loop_.threads(), options_.data_dir);
+  log::info("forge {} gateway listening on {}://{}:{} ({} I/O threads, data directory {})",
+            core::kVersion, http_->tls() ? "https" : "http", options_.http.host, http_->port(),
+            loop_.threads(), options_.data_dir);
   return core::Ok{};
 }
 

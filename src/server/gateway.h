@@ -77,6 +77,7 @@ private:
   void addOperationsRoutes();
   // An MCP application over the registry with `options`, its requests counted.
   std::shared_ptr<mcp::Application> app(const gateway::GatewayAppOptions& options);
+  void addTlsReloadRoute();
   void addMcpRoutes();
   void addDynamicRoutes();
   Endpoint* upstreamEndpoint(const std::string& name);

@@ -130,6 +130,19 @@ config::Schema gatewaySchema() {
               .type = Type::kSize,
               .default_value = "8MiB",
               .help = "Unsent bytes queued for one streaming client before it is cut off"});
+  schema.add({.key = "server.tls_cert",
+              .type = Type::kString,
+              .help = "PEM certificate chain: with server.tls_key the gateway serves HTTPS only "
+                      "(TLS 1.2+). Re-read on SIGHUP, on POST /admin/tls/reload and when the "
+                      "file changes"});
+  schema.add({.key = "server.tls_key",
+              .type = Type::kString,
+              .help = "PEM private key of server.tls_cert (keep it mode 0600)"});
+  schema.add({.key = "server.tls_watch_interval",
+              .type = Type::kDuration,
+              .default_value = "2s",
+              .help = "How often the certificate and key files are checked for changes (0s: "
+                      "never; reload with SIGHUP or POST /admin/tls/reload)"});
   schema.add({.key = "server.drain_timeout",
               .type = Type::kDuration,
               .default_value = "15s",
@@ -316,6 +329,9 @@ GatewayOptions gatewayOptions(const config::Config& config) {
   http.response_timeout = config.duration("server.response_timeout");
   http.max_stream_buffer = config.size("server.stream_buffer_size");
   http.access_log = config.boolean("log.access");
+  http.tls_cert_file = config.string("server.tls_cert");
+  http.tls_key_file = config.string("server.tls_key");
+  http.tls_watch_interval = config.duration("server.tls_watch_interval");
 
   out.transport.origin.allowed_hosts = config.stringList("transport.allowed_hosts");
   out.transport.origin.allowed_origins = config.stringList("transport.allowed_origins");

@@ -249,6 +249,17 @@ core::Result<std::set<std::string>> IdentityStore::revokedJtis() {
   return out;
 }
 
+core::Result<std::string> IdentityStore::accessStamp() {
+  auto users = db_.query("SELECT COUNT(*), SUM(enabled), MAX(updated_at) FROM users");
+  if (!users) return users.error();
+  auto tokens = db_.query("SELECT COUNT(revoked_at), MAX(revoked_at) FROM api_tokens");
+  if (!tokens) return tokens.error();
+  const auto& u = users->rows.at(0);
+  const auto& t = tokens->rows.at(0);
+  return fmt::format("{}/{}/{}/{}/{}", u.integer(0), u.integer(1), u.text(2), t.integer(0),
+                     t.text(1));
+}
+
 core::Status IdentityStore::recordTokenUse(const std::string& id, std::int64_t uses,
                                            const std::string& when) {
   auto rows = db_.query("UPDATE api_tokens SET use_count = use_count + ?, last_used_at = ? WHERE "

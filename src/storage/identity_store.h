@@ -118,6 +118,9 @@ public:
   core::Result<bool> revoke(const std::string& id_or_jti, const std::string& by,
                             const std::string& reason);
   core::Result<std::set<std::string>> revokedJtis();
+  // A summary of users and API tokens (counts, enabled accounts, newest change and revocation)
+  // that changes whenever one of them does: another instance's change shows as a new stamp.
+  core::Result<std::string> accessStamp();
   // Adds `uses` to a token's use count and sets its last use.
   core::Status recordTokenUse(const std::string& id, std::int64_t uses, const std::string& when);
 

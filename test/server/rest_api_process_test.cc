@@ -757,6 +757,7 @@ TEST_F(RestApiTest, OpenApiDocumentsEveryServedRouteAndServesEveryDocumentedOne)
       {"GET", "/metrics"},
       {"GET", "/admin/log-level"},
       {"PUT", "/admin/log-level"},
+      {"POST", "/admin/tls/reload"},
       {"POST", "/mcp"},
       {"GET", "/mcp"},
       {"DELETE", "/mcp"},

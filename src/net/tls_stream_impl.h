@@ -1,0 +1,85 @@
+// TLS for the HTTP server (and client): a stream that is either plain TCP or TLS over TCP,
+// decided when the connection is made, so that one connection type serves both; and server
+// contexts built from PEM files. Implementation files only (Asio and OpenSSL).
+#pragma once
+
+#include "core/error.h"
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace forge::net {
+
+using TlsContextPtr = std::shared_ptr<boost::asio::ssl::context>;
+
+// A TLS 1.2+ server context holding the certificate chain and private key of two PEM files.
+// Errors (unreadable file, not PEM, key not matching the certificate) are values naming the file.
+core::Result<TlsContextPtr> makeServerTlsContext(const std::string& cert_file,
+                                                 const std::string& key_file);
+
+// Plain TCP, or TLS over TCP when made with a context. Meets Beast's AsyncStream requirements;
+// timeouts are the TCP stream's (expires_after).
+class MaybeTlsStream {
+public:
+  using executor_type = boost::beast::tcp_stream::executor_type;
+  using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+  MaybeTlsStream(boost::asio::ip::tcp::socket socket, TlsContextPtr context)
+      : context_(std::move(context)) {
+    if (context_) {
+      tls_.emplace(boost::beast::tcp_stream(std::move(socket)), *context_);
+    } else {
+      plain_.emplace(std::move(socket));
+    }
+  }
+
+  bool secure() const { return tls_.has_value(); }
+  TlsStream* tls() { return tls_ ? &*tls_ : nullptr; }
+  boost::beast::tcp_stream& tcp() { return tls_ ? tls_->next_layer() : *plain_; }
+  boost::asio::ip::tcp::socket& socket() { return tcp().socket(); }
+  executor_type get_executor() { return tcp().get_executor(); }
+  template <class Duration>
+  void expires_after(Duration d) {
+    tcp().expires_after(d);
+  }
+
+  template <class Buffers, class Token>
+  auto async_read_some(const Buffers& buffers, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+        [this](auto handler, const Buffers& b) {
+          if (tls_) {
+            tls_->async_read_some(b, std::move(handler));
+          } else {
+            plain_->async_read_some(b, std::move(handler));
+          }
+        },
+        token, buffers);
+  }
+
+  template <class Buffers, class Token>
+  auto async_write_some(const Buffers& buffers, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+        [this](auto handler, const Buffers& b) {
+          if (tls_) {
+            tls_->async_write_some(b, std::move(handler));
+          } else {
+            plain_->async_write_some(b, std::move(handler));
+          }
+        },
+        token, buffers);
+  }
+
+private:
+  TlsContextPtr context_; // kept alive as long as the connection uses it
+  std::optional<TlsStream> tls_;
+  std::optional<boost::beast::tcp_stream> plain_;
+};
+
+} // namespace forge::net
