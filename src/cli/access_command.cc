@@ -12,7 +12,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <deque>
 #include <map>
 
 namespace forge::cli {
@@ -83,8 +82,8 @@ public:
                "  forge access set-role ada@example.com viewer --reason 'left the project'\n"
                "  forge access audit --since 30d");
 
-    auto* rev = add(app, "review", "Users with role, teams, last login, tokens and flags",
-                    Reach::kDatabase, &AccessCommand::runReview);
+    auto* rev = subs_.add(app, "review", "Users with role, teams, last login, tokens and flags",
+                          Reach::kDatabase, &AccessCommand::runReview);
     rev->add_option("--stale-days", stale_days_,
                     "Flag enabled accounts with no login or token use for this many days")
         ->capture_default_str()
@@ -92,8 +91,8 @@ public:
     rev->footer("Flags: admin, disabled, stale>Nd, token-without-expiry.\n"
                 "Example: forge access review --stale-days 30 --json");
 
-    auto* set = add(app, "set-role", "Change a user's platform role (through the gateway)",
-                    Reach::kGateway, &AccessCommand::runSetRole);
+    auto* set = subs_.add(app, "set-role", "Change a user's platform role (through the gateway)",
+                          Reach::kGateway, &AccessCommand::runSetRole);
     set->add_option("email", email_, "The user")->required();
     set->add_option("role", role_, "platform_admin, team_admin, developer or viewer")
         ->required()
@@ -102,37 +101,18 @@ public:
     set->footer("Example: forge access set-role ada@example.com team_admin --reason 'leads team "
                 "A'");
 
-    auto* audit = add(app, "audit",
-                      "Access changes: roles, accounts, memberships, tokens created and revoked",
-                      Reach::kDatabase, &AccessCommand::runAudit);
+    auto* audit = subs_.add(
+        app, "audit", "Access changes: roles, accounts, memberships, tokens created and revoked",
+        Reach::kDatabase, &AccessCommand::runAudit);
     audit->add_option("--since", since_, "How far back: 24h, 30d or an ISO time")
         ->capture_default_str();
     audit->add_option("--actor", actor_, "Only changes made by this user");
     audit->footer("Example: forge access audit --since 7d --json");
   }
 
-  int run() override {
-    for (auto& sub : subs_)
-      if (sub.app->parsed()) return (this->*sub.run)(sub.connection);
-    return kExitUsage;
-  }
+  int run() override { return subs_.run(*this); }
 
 private:
-  struct Sub {
-    CLI::App* app = nullptr;
-    Connection connection;
-    int (AccessCommand::*run)(Connection&) = nullptr;
-  };
-
-  CLI::App* add(CLI::App& app, const char* name, const char* help, Reach reach,
-                int (AccessCommand::*handler)(Connection&)) {
-    auto& sub = subs_.emplace_back();
-    sub.app = app.add_subcommand(name, help);
-    sub.connection.addOptions(*sub.app, reach);
-    sub.run = handler;
-    return sub.app;
-  }
-
   int runReview(Connection& conn) {
     auto db = conn.database();
     if (!db)
@@ -243,7 +223,7 @@ private:
     return kExitOk;
   }
 
-  std::deque<Sub> subs_; // a deque: the options point into its elements
+  Subcommands<AccessCommand> subs_;
   int stale_days_ = 90;
   std::string email_, role_, reason_, actor_;
   std::string since_ = "30d";

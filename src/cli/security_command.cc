@@ -16,7 +16,6 @@
 
 #include <sys/stat.h>
 
-#include <deque>
 #include <fstream>
 
 namespace forge::cli {
@@ -66,17 +65,18 @@ public:
                "  forge security isolate --user eve@example.com --reason 'stolen laptop'\n"
                "  forge security forensics --user eve@example.com --since 7d -o eve.json");
 
-    auto* failures = add(app, "auth-failures",
-                         "Failed logins and refused requests (401/403/429) by actor and address",
-                         Reach::kDatabase, &SecurityCommand::authFailures);
+    auto* failures =
+        subs_.add(app, "auth-failures",
+                  "Failed logins and refused requests (401/403/429) by actor and address",
+                  Reach::kDatabase, &SecurityCommand::authFailures);
     failures->add_option("--since", since_, "How far back: 30m, 24h, 7d or an ISO time")
         ->capture_default_str();
     failures->footer("Example: forge security auth-failures --since 24h --data-dir ./data");
 
-    auto* anomalies = add(app, "anomalies",
-                          "Brute force, probing, new addresses, privilege changes, off-hours "
-                          "changes; exits 4 on a warning, 3 on a critical finding",
-                          Reach::kDatabase, &SecurityCommand::anomalies);
+    auto* anomalies = subs_.add(app, "anomalies",
+                                "Brute force, probing, new addresses, privilege changes, off-hours "
+                                "changes; exits 4 on a warning, 3 on a critical finding",
+                                Reach::kDatabase, &SecurityCommand::anomalies);
     anomalies->add_option("--since", since_, "The window examined: 30m, 24h, 7d or an ISO time")
         ->capture_default_str();
     anomalies
@@ -104,8 +104,8 @@ public:
     anomalies->add_option("--log", logs_, "Access log files (default: <data-dir>/logs/gateway-*)");
     anomalies->footer("Example: forge security anomalies --since 24h --work-hours 8-18");
 
-    auto* access = add(app, "access-log", "The gateway's access records, filtered",
-                       Reach::kDatabase, &SecurityCommand::accessLog);
+    auto* access = subs_.add(app, "access-log", "The gateway's access records, filtered",
+                             Reach::kDatabase, &SecurityCommand::accessLog);
     access->add_option("--user", user_, "Only this user's requests (an email)");
     access->add_option("--remote", remote_, "Only requests from this address");
     access->add_option("--since", since_, "How far back")->capture_default_str();
@@ -114,8 +114,8 @@ public:
     access->add_option("--log", logs_, "Access log files (default: <data-dir>/logs/gateway-*)");
     access->footer("Example: forge security access-log --user eve@example.com --since 1h");
 
-    auto* audit = add(app, "audit", "The audit trail, filtered, newest first", Reach::kDatabase,
-                      &SecurityCommand::audit);
+    auto* audit = subs_.add(app, "audit", "The audit trail, filtered, newest first",
+                            Reach::kDatabase, &SecurityCommand::audit);
     audit->add_option("--actor", user_, "Only this actor (email)");
     audit->add_option("--action", action_, "Only actions starting with this ('PUT /users')");
     audit->add_option("--result", result_, "allowed, denied or failed");
@@ -124,8 +124,8 @@ public:
     audit->footer("Example: forge security audit --action login --result denied --since 24h");
 
     auto* isolate =
-        add(app, "isolate", "Cut off an upstream, an API token or a user at once (audited)",
-            Reach::kGateway, &SecurityCommand::isolate);
+        subs_.add(app, "isolate", "Cut off an upstream, an API token or a user at once (audited)",
+                  Reach::kGateway, &SecurityCommand::isolate);
     auto* group = isolate->add_option_group("what", "What to isolate");
     group->add_option("--upstream", upstream_, "Deactivate this upstream (name or id)");
     group->add_option("--token-id", token_id_, "Revoke this API token (id or jti)");
@@ -138,10 +138,11 @@ public:
         "  forge security isolate --token-id 3f2a... --reason 'token in a public repo'\n"
         "  forge security isolate --user eve@example.com --reason 'account taken over'");
 
-    auto* forensics = add(app, "forensics",
-                          "A timeline of what a user or an address did, written to a file with its "
-                          "SHA-256",
-                          Reach::kDatabase, &SecurityCommand::forensics);
+    auto* forensics =
+        subs_.add(app, "forensics",
+                  "A timeline of what a user or an address did, written to a file with its "
+                  "SHA-256",
+                  Reach::kDatabase, &SecurityCommand::forensics);
     auto* who = forensics->add_option_group("who", "Whose timeline");
     who->add_option("--user", user_, "A user (email): audit entries, requests, API tokens");
     who->add_option("--remote", remote_, "A client address");
@@ -154,29 +155,9 @@ public:
                       "The checksum is printed and written next to the report (<file>.sha256).");
   }
 
-  int run() override {
-    for (auto& sub : subs_)
-      if (sub.app->parsed()) return (this->*sub.run)(sub.connection);
-    return kExitUsage;
-  }
+  int run() override { return subs_.run(*this); }
 
 private:
-  // One subcommand: its app, its own connection options, and what it runs.
-  struct Sub {
-    CLI::App* app = nullptr;
-    Connection connection;
-    int (SecurityCommand::*run)(Connection&) = nullptr;
-  };
-
-  CLI::App* add(CLI::App& app, const char* name, const char* help, Reach reach,
-                int (SecurityCommand::*handler)(Connection&)) {
-    auto& sub = subs_.emplace_back();
-    sub.app = app.add_subcommand(name, help);
-    sub.connection.addOptions(*sub.app, reach);
-    sub.run = handler;
-    return sub.app;
-  }
-
   // ---- auth-failures ----------------------------------------------------------------------------
 
   int authFailures(Connection& conn) {
@@ -456,7 +437,7 @@ private:
     return sum.flush() ? std::string() : fmt::format("cannot write {}.sha256", output_);
   }
 
-  std::deque<Sub> subs_; // a deque: the options point into its elements
+  Subcommands<SecurityCommand> subs_;
 
   std::string since_ = "24h";
   std::string baseline_ = "30d";

@@ -2,17 +2,50 @@
 // stack's database, --since resolved to a time, and small helpers for the gateway's API.
 #pragma once
 
+#include "cli/command.h"
 #include "cli/connection.h"
 #include "ops/security.h"
 #include "storage/identity_store.h"
 
+#include <CLI/CLI.hpp>
 #include <boost/json/value.hpp>
 
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace forge::cli {
+
+// Subcommands with connection options of their own, each running a member function of Owner.
+template <class Owner>
+class Subcommands {
+public:
+  using Handler = int (Owner::*)(Connection&);
+
+  CLI::App* add(CLI::App& app, const char* name, const char* help, Reach reach, Handler handler) {
+    auto& sub = subs_.emplace_back();
+    sub.app = app.add_subcommand(name, help);
+    sub.connection.addOptions(*sub.app, reach);
+    sub.handler = handler;
+    return sub.app;
+  }
+
+  // Runs the subcommand given on the command line; kExitUsage when there was none.
+  int run(Owner& owner) {
+    for (auto& sub : subs_)
+      if (sub.app->parsed()) return (owner.*sub.handler)(sub.connection);
+    return kExitUsage;
+  }
+
+private:
+  struct Sub {
+    CLI::App* app = nullptr;
+    Connection connection;
+    Handler handler = nullptr;
+  };
+  std::deque<Sub> subs_; // a deque: the options point into its elements
+};
 
 // The most audit records a command reads at once.
 inline constexpr std::int64_t kMaxAuditRecords = 500'000;

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <thread>
 
 namespace forge::test {
 namespace {
@@ -309,6 +310,45 @@ TEST_F(SecurityOpsTest, TlsCertificateIsReplacedWithoutRestartAndExpiryIsGraded)
   auto still = certs({"check", "--url", url, "--json"});
   EXPECT_EQ(str(parse(still.out).at("certificate"), "fingerprintSha256"),
             str(graded.at("certificate"), "fingerprintSha256"));
+}
+
+TEST_F(SecurityOpsTest, SighupReloadsTheCertificateWhenFilesAreNotWatched) {
+  const auto cert = (dir_ / "cert.pem").string();
+  const auto key = (dir_ / "key.pem").string();
+  ASSERT_EQ(certs({"renew", "--cert", cert, "--key", key, "--name", "127.0.0.1", "--days", "90"})
+                .exit_code,
+            0);
+  start(false,
+        {"--server-tls-cert", cert, "--server-tls-key", key, "--server-tls-watch-interval", "0s"});
+  const std::string url = fmt::format("https://127.0.0.1:{}", port_);
+  const auto next_cert = (dir_ / "next.pem").string();
+  const auto next_key = (dir_ / "next.key").string();
+  ASSERT_EQ(certs({"renew", "--cert", next_cert, "--key", next_key, "--name", "127.0.0.1", "--days",
+                   "60"})
+                .exit_code,
+            0);
+
+  auto served = [&] {
+    return str(parse(certs({"check", "--url", url, "--json"}).out).at("certificate"),
+               "fingerprintSha256");
+  };
+  const std::string first = served();
+  ASSERT_EQ(first.size(), 95u);
+
+  // Installed without a signal: the files are not watched, so the old certificate stays.
+  ASSERT_EQ(
+      certs({"install", "--cert", next_cert, "--key", next_key, "--to-cert", cert, "--to-key", key})
+          .exit_code,
+      0);
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(served(), first);
+  // SIGHUP (--pid) makes the gateway read the pair again; the process stays the same.
+  auto signalled =
+      certs({"install", "--cert", next_cert, "--key", next_key, "--to-cert", cert, "--to-key", key,
+             "--url", url, "--pid", std::to_string(gateway_->pid()), "--json"});
+  ASSERT_EQ(signalled.exit_code, 0) << signalled.out << signalled.err;
+  EXPECT_EQ(parse(signalled.out).at("served"), true);
+  EXPECT_EQ(httpsRequest(port_, "GET", "/health", next_cert).status, 200);
 }
 
 } // namespace
