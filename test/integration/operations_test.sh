@@ -139,7 +139,7 @@ step incident-show 0 "$scripts/handoff-documentation.sh" "$id"
 holds incident-show "looked at the gateway"
 step incident-close 0 "$FORGE" incident close "$id" --resolution "thresholds tuned"
 step incident-logs 0 "$scripts/incident-response.sh" -l gateway 20
-step incident-scale 0 "$scripts/incident-response.sh" -s fixture 2
+step incident-scale 0 "$scripts/incident-response.sh" -s gateway 2
 step incident-restart 0 "$scripts/incident-response.sh" -r fixture
 
 echo "== backup and recovery"
@@ -155,10 +155,13 @@ step db-vacuum 0 "$FORGE" db vacuum
 step prune 0 "$FORGE" prune --older-than 90 --dry-run
 
 echo "== deployment"
-step deploy-check 0,4 "$scripts/deploy-production.sh" -c
+step deploy-check 0,3,4 "$scripts/deploy-production.sh" -c
 step deploy-validate 0 "$FORGE" deploy validate --binary "$FORGE" --config "$work/forge.yaml" \
   --services "$work/services.yml"
-step deploy-verify 0,4 "$scripts/deploy-production.sh" --verify
+# This stack runs the binary in place, not a release (docs/ops/deployment.md): verify says so.
+step deploy-verify 3 "$scripts/deploy-production.sh" --verify
+grep -q "no current release" "$work/deploy-verify.out" "$work/deploy-verify.err" ||
+  fail "deploy verify did not say that no release is installed"
 step rolling 0 "$scripts/network-restart.sh"
 step failover 0 "$scripts/failover-test.sh" gateway
 
