@@ -69,6 +69,10 @@ core::Result<ProgramOutput> runProgram(const std::vector<std::string>& argv,
                                        std::chrono::milliseconds timeout) {
   if (argv.empty() || !onPath(argv[0])) {
     const std::string name = argv.empty() ? std::string("(nothing)") : argv[0];
+    if (name.find('/') != std::string::npos) {
+      return core::Error{core::Errc::kNotFound,
+                         fmt::format("cannot run {}: no executable file there", name)};
+    }
     return core::Error{
         core::Errc::kNotFound,
         install_hint.empty()
