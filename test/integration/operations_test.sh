@@ -182,8 +182,11 @@ step access-review 0 "$scripts/access-review.sh"
 step access-audit 0 "$scripts/access-audit.sh"
 step isolate 0 "$scripts/security-isolate.sh" --upstream fixture --reason "drill"
 holds isolate fixture
-# (That the tools leave tools/list at once is covered by SecurityOpsTest on one gateway: with two
-# replicas here, the replica that did not handle the change keeps its list until it reloads.)
+# Every replica has dropped the upstream (the script replaced them): no call lists its tools.
+for i in $(seq 6); do
+  [ "$(mcp -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' | grep -c fixture__echo)" = 0 ] ||
+    fail "an isolated upstream's tools are still listed (call $i)"
+done
 step forensics 0 "$scripts/security-forensics.sh" --user admin@example.com -o "$work/forensics.json"
 [ -s "$work/forensics.json" ] || fail "forensics wrote no report"
 
