@@ -23,17 +23,17 @@ std::size_t resolveThreads(std::size_t requested) {
 thread_local const EventLoop::Impl* t_loop = nullptr;
 thread_local boost::asio::io_context* t_context = nullptr;
 
-std::vector<std::unique_ptr<boost::asio::io_context>> makeContexts(std::size_t count) {
-  std::vector<std::unique_ptr<boost::asio::io_context>> contexts;
+std::vector<std::unique_ptr<LoopContext>> makeContexts(std::size_t count) {
+  std::vector<std::unique_ptr<LoopContext>> contexts;
   for (std::size_t i = 0; i < count; ++i) {
     // One thread runs each context: Asio may skip the locking a shared one needs.
-    contexts.push_back(std::make_unique<boost::asio::io_context>(1));
+    contexts.push_back(std::make_unique<LoopContext>(1));
   }
   return contexts;
 }
 
 std::vector<EventLoop::Impl::Guard>
-makeGuards(const std::vector<std::unique_ptr<boost::asio::io_context>>& contexts) {
+makeGuards(const std::vector<std::unique_ptr<LoopContext>>& contexts) {
   std::vector<EventLoop::Impl::Guard> guards;
   for (const auto& context : contexts)
     guards.emplace_back(context->get_executor());
@@ -54,6 +54,13 @@ void armSignals(boost::asio::signal_set& signals,
 EventLoop::Impl::Impl(std::size_t thread_count)
     : threads(thread_count), contexts(makeContexts(thread_count)), guards(makeGuards(contexts)),
       io(*contexts.front()) {}
+
+EventLoop::Impl::~Impl() {
+  signals.reset();
+  guards.clear();
+  for (auto& context : contexts)
+    context->shutdownServices();
+}
 
 boost::asio::io_context& EventLoop::Impl::pick() {
   if (t_loop == this) return *t_context;

@@ -20,10 +20,21 @@
 
 namespace forge::net {
 
+// An io_context whose services can be shut down (destroying the handlers still queued) before
+// any context of the loop is destroyed: a handler queued on one thread's context may own
+// objects (timers, sockets) of another's.
+class LoopContext : public boost::asio::io_context {
+public:
+  using boost::asio::io_context::io_context;
+  void shutdownServices() { shutdown(); }
+};
+
 struct EventLoop::Impl {
   using Guard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
 
   explicit Impl(std::size_t thread_count);
+  // Shuts every context down before destroying any (see LoopContext).
+  ~Impl();
 
   // The context of the calling thread when it runs this loop, else the next one in turn.
   boost::asio::io_context& pick();
@@ -33,7 +44,7 @@ struct EventLoop::Impl {
   void runContext(std::size_t index);
 
   std::size_t threads;
-  std::vector<std::unique_ptr<boost::asio::io_context>> contexts; // one per thread
+  std::vector<std::unique_ptr<LoopContext>> contexts; // one per thread
   std::vector<Guard> guards;
   // The first context: listening sockets, signals, whatever needs one fixed home.
   boost::asio::io_context& io;
