@@ -7,16 +7,20 @@
 #include <boost/json/value.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <cstdio>
 
 namespace forge::cli {
 
-void ConfigFlags::addTo(CLI::App& app, std::string_view flag_prefix) {
+void ConfigFlags::addTo(CLI::App& app, std::initializer_list<std::string_view> flag_prefixes) {
   app_ = &app;
   app.add_option("-c,--config", config_path_,
                  fmt::format("Configuration file (default: ./{} when it exists)", default_file_));
   for (const auto& spec : schema_.keys()) {
-    if (!spec.key.starts_with(flag_prefix)) continue;
+    if (std::none_of(flag_prefixes.begin(), flag_prefixes.end(),
+                     [&](std::string_view prefix) { return spec.key.starts_with(prefix); }))
+      continue;
     const std::string flag = config::flagName(spec.key);
     std::string help = spec.help;
     if (!spec.default_value.empty()) help += fmt::format(" [default: {}]", spec.default_value);

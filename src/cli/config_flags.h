@@ -7,6 +7,7 @@
 
 #include <boost/json/fwd.hpp>
 
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <string_view>
@@ -22,9 +23,10 @@ public:
   explicit ConfigFlags(config::Schema schema, std::string default_file = "forge.yaml")
       : schema_(std::move(schema)), default_file_(std::move(default_file)) {}
 
-  // Declares --config and the per-key flags on `app`; with a prefix ("monitor."), flags only
-  // for the keys under it (the others are still read from the file and the environment).
-  void addTo(CLI::App& app, std::string_view flag_prefix = {});
+  // Declares --config and the per-key flags on `app`; with prefixes ("monitor."), flags only
+  // for the keys under one of them (the others are still read from the file and the
+  // environment).
+  void addTo(CLI::App& app, std::initializer_list<std::string_view> flag_prefixes = {""});
   // Loads the configuration (defaults < file < FORGE_* environment < flags). Throws ConfigError.
   config::Config load() const;
   const config::Schema& schema() const { return schema_; }

@@ -28,7 +28,6 @@ namespace json = boost::json;
 using ops::Check;
 using ops::Level;
 
-constexpr ops::Thresholds kDiskPercent{80, 90};     // the operations guide's
 constexpr ops::Thresholds kClockSkewSeconds{2, 30}; // Date headers have whole seconds
 
 struct UpstreamTarget {
@@ -229,7 +228,7 @@ private:
       checks.push_back({"disk", Level::kWarning, usage.error().message});
       return;
     }
-    const Level level = ops::grade(usage->usedPercent(), kDiskPercent);
+    const Level level = ops::grade(usage->usedPercent(), ops::kDiskPercent);
     checks.push_back({fmt::format("disk {}", dir), level,
                       fmt::format("{:.0f} % used, {} free of {}{}", usage->usedPercent(),
                                   bytesText(static_cast<double>(usage->free_bytes)),

@@ -9,12 +9,15 @@
 // Notifications: ops/notify.h (<data-dir>/notifications.yml, $FORGE_WEBHOOK_URL,
 // $FORGE_SLACK_WEBHOOK_URL); a failed delivery is reported and recorded, never fatal.
 #include "cli/commands.h"
+#include "cli/config_flags.h"
 #include "cli/connection.h"
 #include "cli/output.h"
 #include "ops/diagnostics.h"
 #include "ops/escalation.h"
 #include "ops/incident.h"
+#include "ops/monitor.h"
 #include "ops/notify.h"
+#include "server/gateway_config.h"
 
 #include <CLI/CLI.hpp>
 #include <boost/json/serialize.hpp>
@@ -303,7 +306,7 @@ public:
       s.usage = usage(*manager, s.manager_services.body);
       readLog(*manager, s);
     }
-    s.disk = ops::diskSpace(s.data_dir);
+    s.disk = ops::diskUsage(s.data_dir);
     return s;
   }
 
@@ -379,7 +382,10 @@ public:
         ->check(CLI::Range(0.1, 60.0))
         ->capture_default_str();
     context_.addOptions(app, Reach::kAll, false);
-    app.footer("Exit code: 0 ok, 4 warning, 3 critical (like forge health).\n"
+    config_.addTo(app, {"monitor.cpu_", "monitor.memory_", "monitor.disk_"});
+    app.footer("Limits: those of forge monitor (monitor.cpu_warning and the like; the guide's "
+               "80/90 %, 85/90 %, 80/90 % by default).\n"
+               "Exit code: 0 ok, 4 warning, 3 critical (like forge health).\n"
                "Example:\n  forge incident assess            # what severity would this be?\n"
                "  forge incident assess 3 --json   # attach the diagnostics to incident 3");
   }
@@ -396,10 +402,16 @@ private:
       if (!found) return context_.failWith(found.error());
       incident = *found;
     }
+    ops::ResourceLimits limits;
+    try {
+      limits = ops::monitorSettings(config_.load()).resources;
+    } catch (const config::ConfigError& error) {
+      return reportConfigError(error);
+    }
     Gatherer gatherer(context_.connection, log_tail_,
                       std::chrono::milliseconds(static_cast<int>(sample_seconds_ * 1000)));
     const auto snapshot = gatherer.gather();
-    const auto checks = ops::gradeSnapshot(snapshot);
+    const auto checks = ops::gradeSnapshot(snapshot, limits);
     const auto verdict = ops::assess(checks);
     const auto worst = ops::worst(checks);
     json::object result{{"status", ops::levelName(worst)},
@@ -479,6 +491,7 @@ private:
   std::int64_t id_ = 0;
   int log_tail_ = 200;
   double sample_seconds_ = 1.0;
+  ConfigFlags config_{server::gatewaySchema()}; // the monitor's CPU, memory and disk limits
 };
 
 class RecoverSubcommand final : public Subcommand {

@@ -72,7 +72,7 @@ public:
     watch->excludes(alerts)->excludes(report);
     alerts->excludes(report);
     connection_.addOptions(app, Reach::kAll);
-    config_.addTo(app, "monitor.");
+    config_.addTo(app, {"monitor."});
     app.footer("Thresholds (warning/critical): CPU 80/90 %, memory 85/90 %, disk 80/90 %, "
                "response time 2s/5s (p95), error rate 5/10 % over monitor.window (5m); set them "
                "in forge.yaml (monitor: cpu_warning: 70), as FORGE_MONITOR_CPU_WARNING=70 or "

@@ -49,7 +49,7 @@ public:
         ->check(CLI::Range(1, 1000))
         ->capture_default_str();
     connection_.addOptions(app, Reach::kAll);
-    config_.addTo(app, "monitor.");
+    config_.addTo(app, {"monitor."});
     app.footer("Examples:\n"
                "  forge report performance --since 1h\n"
                "  forge report capacity --target 60\n"
@@ -162,8 +162,9 @@ private:
         limits.push_back({g.slug, g.max_concurrency});
     std::fprintf(stderr, "sampling CPU for 1 s...\n");
     const auto figures = sampleStack(connection_, settings.gateway_service, 1s, false);
-    const auto r = ops::bottlenecksReport(minutes, window, limits, figures.system.cpu,
-                                          settings.cpu.warning, static_cast<std::size_t>(top_));
+    const auto r =
+        ops::bottlenecksReport(minutes, window, limits, figures.system.cpu,
+                               settings.resources.cpu.warning, static_cast<std::size_t>(top_));
     std::string human = heading("Bottlenecks", window);
     human += "slowest tools (p95):\n" + figuresTable(r.slowest, true).render();
     human += "\nmost failing tools:\n" + figuresTable(r.most_failing, true).render();

@@ -55,11 +55,11 @@ std::string_view serverIdOf(std::string_view path) {
 
 // Remembers the status a handler answered with, and records it in the audit log when the
 // request was a change or was refused.
-class AuditingWriter final : public net::ResponseWriter {
+class AuditingWriter final : public net::ForwardingWriter {
 public:
   AuditingWriter(net::ResponseWriterPtr inner, net::RequestPtr request, AuditLog& audit,
                  bool is_change)
-      : inner_(std::move(inner)), request_(std::move(request)), audit_(audit),
+      : ForwardingWriter(std::move(inner)), request_(std::move(request)), audit_(audit),
         is_change_(is_change) {}
 
   void send(net::Response response) override {
@@ -70,10 +70,6 @@ public:
     note(status, {});
     inner_->startStream(status, std::move(headers));
   }
-  bool write(std::string data) override { return inner_->write(std::move(data)); }
-  void end() override { inner_->end(); }
-  bool closed() const override { return inner_->closed(); }
-  void onClose(std::function<void()> callback) override { inner_->onClose(std::move(callback)); }
 
 private:
   void note(int status, std::string detail) {
@@ -85,7 +81,6 @@ private:
     audit_.record(auditRecordOf(*request_, request_->principal.get(), status, std::move(detail)));
   }
 
-  net::ResponseWriterPtr inner_;
   net::RequestPtr request_;
   AuditLog& audit_;
   const bool is_change_;

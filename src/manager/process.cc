@@ -2,6 +2,7 @@
 
 #include "core/log.h"
 #include "core/random.h"
+#include "core/unique_fd.h"
 #include "manager/log_files.h"
 #include "manager/proc_stats.h"
 
@@ -246,22 +247,7 @@ void closeAllBut(std::array<int, 3> keep) {
 
 // ---- preparing the start, in the supervisor ---------------------------------------------------
 
-class UniqueFd {
-public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  ~UniqueFd() { reset(); }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
-private:
-  int fd_;
-};
+using core::UniqueFd;
 
 struct Pipe {
   UniqueFd read, write;

@@ -103,6 +103,24 @@ public:
 };
 using ResponseWriterPtr = std::shared_ptr<ResponseWriter>;
 
+// A ResponseWriter that hands everything to another: wrappers that watch responses (auditing,
+// counting) override only what they look at.
+class ForwardingWriter : public ResponseWriter {
+public:
+  explicit ForwardingWriter(ResponseWriterPtr inner) : inner_(std::move(inner)) {}
+  void send(Response response) override { inner_->send(std::move(response)); }
+  void startStream(int status, Headers headers) override {
+    inner_->startStream(status, std::move(headers));
+  }
+  bool write(std::string data) override { return inner_->write(std::move(data)); }
+  void end() override { inner_->end(); }
+  bool closed() const override { return inner_->closed(); }
+  void onClose(std::function<void()> callback) override { inner_->onClose(std::move(callback)); }
+
+protected:
+  ResponseWriterPtr inner_;
+};
+
 using Handler = std::function<void(const RequestPtr&, const ResponseWriterPtr&)>;
 
 } // namespace forge::net

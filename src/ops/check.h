@@ -29,6 +29,20 @@ struct Thresholds {
   double critical = 0;
 };
 
+// The operations guide's limits: the defaults wherever these figures are graded (the monitor's
+// monitor.* keys override them there).
+inline constexpr Thresholds kCpuPercent{80, 90};
+inline constexpr Thresholds kMemoryPercent{85, 90};
+inline constexpr Thresholds kDiskPercent{80, 90};
+
+// The host's limits, in percent: the guide's by default, the monitor.* keys when configured
+// (ops/monitor.h), so that `forge monitor` and `forge incident assess` grade alike.
+struct ResourceLimits {
+  Thresholds cpu = kCpuPercent; // of every CPU
+  Thresholds memory = kMemoryPercent;
+  Thresholds disk = kDiskPercent;
+};
+
 // kCritical at or above critical, kWarning at or above warning, else kOk.
 Level grade(double value, Thresholds limits);
 

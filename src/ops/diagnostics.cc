@@ -4,8 +4,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <sys/statvfs.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -114,7 +112,7 @@ Check gradeVersion(const Probe& version) {
                       reachable ? "" : ": the gateway cannot reach its database")};
 }
 
-std::vector<Check> gradeResources(const Probe& resources) {
+std::vector<Check> gradeResources(const Probe& resources, const ResourceLimits& limits) {
   if (!resources.ok()) return {};
   const auto& body = resources.body;
   std::vector<Check> out;
@@ -122,7 +120,7 @@ std::vector<Check> gradeResources(const Probe& resources) {
   const double available = number(field(body, "memory_available_bytes"));
   if (total > 0) {
     const double used = percent(total - available, total);
-    out.push_back({"memory", grade(used, kMemoryPercent),
+    out.push_back({"memory", grade(used, limits.memory),
                    fmt::format("{:.1f} % used ({} of {} available)", used, mebibytes(available),
                                mebibytes(total))});
   }
@@ -130,7 +128,7 @@ std::vector<Check> gradeResources(const Probe& resources) {
   const auto& load = field(body, "load_average");
   if (cpus > 0 && load.is_array() && !load.as_array().empty()) {
     const double per_cpu = percent(number(load.as_array()[0]), cpus);
-    out.push_back({"load", grade(per_cpu, kCpuPercent),
+    out.push_back({"load", grade(per_cpu, limits.cpu),
                    fmt::format("{:.0f} % of {} CPUs (1-minute load {:.2f})", per_cpu, cpus,
                                number(load.as_array()[0]))});
   }
@@ -160,16 +158,6 @@ json::object toJson(const Probe& probe) {
   return out;
 }
 
-core::Result<DiskSpace> diskSpace(const std::string& path) {
-  struct statvfs fs {};
-  if (::statvfs(path.c_str(), &fs) != 0) {
-    return core::Error{core::Errc::kUnavailable,
-                       fmt::format("cannot measure {}: {}", path, std::strerror(errno))};
-  }
-  return DiskSpace{static_cast<std::uint64_t>(fs.f_blocks) * fs.f_frsize,
-                   static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize};
-}
-
 Check gradeGateway(const std::string& url, const Probe& health, const Probe& ready) {
   if (!health.reached) {
     return {"gateway", Level::kCritical,
@@ -190,12 +178,13 @@ Check gradeGateway(const std::string& url, const Probe& health, const Probe& rea
           fmt::format("healthy and ready, up {:.0f} s, /health in {:.0f} ms", uptime, health.ms)};
 }
 
-Check gradeDisk(const std::string& path, const core::Result<DiskSpace>& disk) {
+Check gradeDisk(const std::string& path, const core::Result<DiskUsage>& disk,
+                const ResourceLimits& limits) {
   const std::string name = fmt::format("disk {}", path);
   if (!disk) return {name, Level::kWarning, disk.error().message};
   const double total = static_cast<double>(disk->total_bytes);
   const double used = percent(total - static_cast<double>(disk->free_bytes), total);
-  return {name, grade(used, kDiskPercent),
+  return {name, grade(used, limits.disk),
           fmt::format("{:.1f} % used ({} free of {})", used,
                       mebibytes(static_cast<double>(disk->free_bytes)), mebibytes(total))};
 }
@@ -206,7 +195,7 @@ bool isServing(const std::string& state) {
 
 std::vector<Check> gradeServices(const json::value& services,
                                  const std::map<std::string, ServiceUsage>& usage,
-                                 std::int64_t memory_total_bytes) {
+                                 std::int64_t memory_total_bytes, const ResourceLimits& limits) {
   std::vector<Check> out;
   if (!services.is_array()) return out;
   for (const auto& service : services.as_array()) {
@@ -228,8 +217,8 @@ std::vector<Check> gradeServices(const json::value& services,
           percent(static_cast<double>(use.rss_bytes), static_cast<double>(memory_total_bytes));
       detail += fmt::format(", CPU {:.1f} %, memory {}", use.cpu_percent,
                             mebibytes(static_cast<double>(use.rss_bytes)));
-      level = std::max({level, grade(use.cpu_percent, kCpuPercent),
-                        memory_total_bytes > 0 ? grade(memory, kMemoryPercent) : Level::kOk});
+      level = std::max({level, grade(use.cpu_percent, limits.cpu),
+                        memory_total_bytes > 0 ? grade(memory, limits.memory) : Level::kOk});
     }
     if (level == Level::kCritical && !isServing(state))
       detail += fmt::format(" (`forge incident recover ID` or `forge restart {}`)", name);
@@ -251,7 +240,7 @@ std::vector<std::string> errorLines(const std::vector<std::string>& lines) {
   return out;
 }
 
-std::vector<Check> gradeSnapshot(const StackSnapshot& snapshot) {
+std::vector<Check> gradeSnapshot(const StackSnapshot& snapshot, const ResourceLimits& limits) {
   std::vector<Check> checks{
       gradeGateway(snapshot.gateway_url, snapshot.gateway_health, snapshot.gateway_ready)};
   if (snapshot.gateway_health.reached) checks.push_back(gradeVersion(snapshot.gateway_version));
@@ -259,12 +248,13 @@ std::vector<Check> gradeSnapshot(const StackSnapshot& snapshot) {
   const auto memory_total = static_cast<std::int64_t>(
       number(field(snapshot.manager_resources.body, "memory_total_bytes")));
   if (snapshot.manager_services.ok()) {
-    for (auto& check : gradeServices(snapshot.manager_services.body, snapshot.usage, memory_total))
+    for (auto& check :
+         gradeServices(snapshot.manager_services.body, snapshot.usage, memory_total, limits))
       checks.push_back(std::move(check));
   }
-  for (auto& check : gradeResources(snapshot.manager_resources))
+  for (auto& check : gradeResources(snapshot.manager_resources, limits))
     checks.push_back(std::move(check));
-  checks.push_back(gradeDisk(snapshot.data_dir, snapshot.disk));
+  checks.push_back(gradeDisk(snapshot.data_dir, snapshot.disk, limits));
   if (!snapshot.log_service.empty()) checks.push_back(gradeLog(snapshot));
   return checks;
 }

@@ -2,15 +2,17 @@
 // it. The command gathers (HTTP calls to the gateway and the manager, the data directory's file
 // system); the functions here turn what was gathered into Checks (ops/check.h) and a suggested
 // severity, and the manager's service list into a recovery plan. They do no I/O of their own
-// except diskSpace().
+// (the disk is measured with ops/system_usage.h).
 //
-// Limits are the operations guide's: memory 85/90 %, disk 80/90 %, CPU 80/90 % (here the load
-// average per CPU, and each service's CPU share measured between two samples).
+// Limits are ResourceLimits (ops/check.h): the guide's memory 85/90 %, disk 80/90 %, CPU 80/90 %
+// unless the monitor.* keys say otherwise (CPU here is the load average per CPU, and each
+// service's CPU share measured between two samples).
 #pragma once
 
 #include "core/error.h"
 #include "ops/check.h"
 #include "ops/severity.h"
+#include "ops/system_usage.h"
 
 #include <boost/json/value.hpp>
 
@@ -20,10 +22,6 @@
 #include <vector>
 
 namespace forge::ops {
-
-inline constexpr Thresholds kCpuPercent{80, 90};
-inline constexpr Thresholds kMemoryPercent{85, 90};
-inline constexpr Thresholds kDiskPercent{80, 90};
 
 // One GET made while assessing: what came back, or why nothing did.
 struct Probe {
@@ -43,12 +41,6 @@ struct ServiceUsage {
   std::int64_t rss_bytes = 0;
 };
 
-struct DiskSpace {
-  std::uint64_t total_bytes = 0;
-  std::uint64_t free_bytes = 0; // available to the user
-};
-core::Result<DiskSpace> diskSpace(const std::string& path);
-
 // Everything gathered; a probe the command could not make stays unreached with its error.
 struct StackSnapshot {
   std::string gateway_url;
@@ -59,19 +51,21 @@ struct StackSnapshot {
   std::string log_service;                   // whose log was read ("" if none)
   std::vector<std::string> log_lines;        // its recent lines
   std::string data_dir;
-  core::Result<DiskSpace> disk = core::Error{core::Errc::kNotFound, "not measured"};
+  core::Result<DiskUsage> disk = core::Error{core::Errc::kNotFound, "not measured"};
 };
 
 // The checks, in this order: gateway, gateway version, manager, one per service, memory, load,
 // disk, gateway log.
-std::vector<Check> gradeSnapshot(const StackSnapshot& snapshot);
+std::vector<Check> gradeSnapshot(const StackSnapshot& snapshot, const ResourceLimits& limits = {});
 
 Check gradeGateway(const std::string& url, const Probe& health, const Probe& ready);
-Check gradeDisk(const std::string& path, const core::Result<DiskSpace>& disk);
+Check gradeDisk(const std::string& path, const core::Result<DiskUsage>& disk,
+                const ResourceLimits& limits = {});
 // One check per service of the manager's /services answer.
 std::vector<Check> gradeServices(const boost::json::value& services,
                                  const std::map<std::string, ServiceUsage>& usage,
-                                 std::int64_t memory_total_bytes);
+                                 std::int64_t memory_total_bytes,
+                                 const ResourceLimits& limits = {});
 // Error lines (level error or critical, or the words error / fatal / panic) among `lines`.
 std::vector<std::string> errorLines(const std::vector<std::string>& lines);
 

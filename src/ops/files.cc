@@ -1,5 +1,8 @@
 #include "ops/files.h"
 
+#include "core/unique_fd.h"
+#include "net/fd_io.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -25,37 +28,7 @@ core::Error ioError(const std::string& what, const fs::path& path, int error_num
                      fmt::format("{} {}: {}", what, path.string(), std::strerror(error_number))};
 }
 
-// A file descriptor closed when it goes out of scope.
-class Fd {
-public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  // Closes now, reporting a failure (a write error can surface only at close on some systems).
-  bool close() {
-    const int fd = fd_;
-    fd_ = -1;
-    return ::close(fd) == 0;
-  }
-
-private:
-  int fd_;
-};
-
-bool writeAll(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
+using Fd = core::UniqueFd;
 
 } // namespace
 
@@ -113,7 +86,7 @@ core::Status copyFileDurably(const fs::path& from, const fs::path& to, fs::perms
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return ioError("cannot read", from, errno);
     if (n == 0) break;
-    if (!writeAll(out.get(), buffer.data(), static_cast<std::size_t>(n))) {
+    if (!net::writeAll(out.get(), std::string_view(buffer.data(), static_cast<std::size_t>(n)))) {
       const int error_number = errno;
       ::unlink(temporary.c_str());
       return ioError("cannot write", temporary, error_number);

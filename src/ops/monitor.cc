@@ -13,9 +13,9 @@ struct PercentKey {
   Thresholds defaults;
 };
 constexpr PercentKey kPercentKeys[] = {
-    {"cpu", "CPU in use, percent of every core (also the gateway's processes alone)", {80, 90}},
-    {"memory", "memory in use, percent", {85, 90}},
-    {"disk", "disk space used on the data directory's file system, percent", {80, 90}},
+    {"cpu", "CPU in use, percent of every core (also the gateway's processes alone)", kCpuPercent},
+    {"memory", "memory in use, percent", kMemoryPercent},
+    {"disk", "disk space used on the data directory's file system, percent", kDiskPercent},
     {"error_rate", "tool calls that failed over monitor.window, percent", {5, 10}},
 };
 
@@ -101,9 +101,9 @@ void addMonitorKeys(config::Schema& schema) {
 
 MonitorSettings monitorSettings(const config::Values& config) {
   MonitorSettings out;
-  out.cpu = thresholds(config, "cpu");
-  out.memory = thresholds(config, "memory");
-  out.disk = thresholds(config, "disk");
+  out.resources.cpu = thresholds(config, "cpu");
+  out.resources.memory = thresholds(config, "memory");
+  out.resources.disk = thresholds(config, "disk");
   out.error_rate = thresholds(config, "error_rate");
   out.response_ms = {
       static_cast<double>(config.duration("monitor.response_time_warning").count()),
@@ -145,21 +145,21 @@ std::vector<Measurement> evaluate(const Readings& r, const MonitorSettings& sett
   std::vector<Measurement> out;
   const auto& sys = r.system;
 
-  auto cpu = graded("cpu", sys.cpu, settings.cpu, false);
+  auto cpu = graded("cpu", sys.cpu, settings.resources.cpu, false);
   describe(cpu, fmt::format(" of {} CPU(s)", sys.cpus), "cannot read /proc/stat");
   out.push_back(std::move(cpu));
 
-  auto gateway_cpu = graded("gateway_cpu", sys.gateway_cpu, settings.cpu, true);
+  auto gateway_cpu = graded("gateway_cpu", sys.gateway_cpu, settings.resources.cpu, true);
   describe(gateway_cpu,
            fmt::format(" of {} CPU(s) used by '{}'", sys.cpus, settings.gateway_service),
            "not measured: " + r.gateway_cpu_note);
   out.push_back(std::move(gateway_cpu));
 
-  auto memory = graded("memory", sys.memory, settings.memory, false);
+  auto memory = graded("memory", sys.memory, settings.resources.memory, false);
   describe(memory, " in use", "cannot read /proc/meminfo");
   out.push_back(std::move(memory));
 
-  auto disk = graded("disk", sys.disk, settings.disk, false);
+  auto disk = graded("disk", sys.disk, settings.resources.disk, false);
   describe(disk, " used on the file system of " + r.disk_path, "cannot stat " + r.disk_path);
   out.push_back(std::move(disk));
 

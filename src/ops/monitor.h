@@ -18,9 +18,7 @@
 namespace forge::ops {
 
 struct MonitorSettings {
-  Thresholds cpu{80, 90};                    // percent of every CPU
-  Thresholds memory{85, 90};                 // percent
-  Thresholds disk{80, 90};                   // percent
+  ResourceLimits resources;                  // CPU, memory and disk, percent
   Thresholds response_ms{2'000, 5'000};      // p95 of the window, milliseconds
   Thresholds error_rate{5, 10};              // percent of the window's calls
   std::chrono::milliseconds window{300'000}; // what "recent" calls are

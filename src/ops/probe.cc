@@ -1,5 +1,7 @@
 #include "ops/probe.h"
 
+#include "core/unique_fd.h"
+
 #include <fmt/format.h>
 
 #include <arpa/inet.h>
@@ -9,7 +11,6 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -29,20 +30,7 @@ core::Error unavailable(std::string message) {
   return core::Error{core::Errc::kUnavailable, std::move(message)};
 }
 
-// A descriptor closed on scope exit.
-class Fd {
-public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
-private:
-  int fd_;
-};
+using Fd = core::UniqueFd;
 
 int remainingMs(Clock::time_point deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
@@ -234,18 +222,6 @@ std::optional<PortOwner> listeningOwner(std::uint16_t port) {
     }
   }
   return PortOwner{}; // listening, but by a process this user cannot see
-}
-
-core::Result<DiskUsage> diskUsage(const std::string& path) {
-  struct statvfs fs {};
-  if (::statvfs(path.c_str(), &fs) != 0) {
-    return core::Error{core::Errc::kNotFound, fmt::format("cannot stat file system of {}: {}", path,
-                                                          std::strerror(errno))};
-  }
-  DiskUsage usage;
-  usage.total_bytes = static_cast<std::uint64_t>(fs.f_blocks) * fs.f_frsize;
-  usage.free_bytes = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
-  return usage;
 }
 
 std::optional<std::string> findExecutable(const std::string& command) {

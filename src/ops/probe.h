@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/error.h"
+#include "ops/system_usage.h" // diskUsage, which the doctor and the bundle report
 
 #include <chrono>
 #include <cstdint>
@@ -28,17 +29,6 @@ struct PortOwner {
   std::string command; // /proc/<pid>/comm
 };
 std::optional<PortOwner> listeningOwner(std::uint16_t port);
-
-struct DiskUsage {
-  std::uint64_t total_bytes = 0;
-  std::uint64_t free_bytes = 0; // available to unprivileged users
-  double usedPercent() const {
-    return total_bytes ? 100.0 * static_cast<double>(total_bytes - free_bytes) /
-                             static_cast<double>(total_bytes)
-                       : 0;
-  }
-};
-core::Result<DiskUsage> diskUsage(const std::string& path);
 
 // The path of an executable `command` (given with a '/', or searched on $PATH), or nullopt.
 std::optional<std::string> findExecutable(const std::string& command);

@@ -3,7 +3,11 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -72,11 +76,24 @@ std::optional<double> memoryPercent(const std::string& proc_meminfo) {
   return parseMemoryPercent(*text);
 }
 
-std::optional<double> diskPercent(const std::string& path) {
+core::Result<DiskUsage> diskUsage(const std::string& path) {
   struct statvfs fs {};
-  if (::statvfs(path.c_str(), &fs) != 0) return std::nullopt;
-  const double used = static_cast<double>(fs.f_blocks - fs.f_bfree);
-  const double usable = used + static_cast<double>(fs.f_bavail);
+  if (::statvfs(path.c_str(), &fs) != 0) {
+    return core::Error{core::Errc::kNotFound, fmt::format("cannot stat file system of {}: {}", path,
+                                                          std::strerror(errno))};
+  }
+  DiskUsage usage;
+  usage.total_bytes = static_cast<std::uint64_t>(fs.f_blocks) * fs.f_frsize;
+  usage.free_bytes = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+  usage.used_bytes = static_cast<std::uint64_t>(fs.f_blocks - fs.f_bfree) * fs.f_frsize;
+  return usage;
+}
+
+std::optional<double> diskPercent(const std::string& path) {
+  auto usage = diskUsage(path);
+  if (!usage) return std::nullopt;
+  const double used = static_cast<double>(usage->used_bytes);
+  const double usable = used + static_cast<double>(usage->free_bytes);
   if (usable <= 0) return std::nullopt;
   return 100.0 * used / usable;
 }

@@ -2,6 +2,8 @@
 // interval, memory, and the disk holding a directory. A figure that cannot be read is nullopt.
 #pragma once
 
+#include "core/error.h"
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -25,6 +27,21 @@ double cpuPercent(const CpuTimes& before, const CpuTimes& after);
 // Memory in use, (MemTotal - MemAvailable) / MemTotal, in percent.
 std::optional<double> memoryPercent(const std::string& proc_meminfo = "/proc/meminfo");
 std::optional<double> parseMemoryPercent(const std::string& text);
+
+// The file system holding `path`: its size, the space available to unprivileged users, and the
+// space in use (blocks not free; reserved blocks are neither used nor available).
+struct DiskUsage {
+  std::uint64_t total_bytes = 0;
+  std::uint64_t free_bytes = 0; // available to unprivileged users
+  std::uint64_t used_bytes = 0;
+  // (total - available) / total, in percent.
+  double usedPercent() const {
+    return total_bytes ? 100.0 * static_cast<double>(total_bytes - free_bytes) /
+                             static_cast<double>(total_bytes)
+                       : 0;
+  }
+};
+core::Result<DiskUsage> diskUsage(const std::string& path);
 
 // Space used on the file system holding `path`, as df counts it: used / (used + available to
 // unprivileged users), in percent.

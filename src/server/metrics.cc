@@ -155,10 +155,10 @@ const std::string& httpDate() {
 }
 
 // Counts the status and adds the Date header clients use to measure clock skew.
-class CountingWriter final : public net::ResponseWriter {
+class CountingWriter final : public net::ForwardingWriter {
 public:
   CountingWriter(net::ResponseWriterPtr inner, GatewayMetrics& metrics)
-      : inner_(std::move(inner)), metrics_(metrics) {}
+      : ForwardingWriter(std::move(inner)), metrics_(metrics) {}
   void send(net::Response response) override {
     metrics_.countStatus(response.status);
     if (!response.headers.has("Date")) response.headers.set("Date", httpDate());
@@ -169,13 +169,8 @@ public:
     if (!headers.has("Date")) headers.set("Date", httpDate());
     inner_->startStream(status, std::move(headers));
   }
-  bool write(std::string data) override { return inner_->write(std::move(data)); }
-  void end() override { inner_->end(); }
-  bool closed() const override { return inner_->closed(); }
-  void onClose(std::function<void()> callback) override { inner_->onClose(std::move(callback)); }
 
 private:
-  net::ResponseWriterPtr inner_;
   GatewayMetrics& metrics_;
 };
 

@@ -325,6 +325,15 @@ TEST_F(IncidentTest, AssessAttachesTheLiveGatewaysDiagnostics) {
   EXPECT_GT(diagnostics.at("disk").at("total_bytes").to_number<double>(), 0.0);
   EXPECT_EQ(data.at("checks").as_array().size(), result.at("checks").as_array().size());
 
+  // The limits are the monitor's: monitor.disk_* (here from the environment and a flag) grade
+  // the same disk critical.
+  auto strict = forge({"assess", "--json", "--sample", "0.1", "--monitor-disk-critical", "1"},
+                      {"FORGE_MONITOR_DISK_WARNING=1"});
+  EXPECT_EQ(strict.exit_code, 3) << strict.out << strict.err;
+  EXPECT_EQ(str(findBy(parse(strict.out).at("checks"), "name", "disk " + data_), "status"),
+            "critical")
+      << strict.out;
+
   // Without an id: only a suggestion, nothing recorded. With the gateway gone: CRITICAL.
   gateway_->signal(SIGTERM);
   ASSERT_TRUE(gateway_->wait(20s));

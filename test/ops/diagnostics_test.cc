@@ -72,17 +72,22 @@ TEST(DiagnosticsTest, ServicesAreGradedByStateAndUsage) {
 
 TEST(DiagnosticsTest, DiskFollowsTheGuidesLimits) {
   auto disk = [](std::uint64_t free) {
-    return ops::gradeDisk("/data", ops::DiskSpace{1000, free}).level;
+    return ops::gradeDisk("/data", ops::DiskUsage{1000, free}).level;
   };
   EXPECT_EQ(disk(500), Level::kOk);
   EXPECT_EQ(disk(200), Level::kWarning);
   EXPECT_EQ(disk(100), Level::kCritical);
   EXPECT_EQ(ops::gradeDisk("/data", core::Error{core::Errc::kUnavailable, "gone"}).level,
             Level::kWarning);
-  auto real = ops::diskSpace("/");
+  // The monitor's keys move the limits (monitor.disk_warning: 40, monitor.disk_critical: 60).
+  const ops::ResourceLimits configured{
+      .cpu = ops::kCpuPercent, .memory = ops::kMemoryPercent, .disk = {40, 60}};
+  EXPECT_EQ(ops::gradeDisk("/data", ops::DiskUsage{1000, 500}, configured).level, Level::kWarning);
+  EXPECT_EQ(ops::gradeDisk("/data", ops::DiskUsage{1000, 300}, configured).level, Level::kCritical);
+  auto real = ops::diskUsage("/");
   ASSERT_TRUE(real);
   EXPECT_GT(real->total_bytes, 0u);
-  EXPECT_FALSE(ops::diskSpace("/no/such/dir"));
+  EXPECT_FALSE(ops::diskUsage("/no/such/dir"));
 }
 
 TEST(DiagnosticsTest, ErrorLinesAreFoundInTextAndJsonLogs) {
@@ -111,7 +116,7 @@ TEST(DiagnosticsTest, ASnapshotIsGradedWholeAndSuggestsASeverity) {
   s.manager_resources = answered(200, R"({"cpus": 2, "load_average": [0.5, 0.4, 0.3],
       "memory_total_bytes": 1000, "memory_available_bytes": 600})");
   s.data_dir = "/data";
-  s.disk = ops::DiskSpace{1000, 900};
+  s.disk = ops::DiskUsage{1000, 900};
   s.log_service = "gateway";
   s.log_lines = {"info started"};
   auto checks = ops::gradeSnapshot(s);
@@ -154,7 +159,7 @@ TEST(DiagnosticsTest, WithoutAManagerTheServicesAreAWarningNotAGuess) {
   s.gateway_version = answered(200, "{}");
   s.manager_url = "http://127.0.0.1:9000";
   s.manager_services = unreachable();
-  s.disk = ops::DiskSpace{1000, 900};
+  s.disk = ops::DiskUsage{1000, 900};
   const auto checks = ops::gradeSnapshot(s);
   ASSERT_NE(find(checks, "manager"), nullptr);
   EXPECT_EQ(find(checks, "manager")->level, Level::kWarning);

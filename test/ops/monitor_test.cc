@@ -69,12 +69,12 @@ config::Config load(std::vector<std::pair<std::string, std::string>> flags) {
 
 TEST(MonitorSettings, DefaultsAreTheGuidesThresholds) {
   const auto s = monitorSettings(load({}));
-  EXPECT_EQ(s.cpu.warning, 80);
-  EXPECT_EQ(s.cpu.critical, 90);
-  EXPECT_EQ(s.memory.warning, 85);
-  EXPECT_EQ(s.memory.critical, 90);
-  EXPECT_EQ(s.disk.warning, 80);
-  EXPECT_EQ(s.disk.critical, 90);
+  EXPECT_EQ(s.resources.cpu.warning, 80);
+  EXPECT_EQ(s.resources.cpu.critical, 90);
+  EXPECT_EQ(s.resources.memory.warning, 85);
+  EXPECT_EQ(s.resources.memory.critical, 90);
+  EXPECT_EQ(s.resources.disk.warning, 80);
+  EXPECT_EQ(s.resources.disk.critical, 90);
   EXPECT_EQ(s.response_ms.warning, 2'000);
   EXPECT_EQ(s.response_ms.critical, 5'000);
   EXPECT_EQ(s.error_rate.warning, 5);
@@ -88,7 +88,7 @@ TEST(MonitorSettings, KeysOverrideAndAreChecked) {
                                        {"monitor.response_time_warning", "500ms"},
                                        {"monitor.response_time_critical", "750ms"},
                                        {"monitor.window", "1m"}}));
-  EXPECT_EQ(s.cpu.warning, 50);
+  EXPECT_EQ(s.resources.cpu.warning, 50);
   EXPECT_EQ(s.response_ms.critical, 750);
   EXPECT_EQ(s.window, std::chrono::minutes(1));
   EXPECT_EQ(s.response_ms.warning, 500);
