@@ -8,8 +8,8 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <memory>
 #include <optional>
@@ -26,10 +26,15 @@ core::Result<TlsContextPtr> makeServerTlsContext(const std::string& cert_file,
 
 // Plain TCP, or TLS over TCP when made with a context. Meets Beast's AsyncStream requirements;
 // timeouts are the TCP stream's (expires_after).
+//
+// TLS is Asio's stream, not Beast's ssl_stream: the latter sizes a buffer sequence by its first
+// buffer, and asio::async_write hands over a written-out (empty) head before the body, so a
+// response over 16 KiB would end after its head. Asio's stream skips empty buffers and joins
+// small ones into one record itself.
 class MaybeTlsStream {
 public:
   using executor_type = boost::beast::tcp_stream::executor_type;
-  using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+  using TlsStream = boost::asio::ssl::stream<boost::beast::tcp_stream>;
 
   MaybeTlsStream(boost::asio::ip::tcp::socket socket, TlsContextPtr context)
       : context_(std::move(context)) {

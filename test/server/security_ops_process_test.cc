@@ -35,7 +35,8 @@ std::map<std::string, std::string> bearer(const std::string& token) {
 // checks the name 127.0.0.1; max_version (e.g. TLS1_1_VERSION) caps the protocol offered.
 // Status 0 when the connection or the handshake fails.
 HttpReply httpsRequest(std::uint16_t port, const std::string& method, const std::string& path,
-                       const std::string& ca_file, int max_version = 0) {
+                       const std::string& ca_file, int max_version = 0,
+                       const std::string& body = "") {
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()),
                                                         SSL_CTX_free);
   if (SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr) != 1) return {};
@@ -56,10 +57,16 @@ HttpReply httpsRequest(std::uint16_t port, const std::string& method, const std:
   ::setsockopt(static_cast<int>(BIO_get_fd(bio.get(), nullptr)), SOL_SOCKET, SO_RCVTIMEO, &timeout,
                sizeof timeout);
   if (BIO_do_handshake(bio.get()) != 1) return {};
-  const std::string head =
-      fmt::format("{} {} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                  method, path, address);
-  if (BIO_write(bio.get(), head.data(), static_cast<int>(head.size())) <= 0) return {};
+  const std::string message =
+      fmt::format("{} {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n"
+                  "Content-Length: {}\r\nConnection: close\r\n\r\n{}",
+                  method, path, address, body.size(), body);
+  for (std::size_t sent = 0; sent < message.size();) {
+    const int n =
+        BIO_write(bio.get(), message.data() + sent, static_cast<int>(message.size() - sent));
+    if (n <= 0) return {};
+    sent += static_cast<std::size_t>(n);
+  }
   std::string text;
   char chunk[4096];
   for (int n; (n = BIO_read(bio.get(), chunk, sizeof chunk)) > 0;)
@@ -270,6 +277,16 @@ TEST_F(SecurityOpsTest, TlsCertificateIsReplacedWithoutRestartAndExpiryIsGraded)
   EXPECT_EQ(httpsRequest(port_, "GET", "/health", cert, TLS1_1_VERSION).status, 0)
       << "TLS 1.1 must be refused";
   EXPECT_EQ(request(port_, "GET", "/health").status, 0) << "plain HTTP must not be answered";
+
+  // An answer and a request larger than one TLS record (16 KiB) cross whole.
+  auto spec = httpsRequest(port_, "GET", "/openapi.json", cert);
+  ASSERT_EQ(spec.status, 200);
+  EXPECT_GT(spec.body.size(), 16u * 1024);
+  EXPECT_TRUE(parse(spec.body).is_object()) << spec.body.size() << " bytes";
+  const std::string login = json::serialize(
+      json::object{{"email", "nobody@example.com"}, {"password", std::string(40'000, 'p')}});
+  auto refused = httpsRequest(port_, "POST", "/auth/email/login", cert, 0, login);
+  EXPECT_EQ(refused.status, 401) << refused.body;
 
   auto before = certs({"check", "--url", url, "--json"});
   ASSERT_EQ(before.exit_code, 0) << before.out << before.err;
