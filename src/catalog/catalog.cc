@@ -22,6 +22,7 @@ struct Catalog::View {
   struct Item {
     std::string id;
     bool enabled = true;
+    bool operator==(const Item&) const = default;
   };
   // (kind, upstream slug, key), looked up by string_views: a check allocates nothing.
   using ItemKey = std::tuple<ListKind, std::string, std::string>;
@@ -315,12 +316,19 @@ core::Status Catalog::load(const std::vector<upstream::UpstreamConfig>& configur
   });
   if (!status) return status;
   for (const auto& [slug, record] : view()->gateways) {
-    if (record.enabled) registry_->add(upstreamConfigOf(record, options_.defaults));
+    if (!record.enabled) continue;
+    registry_->add(upstreamConfigOf(record, options_.defaults));
+    std::lock_guard lock(mutex_);
+    running_[slug] = record;
   }
   log::info("catalog: {} ({}), {} upstream(s), {} virtual server(s)", storage_->backend(),
             storage_->description(), view()->gateways.size(), view()->servers.size());
   scheduleFlush();
   schedulePrune();
+  storage_->submit([this](Store& store) {
+    if (auto stamp = store.catalogStamp()) catalog_stamp_ = *stamp;
+    scheduleSync();
+  });
   return core::Ok{};
 }
 
@@ -482,6 +490,108 @@ void Catalog::awaitDiscovery(const std::string& slug, std::function<void()> then
 void Catalog::connect(const storage::GatewayRecord& record) {
   registry_->remove(record.slug);
   registry_->addAndStart(upstreamConfigOf(record, options_.defaults));
+  std::lock_guard lock(mutex_);
+  running_[record.slug] = record;
+}
+
+void Catalog::disconnect(const std::string& slug) {
+  registry_->remove(slug);
+  std::lock_guard lock(mutex_);
+  running_.erase(slug);
+}
+
+// ---- instances sharing a database --------------------------------------------------------------
+
+namespace {
+
+// Whether two records start the same upstream (names, health and tags aside).
+bool sameConnection(const storage::GatewayRecord& a, const storage::GatewayRecord& b) {
+  auto fields = [](const storage::GatewayRecord& g) {
+    return std::tie(g.transport, g.url, g.command, g.args, g.env, g.cwd, g.headers,
+                    g.oauth_token_url, g.oauth_client_id, g.oauth_client_secret, g.oauth_scope,
+                    g.oauth_audience, g.session_mode, g.call_timeout_ms, g.max_concurrency);
+  };
+  return fields(a) == fields(b);
+}
+
+// Whether what clients list may differ between two views: items shown or hidden, upstreams or
+// virtual servers added, removed or changed.
+bool listsDiffer(const Catalog::View& a, const Catalog::View& b) {
+  if (a.items != b.items || a.gateways.size() != b.gateways.size() ||
+      a.servers.size() != b.servers.size())
+    return true;
+  auto gateway = [](const auto& entry) {
+    return std::tie(entry.first, entry.second.enabled, entry.second.updated_at);
+  };
+  auto server = [](const auto& entry) {
+    return std::tie(entry.first, entry.second.enabled, entry.second.updated_at);
+  };
+  return !std::equal(a.gateways.begin(), a.gateways.end(), b.gateways.begin(),
+                     [&](const auto& x, const auto& y) { return gateway(x) == gateway(y); }) ||
+         !std::equal(a.servers.begin(), a.servers.end(), b.servers.begin(),
+                     [&](const auto& x, const auto& y) { return server(x) == server(y); });
+}
+
+} // namespace
+
+void Catalog::scheduleSync() {
+  if (options_.sync_interval.count() <= 0) return;
+  loop_.postAfter(options_.sync_interval, [this] {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+    }
+    // The next check is scheduled when this one is done: a slow database never piles them up.
+    storage_->submit([this](Store& store) {
+      sync(store);
+      scheduleSync();
+    });
+  });
+}
+
+void Catalog::sync(Store& store) {
+  auto stamp = store.catalogStamp();
+  if (!stamp) {
+    log::warn("checking the catalog for changes by other instances: {}", stamp.error().message);
+    return;
+  }
+  if (*stamp == catalog_stamp_) return;
+  catalog_stamp_ = std::move(*stamp);
+  const auto before = view();
+  if (auto status = reloadView(store); !status) {
+    log::warn("reloading the catalog: {}", status.error().message);
+    return;
+  }
+  const auto after = view();
+  followUpstreams(*after);
+  if (!listsDiffer(*before, *after)) return;
+  for (const char* list : {"tools", "resources", "prompts"})
+    registry_->broadcast(fmt::format("notifications/{}/list_changed", list));
+}
+
+void Catalog::followUpstreams(const View& view) {
+  std::vector<std::string> gone;
+  std::vector<const storage::GatewayRecord*> changed;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [slug, record] : running_) {
+      auto it = view.gateways.find(slug);
+      if (it == view.gateways.end() || !it->second.enabled) gone.push_back(slug);
+    }
+    for (const auto& [slug, record] : view.gateways) {
+      if (!record.enabled) continue;
+      auto it = running_.find(slug);
+      if (it == running_.end() || !sameConnection(it->second, record)) changed.push_back(&record);
+    }
+  }
+  for (const auto& slug : gone) {
+    log::info("upstream {} was disabled or deleted by another instance: disconnecting it", slug);
+    disconnect(slug);
+  }
+  for (const auto* record : changed) {
+    log::info("upstream {} was added or changed by another instance: connecting it", record->slug);
+    connect(*record);
+  }
 }
 
 // ---- gateways ---------------------------------------------------------------------------------
@@ -526,7 +636,7 @@ void Catalog::updateGateway(const std::string& id, Change<storage::GatewayRecord
     auto saved = store.updateGateway(std::move(*changed));
     if (!saved) return done(saved.error());
     reloadView(store);
-    registry_->remove((*before)->slug);
+    disconnect((*before)->slug);
     if (!saved->enabled) {
       registry_->broadcast("notifications/tools/list_changed");
       return done(std::move(*saved));
@@ -546,7 +656,7 @@ void Catalog::deleteGateway(const std::string& id, Callback<bool> done) {
     auto deleted = store.deleteGateway(id);
     if (!deleted) return done(deleted.error());
     reloadView(store);
-    registry_->remove((*record)->slug);
+    disconnect((*record)->slug);
     registry_->broadcast("notifications/tools/list_changed");
     done(true);
   });
@@ -754,7 +864,7 @@ void Catalog::importCatalog(ImportPlan plan, Callback<ImportReport> done) {
     for (const auto& name : touched) {
       for (const auto& [slug, record] : v->gateways) {
         if (record.name != name) continue;
-        registry_->remove(slug);
+        disconnect(slug);
         if (record.enabled) connect(record);
       }
     }

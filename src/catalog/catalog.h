@@ -6,6 +6,9 @@
 //     deleted or disabled;
 //   - keeps virtual servers and answers, for each MCP endpoint, which items it may show (the
 //     ItemFilter of the global endpoint honours enabled flags; a server's honours its members);
+//   - follows what other instances sharing the database change (every sync_interval it
+//     compares a stamp of the tables, and on a change reloads its view, connects upstreams
+//     added or reconfigured elsewhere and disconnects those disabled or deleted there);
 //   - rolls tool calls up into hourly metrics, and into per-minute latency histograms kept for
 //     metrics_retention (monitoring and reports read those).
 // Every database access runs on the StorageWorker; callbacks run on that thread or on an I/O
@@ -39,6 +42,8 @@ struct CatalogOptions {
   // answering (it stays registered, unreachable, if it does not come up in time).
   std::chrono::milliseconds discovery_timeout{15'000};
   std::chrono::milliseconds metrics_flush_interval{5'000};
+  // How often the database is checked for changes made by other instances; zero: never.
+  std::chrono::milliseconds sync_interval{2'000};
   // How long per-minute call latency is kept (pruned hourly); zero keeps it for ever.
   std::chrono::milliseconds metrics_retention{std::chrono::hours(14 * 24)};
   upstream::UpstreamConfig defaults; // timeouts, limits and back-off for stored upstreams
@@ -158,7 +163,14 @@ private:
   void finishDiscovery(const std::string& slug, core::Result<storage::Discovery> found,
                        bool announce);
   void awaitDiscovery(const std::string& slug, std::function<void()> then);
+  // Starts (or restarts) the upstream a record describes, and remembers what it runs.
   void connect(const storage::GatewayRecord& record);
+  void disconnect(const std::string& slug);
+  // Applies changes made by other instances (storage thread); see scheduleSync().
+  void sync(storage::Store& store);
+  // Connects and disconnects upstreams until the running set matches the view's enabled ones.
+  void followUpstreams(const View& view);
+  void scheduleSync();
   void flushMetrics();
   void applySetting(storage::Store& store, const std::string& tool_id,
                     const ImportPlan::ToolSetting& setting);
@@ -178,6 +190,9 @@ private:
   std::map<std::string, std::vector<std::function<void()>>> discovery_waiters_; // by slug
   std::vector<storage::CallSample> samples_;
   std::map<std::string, std::vector<ImportPlan::ToolSetting>> pending_settings_;
+  // The upstreams this instance runs, as the records they were started from (by slug).
+  std::map<std::string, storage::GatewayRecord> running_;
+  std::string catalog_stamp_; // Store::catalogStamp() at the last sync (storage thread)
   bool stopping_ = false;
 };
 

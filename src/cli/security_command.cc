@@ -326,7 +326,8 @@ private:
                      fmt::format("/gateways/{}/state{}&activate=false", id, reason), exit_code))
         return exit_code;
       report(fmt::format("upstream {} deactivated: its tools, resources and prompts are gone "
-                         "from every MCP endpoint",
+                         "from every MCP endpoint (of other replicas sharing the database within "
+                         "gateway.catalog_sync_interval)",
                          upstream_));
     }
     if (!token_id_.empty()) {

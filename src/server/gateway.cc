@@ -312,6 +312,7 @@ core::Status Gateway::start() {
   catalog::CatalogOptions catalog_options;
   catalog_options.separator = options_.app.separator;
   catalog_options.discovery_timeout = options_.discovery_timeout;
+  catalog_options.sync_interval = options_.catalog_sync_interval;
   catalog_options.metrics_flush_interval = options_.metrics_flush_interval;
   catalog_options.metrics_retention = options_.metrics_retention;
   catalog_options.secrets = identity_->secretBox();

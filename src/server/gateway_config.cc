@@ -55,6 +55,11 @@ config::Schema gatewaySchema() {
               .default_value = "15s",
               .help = "How long registering an upstream waits for it to connect and list its "
                       "tools before answering"});
+  schema.add({.key = "gateway.catalog_sync_interval",
+              .type = Type::kDuration,
+              .default_value = "2s",
+              .help = "How often the gateway looks for changes other instances sharing its "
+                      "database made to upstreams, tools and servers (0: never)"});
   schema.add({.key = "metrics.flush_interval",
               .type = Type::kDuration,
               .default_value = "5s",
@@ -346,6 +351,7 @@ GatewayOptions gatewayOptions(const config::Config& config) {
   out.upstream_endpoints = config.boolean("gateway.upstream_endpoints");
   out.database_url = config.secret("database.url");
   out.discovery_timeout = config.duration("gateway.discovery_timeout");
+  out.catalog_sync_interval = config.duration("gateway.catalog_sync_interval");
   out.metrics_flush_interval = config.duration("metrics.flush_interval");
   if (out.metrics_flush_interval.count() <= 0) {
     throw config::ConfigError({fmt::format("{}: 'metrics.flush_interval' must be positive",

@@ -33,6 +33,7 @@ struct GatewayOptions {
   std::vector<upstream::UpstreamConfig> upstreams; // seeded into the catalog on start
   core::Secret database_url;                       // empty: SQLite in data_dir
   std::chrono::milliseconds discovery_timeout{15'000};
+  std::chrono::milliseconds catalog_sync_interval{2'000}; // zero: never
   std::chrono::milliseconds metrics_flush_interval{5'000};
   std::chrono::milliseconds metrics_retention{std::chrono::hours(14 * 24)}; // zero: for ever
   identity::SecurityOptions security;

@@ -550,6 +550,20 @@ core::Result<bool> Store::setItemTags(const std::string& table, const std::strin
   return rows->affected > 0;
 }
 
+core::Result<std::string> Store::catalogStamp() {
+  std::string stamp;
+  for (const char* table : {"gateways", "tools", "resources", "prompts", "servers"}) {
+    auto rows =
+        db_.query(fmt::format("SELECT COUNT(*), SUM(enabled), MAX(updated_at) FROM {}", table));
+    if (!rows) return rows.error();
+    const auto& r = rows->rows.at(0);
+    stamp += fmt::format("{}/{}/{};", r.integer(0), r.integer(1), r.text(2));
+  }
+  auto members = db_.query("SELECT COUNT(*) FROM server_members");
+  if (!members) return members.error();
+  return stamp + std::to_string(members->rows.at(0).integer(0));
+}
+
 // ---- Virtual servers --------------------------------------------------------------------------
 
 namespace {

@@ -197,6 +197,12 @@ public:
   core::Result<bool> setItemTags(const std::string& table, const std::string& id,
                                  const std::vector<std::string>& tags);
 
+  // A fingerprint of the catalog's tables (row counts, enabled counts, last change): another
+  // instance sharing the database compares it to learn cheaply whether anything it serves
+  // changed. Times are to the second, so a change is seen as long as it alters a count or
+  // lands in a later second than the previous one.
+  core::Result<std::string> catalogStamp();
+
   // Virtual servers. kConflict for a taken name.
   core::Result<std::vector<ServerRecord>> servers();
   core::Result<std::optional<ServerRecord>> server(const std::string& id);

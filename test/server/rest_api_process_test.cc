@@ -673,6 +673,54 @@ TEST_F(RestApiTest, TheCatalogSurvivesARestart) {
   EXPECT_TRUE(names.count("extra-tools__add"));
 }
 
+// Two instances on one database (replicas): what is registered, disabled, deleted or hidden
+// through one is served the same way by the other within gateway.catalog_sync_interval, with
+// no restart; its MCP sessions are told that their lists changed.
+TEST_F(RestApiTest, ChangesThroughOneInstanceReachAnotherSharingTheDatabase) {
+  const std::uint16_t port2 = freePort();
+  second_ = launch(dir_ / "data", port2, dir_ / "forge.yaml");
+  ASSERT_TRUE(second_);
+  McpClient other(port2, "/mcp");
+  ASSERT_TRUE(other.initialize()) << other.status();
+  ASSERT_TRUE(eventually([&] { return other.toolNames().count("fixture__add") > 0; }));
+  auto otherHas = [&](const std::string& tool) { return other.toolNames().count(tool) > 0; };
+
+  // Registered through the first: the second connects it and serves its tools.
+  auto created = registerExtra();
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = str(parse(created.body), "id");
+  ASSERT_TRUE(eventually([&] { return otherHas("extra-tools__add"); }, 10s)) << second_->err();
+  EXPECT_TRUE(
+      second_->waitForLine("upstream extra-tools was added or changed by another instance", 1s));
+  EXPECT_EQ(resultText(other.callTool("extra-tools__add", {{"a", 2}, {"b", 3}})), "5");
+
+  // A tool hidden through the first is hidden by the second, and shown again.
+  const std::string echo = toolId("fixture__echo");
+  ASSERT_EQ(api("POST", "/tools/" + echo + "/state?activate=false").status, 200);
+  EXPECT_TRUE(eventually([&] { return !otherHas("fixture__echo"); }, 10s));
+  EXPECT_TRUE(isError(other.callTool("fixture__echo", {{"message", "hidden"}})));
+  ASSERT_EQ(api("POST", "/tools/" + echo + "/state?activate=true").status, 200);
+  EXPECT_TRUE(eventually([&] { return otherHas("fixture__echo"); }, 10s));
+
+  // Disabled through the first: the second stops it and no longer lists or calls it.
+  auto disabled = api("POST", "/gateways/" + id + "/state?activate=false");
+  ASSERT_EQ(disabled.status, 200) << disabled.body;
+  EXPECT_TRUE(eventually([&] { return !otherHas("extra-tools__add"); }, 10s));
+  EXPECT_TRUE(second_->waitForLine("upstream extra-tools was disabled or deleted by another", 1s));
+  EXPECT_TRUE(isError(other.callTool("extra-tools__add", {{"a", 1}, {"b", 1}})));
+  McpClient fresh(port2, "/mcp");
+  ASSERT_TRUE(fresh.initialize());
+  EXPECT_FALSE(fresh.toolNames().count("extra-tools__add"));
+
+  // Enabled again, then deleted: back, then gone for good; the configured upstream stays.
+  ASSERT_EQ(api("POST", "/gateways/" + id + "/state?activate=true").status, 200);
+  EXPECT_TRUE(eventually([&] { return otherHas("extra-tools__add"); }, 10s));
+  ASSERT_EQ(api("DELETE", "/gateways/" + id).status, 200);
+  EXPECT_TRUE(eventually([&] { return !otherHas("extra-tools__add"); }, 10s));
+  EXPECT_EQ(request(port2, "GET", "/gateways/" + id).status, 404);
+  EXPECT_EQ(resultText(other.callTool("fixture__add", {{"a", 1}, {"b", 2}})), "3");
+}
+
 // ---- 10. the OpenAPI document ------------------------------------------------------------------
 
 TEST_F(RestApiTest, OpenApiDocumentsEveryServedRouteAndServesEveryDocumentedOne) {

@@ -186,6 +186,43 @@ TEST_P(StoreTest, DeletingAGatewayDeletesWhatItOffered) {
   EXPECT_FALSE(*store_->deleteGateway(g.id));
 }
 
+TEST_P(StoreTest, TheCatalogStampChangesWithEveryChangeAnotherInstanceMustSee) {
+  auto stamp = [&] {
+    auto now = store_->catalogStamp();
+    EXPECT_TRUE(now.ok()) << now.error().message;
+    return now.ok() ? *now : std::string();
+  };
+  const std::string empty = stamp();
+  EXPECT_EQ(stamp(), empty); // reading changes nothing
+  auto g = addGateway("alpha");
+  const std::string added = stamp();
+  EXPECT_NE(added, empty);
+  ASSERT_TRUE(store_->replaceDiscovery(g.id, discovery({"add", "echo"})).ok());
+  const std::string discovered = stamp();
+  EXPECT_NE(discovered, added);
+  // Health is not a change of the catalog.
+  ASSERT_TRUE(store_->setGatewayHealth(g.id, true, "ready", "", "{}").ok());
+  EXPECT_EQ(stamp(), discovered);
+  // Hiding a tool, disabling the gateway, adding a server member: each is seen.
+  auto tools = store_->tools();
+  ASSERT_TRUE(tools.ok());
+  ASSERT_TRUE(store_->setItemEnabled("tools", tools->front().id, false).ok());
+  const std::string hidden = stamp();
+  EXPECT_NE(hidden, discovered);
+  g.enabled = false;
+  ASSERT_TRUE(store_->updateGateway(g).ok());
+  const std::string disabled = stamp();
+  EXPECT_NE(disabled, hidden);
+  ServerRecord server;
+  server.name = "math";
+  server.members = {{MemberKind::kTool, "gw__add"}};
+  ASSERT_TRUE(store_->insertServer(server).ok());
+  EXPECT_NE(stamp(), disabled);
+  const std::string with_server = stamp();
+  ASSERT_TRUE(store_->deleteGateway(g.id).ok());
+  EXPECT_NE(stamp(), with_server);
+}
+
 TEST_P(StoreTest, ServersKeepTheirMembersInOrder) {
   ServerRecord s;
   s.name = "math";
