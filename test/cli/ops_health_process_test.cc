@@ -176,6 +176,18 @@ TEST_F(OpsHealthTest, HealthIsOkThenWarnsOnABadUpstreamAndIsCriticalWhenTheGatew
       forge({"health", "--redis-url", fmt::format("redis://127.0.0.1:{}", freePort())});
   EXPECT_EQ(redis.exit_code, 3) << redis.out;
 
+  // An admin UI is fetched when one is named: a page that answers is ok; one that answers 404,
+  // or nothing listening, is critical. (The gateway's OpenAPI page stands in for the UI.)
+  const auto ui = forge({"health", "--json", "--ui-url", url_ + "/openapi.json"});
+  EXPECT_EQ(ui.exit_code, 0) << ui.out << ui.err;
+  EXPECT_EQ(checkStatus(json::parse(ui.out), "admin ui"), "ok") << ui.out;
+  const auto missing_page = forge({"health", "--ui-url", url_ + "/no-such-page"});
+  EXPECT_EQ(missing_page.exit_code, 3) << missing_page.out;
+  EXPECT_TRUE(contains(missing_page.out, "answered HTTP 404")) << missing_page.out;
+  const auto no_ui = forge({"health", "--ui-url", fmt::format("http://127.0.0.1:{}", freePort())});
+  EXPECT_EQ(no_ui.exit_code, 3) << no_ui.out;
+  EXPECT_TRUE(contains(no_ui.out, "admin ui")) << no_ui.out;
+
   registerDeadUpstream();
   const auto degraded = forge({"health"});
   EXPECT_EQ(degraded.exit_code, 4) << degraded.out << degraded.err;
