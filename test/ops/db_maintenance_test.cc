@@ -9,6 +9,11 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 namespace forge::test {
 namespace {
 
@@ -143,6 +148,62 @@ TEST(ScheduleTest, SystemdUnitsRunTheBackupEveryInterval) {
   EXPECT_NE(units.service.find("ExecStart=/usr/bin/forge backup create"), std::string::npos);
   EXPECT_NE(units.service.find("'/srv/forge data'"), std::string::npos);
   EXPECT_EQ(units.service.find("EnvironmentFile"), std::string::npos);
+}
+
+// Installing the timer, for a user manager. systemd cannot run in a test, so a stand-in
+// `systemctl` first on PATH records how it is called (and fails when told to).
+TEST(ScheduleTest, InstallingTheTimerWritesUnitsReloadsSystemdAndEnablesIt) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / fmt::format("forge-schedule-{}", ::getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir / "bin");
+  const fs::path calls = dir / "systemctl-calls";
+  {
+    std::ofstream stand_in(dir / "bin" / "systemctl");
+    stand_in << "#!/bin/sh\necho \"$*\" >> '" << calls.string() << "'\n"
+             << "[ -e '" << (dir / "fail").string()
+             << "' ] && { echo 'Failed to enable unit: Access denied' >&2; exit 1; }\nexit 0\n";
+  }
+  fs::permissions(dir / "bin" / "systemctl", fs::perms::owner_all);
+  const std::string path = (dir / "bin").string() + ":" + std::getenv("PATH");
+  ::setenv("PATH", path.c_str(), 1);
+  ::setenv("XDG_CONFIG_HOME", (dir / "config").c_str(), 1);
+
+  ops::ScheduleSpec spec;
+  spec.forge_binary = "/usr/bin/forge";
+  spec.data_dir = "/srv/forge";
+  spec.backup_dir = "/srv/forge/backups";
+  spec.every = std::chrono::hours(6);
+  spec.keep = 28;
+  auto written = ops::installSystemdTimer(spec, ops::SystemdScope::kUser);
+  ASSERT_TRUE(written) << written.error().message;
+  const fs::path units = dir / "config" / "systemd" / "user";
+  EXPECT_EQ(*written, (std::vector<std::string>{(units / "forge-backup.service").string(),
+                                                (units / "forge-backup.timer").string()}));
+  auto read = [](const fs::path& file) {
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  EXPECT_EQ(read(units / "forge-backup.timer"), ops::systemdUnits(spec).timer);
+  EXPECT_NE(read(units / "forge-backup.service").find("--keep 28"), std::string::npos);
+  EXPECT_EQ(read(calls), "--user daemon-reload\n--user enable --now forge-backup.timer\n");
+  // What is installed is listed (systemd itself not answering here).
+  const auto installed = ops::installedSchedules();
+  ASSERT_FALSE(installed.empty());
+  EXPECT_NE(installed.front().find("forge-backup.timer every 21600s"), std::string::npos)
+      << installed.front();
+
+  // systemctl refusing is an error that carries its message.
+  std::ofstream(dir / "fail") << "";
+  auto refused = ops::installSystemdTimer(spec, ops::SystemdScope::kUser);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("Access denied"), std::string::npos)
+      << refused.error().message;
+  // No systemd at all: nothing to install into.
+  EXPECT_FALSE(ops::installSystemdTimer(spec, ops::SystemdScope::kNone));
+  fs::remove_all(dir);
 }
 
 } // namespace
