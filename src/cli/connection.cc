@@ -51,11 +51,14 @@ void Connection::addOptions(CLI::App& app, Reach reach) {
   const auto bits = static_cast<int>(reach);
   if (bits & static_cast<int>(Reach::kGateway)) {
     app.add_option("--gateway-url", gateway_url_,
-                   "The gateway (default: $FORGE_GATEWAY_URL or http://127.0.0.1:8000)");
+                   "The gateway, http:// or https:// (default: $FORGE_GATEWAY_URL or "
+                   "http://127.0.0.1:8000); https certificates are verified, trust a private CA "
+                   "with $FORGE_CA_FILE");
   }
   if (bits & static_cast<int>(Reach::kManager)) {
     app.add_option("--manager-url", manager_url_,
-                   "The manager's API (default: $FORGE_MANAGER_URL or http://127.0.0.1:9000)");
+                   "The manager's API, http:// or https:// (default: $FORGE_MANAGER_URL or "
+                   "http://127.0.0.1:9000; $FORGE_CA_FILE as for --gateway-url)");
   }
   if (bits & static_cast<int>(Reach::kDatabase)) {
     app.add_option("--database-url", database_url_,

@@ -1,6 +1,7 @@
 // Connection: where a running Forge stack is and how to authenticate to it. Every command that
 // talks to the gateway's API or the manager's shares these options and their defaults:
-//   --gateway-url  $FORGE_GATEWAY_URL, else http://127.0.0.1:8000
+//   --gateway-url  $FORGE_GATEWAY_URL, else http://127.0.0.1:8000 (https:// too: the certificate
+//                  is verified against the system's roots and $FORGE_CA_FILE)
 //   --manager-url  $FORGE_MANAGER_URL, else http://127.0.0.1:9000
 //   --token        $FORGE_TOKEN, $MCP_GATEWAY_TOKEN, else a short-lived platform-admin JWT
 //                  signed with the key in <data-dir>/secrets.json (who can read it is an admin)

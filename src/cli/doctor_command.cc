@@ -109,7 +109,8 @@ private:
     const auto where = ops::hostPortOf(url);
     const std::string name = fmt::format("{} port", what);
     if (!where) {
-      checks.push_back({name, Level::kCritical, fmt::format("'{}' is not an http:// URL", url)});
+      checks.push_back(
+          {name, Level::kCritical, fmt::format("'{}' is not an http:// or https:// URL", url)});
       return false;
     }
     std::string error;

@@ -619,7 +619,9 @@ public:
   void setup(CLI::App& app) override {
     app.add_option("files", files_, "YAML/JSON files or server lists (see below)");
     app.add_option("--url", url_,
-                   fmt::format("The gateway (default: $MCP_GATEWAY_URL, else {})", kDefaultUrl));
+                   fmt::format("The gateway, http:// or https:// (default: $MCP_GATEWAY_URL, else "
+                               "{}; $FORGE_CA_FILE trusts a private CA)",
+                               kDefaultUrl));
     app.add_option("--token", token_,
                    "Bearer token sent as Authorization (default: $MCP_GATEWAY_TOKEN)");
     app.add_flag("--dry-run", dry_run_, "Print what would change; write nothing");

@@ -1,7 +1,9 @@
-// The blocking HTTP client (http_client.h): Beast over a plain TCP socket, run on a private
-// io_context by one coroutine. One deadline covers the whole exchange: a timer cancels name
-// resolution, and the tcp_stream's expiry (expires_at) covers connect, write and read.
+// The blocking HTTP client (http_client.h): Beast over plain TCP or TLS (MaybeTlsStream, the
+// server's stream type), run on a private io_context by one coroutine. One deadline covers the
+// whole exchange: a timer cancels name resolution, and the TCP stream's expiry (expires_at)
+// covers connect, the TLS handshake, write and read.
 #include "net/http_client.h"
+#include "net/tls_stream_impl.h"
 #include "net/url.h"
 
 #include "core/version.h"
@@ -15,11 +17,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <optional>
 
 namespace forge::net {
@@ -63,14 +65,26 @@ std::string seconds(std::chrono::milliseconds timeout) {
                                      : fmt::format("{} ms", timeout.count());
 }
 
+// The extra trusted roots: the request's, else $FORGE_CA_FILE.
+std::string caFileOf(const HttpRequestSpec& spec) {
+  if (!spec.ca_file.empty()) return spec.ca_file;
+  const char* env = std::getenv("FORGE_CA_FILE");
+  return env ? env : "";
+}
+
 // Everything one exchange uses; it outlives the io_context's run().
 struct Exchange {
+  Exchange(const HttpRequestSpec& s, Url u, TlsContextPtr tls, std::string ca)
+      : spec(s), url(std::move(u)), ca_file(std::move(ca)), deadline(Clock::now() + s.timeout),
+        stream(tcp::socket(ioc), std::move(tls)) {}
+
   const HttpRequestSpec& spec;
   Url url;
+  std::string ca_file; // for advice when the peer's certificate is refused
   Clock::time_point deadline;
   asio::io_context ioc{1};
   tcp::resolver resolver{ioc};
-  beast::tcp_stream stream{ioc};
+  MaybeTlsStream stream; // TLS for https://
   asio::steady_timer watchdog{ioc};
   bool resolve_timed_out = false;
   std::optional<core::Result<Response>> result;
@@ -84,7 +98,8 @@ struct Exchange {
   }
 };
 
-asio::awaitable<void> run(Exchange& x) {
+// Resolves and connects; false (with the result set) on failure.
+asio::awaitable<bool> connect(Exchange& x) {
   const auto [resolve_error, endpoints] =
       co_await x.resolver.async_resolve(x.url.host, x.url.port, kNoThrow);
   x.watchdog.cancel();
@@ -95,22 +110,65 @@ asio::awaitable<void> run(Exchange& x) {
       x.fail(core::Errc::kUnavailable, fmt::format("cannot resolve '{}' ({}): {}", x.url.host,
                                                    x.url.origin(), resolve_error.message()));
     }
-    co_return;
+    co_return false;
   }
 
-  x.stream.expires_at(x.deadline);
-  const auto [connect_error, endpoint] = co_await x.stream.async_connect(endpoints, kNoThrow);
+  x.stream.tcp().expires_at(x.deadline);
+  const auto [connect_error, endpoint] = co_await x.stream.tcp().async_connect(endpoints, kNoThrow);
   if (connect_error == beast::error::timeout) {
     x.failTimeout("connecting");
-    co_return;
+    co_return false;
   }
   if (connect_error) {
     x.fail(core::Errc::kUnavailable,
            fmt::format("cannot connect to {}: {} — is the gateway running?", x.url.origin(),
                        connect_error.message()));
-    co_return;
+    co_return false;
   }
+  co_return true;
+}
 
+// What to do about a failed handshake; `refusal` says why the certificate was refused, if it was.
+std::string handshakeAdvice(const Exchange& x, const std::optional<CertificateRefusal>& refusal) {
+  if (!refusal) return fmt::format("does {} serve HTTPS? (use http:// if not)", x.url.authority());
+  switch (refusal->kind) {
+  case CertificateRefusal::Kind::kWrongName:
+    return fmt::format("the certificate does not name {}: use a URL with a name it carries, or "
+                       "give the server a certificate for {}",
+                       x.url.host, x.url.host);
+  case CertificateRefusal::Kind::kOutOfDate:
+    return "renew the server's certificate (forge certs renew), or check this machine's clock";
+  case CertificateRefusal::Kind::kUntrusted:
+    break;
+  }
+  if (x.ca_file.empty()) return "pass the CA with FORGE_CA_FILE=/path/ca.pem";
+  return fmt::format("{} does not hold the CA that signed it (FORGE_CA_FILE)", x.ca_file);
+}
+
+// The TLS handshake, verifying the certificate and its name; false (with the result set) on
+// failure.
+asio::awaitable<bool> handshake(Exchange& x) {
+  auto& tls = *x.stream.tls();
+  if (auto named = expectPeerName(tls, x.url.host); !named) {
+    x.result = named.error();
+    co_return false;
+  }
+  const auto [error] = co_await tls.async_handshake(asio::ssl::stream_base::client, kNoThrow);
+  if (!error) co_return true;
+  if (error == beast::error::timeout) {
+    x.failTimeout("the TLS handshake");
+    co_return false;
+  }
+  const auto refusal = certificateRefusal(tls);
+  const std::string why =
+      refusal ? fmt::format("certificate verify failed ({})", refusal->reason) : error.message();
+  x.fail(core::Errc::kUnavailable, fmt::format("TLS handshake with {} failed: {} — {}",
+                                               x.url.origin(), why, handshakeAdvice(x, refusal)));
+  co_return false;
+}
+
+// Sends the request and reads the whole answer, over plain TCP or TLS alike.
+asio::awaitable<void> exchange(Exchange& x) {
   http::request<http::string_body> request{verbOf(x.spec.method), x.url.target, 11};
   for (const auto& [name, value] : x.spec.headers)
     request.insert(name, value);
@@ -155,9 +213,12 @@ asio::awaitable<void> run(Exchange& x) {
     co_return;
   }
   if (read_error) {
-    x.fail(core::Errc::kUnavailable, fmt::format("the connection to {} broke before the answer "
-                                                 "was complete: {}",
-                                                 x.url.origin(), read_error.message()));
+    // A TLS server closes on a plain request without a word: say what that usually means.
+    const bool maybe_tls = !x.url.secure && read_error == http::error::end_of_stream;
+    x.fail(core::Errc::kUnavailable,
+           fmt::format("the connection to {} broke before the answer was complete: {}{}",
+                       x.url.origin(), read_error.message(),
+                       maybe_tls ? " (if it serves HTTPS, use an https:// URL)" : ""));
     co_return;
   }
 
@@ -168,8 +229,21 @@ asio::awaitable<void> run(Exchange& x) {
     response.headers.add(std::string(field.name_string()), std::string(field.value()));
   response.body = std::move(message.body());
   x.result = std::move(response);
+  // No TLS close_notify: the answer is complete, and waiting for the peer's would only cost time.
   beast::error_code ignored;
   x.stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+}
+
+// Each co_await is a statement of its own: GCC 12 miscompiles one inside a condition (the
+// coroutine hits an illegal instruction).
+asio::awaitable<void> run(Exchange& x) {
+  const bool connected = co_await connect(x);
+  if (!connected) co_return;
+  if (x.stream.secure()) {
+    const bool secured = co_await handshake(x);
+    if (!secured) co_return;
+  }
+  co_await exchange(x);
 }
 
 } // namespace
@@ -186,7 +260,15 @@ core::Result<Response> fetch(const HttpRequestSpec& spec) {
     }
   }
 
-  Exchange x{spec, std::move(*url), Clock::now() + spec.timeout};
+  const std::string ca_file = caFileOf(spec);
+  TlsContextPtr tls;
+  if (url->secure) {
+    auto context = makeClientTlsContext(ca_file);
+    if (!context) return context.error();
+    tls = std::move(*context);
+  }
+
+  Exchange x(spec, std::move(*url), std::move(tls), ca_file);
   x.watchdog.expires_at(x.deadline);
   x.watchdog.async_wait([&x](const boost::system::error_code& ec) {
     if (ec) return; // cancelled: resolution finished in time

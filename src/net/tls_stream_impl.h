@@ -1,6 +1,7 @@
-// TLS for the HTTP server (and client): a stream that is either plain TCP or TLS over TCP,
-// decided when the connection is made, so that one connection type serves both; and server
-// contexts built from PEM files. Implementation files only (Asio and OpenSSL).
+// TLS for the HTTP server and the blocking client: a stream that is either plain TCP or TLS over
+// TCP, decided when the connection is made, so that one connection type serves both; server
+// contexts built from PEM files; client contexts that verify the peer. Implementation files only
+// (Asio and OpenSSL).
 #pragma once
 
 #include "core/error.h"
@@ -23,6 +24,11 @@ using TlsContextPtr = std::shared_ptr<boost::asio::ssl::context>;
 // Errors (unreadable file, not PEM, key not matching the certificate) are values naming the file.
 core::Result<TlsContextPtr> makeServerTlsContext(const std::string& cert_file,
                                                  const std::string& key_file);
+
+// A TLS 1.2+ client context that verifies the peer's certificate against the system's default
+// roots and, when ca_file is set, the PEM certificates in it. An unreadable ca_file is an error
+// (kInvalidParams) naming it.
+core::Result<TlsContextPtr> makeClientTlsContext(const std::string& ca_file);
 
 // Plain TCP, or TLS over TCP when made with a context. Meets Beast's AsyncStream requirements;
 // timeouts are the TCP stream's (expires_after).
@@ -86,5 +92,17 @@ private:
   std::optional<TlsStream> tls_;
   std::optional<boost::beast::tcp_stream> plain_;
 };
+
+// Prepares a client connection to `host` before its handshake: SNI (for a name; an address is not
+// sent) and the name or address the certificate must carry.
+core::Status expectPeerName(MaybeTlsStream::TlsStream& stream, const std::string& host);
+
+// Why a failed client handshake refused the peer's certificate, if it did.
+struct CertificateRefusal {
+  enum class Kind { kUntrusted, kWrongName, kOutOfDate };
+  Kind kind = Kind::kUntrusted;
+  std::string reason; // OpenSSL's words, e.g. "self-signed certificate"
+};
+std::optional<CertificateRefusal> certificateRefusal(MaybeTlsStream::TlsStream& stream);
 
 } // namespace forge::net

@@ -13,7 +13,7 @@ std::string HttpUrl::authority() const {
 }
 
 std::string HttpUrl::hostHeader() const {
-  if (port != "80") return authority();
+  if (port != (secure ? "443" : "80")) return authority();
   return host.find(':') == std::string::npos ? host : "[" + host + "]";
 }
 
@@ -48,14 +48,11 @@ core::Result<HttpUrl> parseHttpUrl(std::string_view text, std::string_view what)
     return core::Error{core::Errc::kInvalidParams,
                        fmt::format("invalid {} '{}': {}", what, text, why)};
   };
-  if (startsWithIgnoreCase(text, "https://")) {
-    return core::Error{core::Errc::kInvalidParams,
-                       fmt::format("{} {}: https is not supported yet (no TLS client); use an "
-                                   "http:// URL",
-                                   what, text)};
-  }
-  if (!startsWithIgnoreCase(text, "http://")) return invalid("only http:// URLs are supported");
-  const std::string_view rest = text.substr(7);
+  HttpUrl url;
+  url.secure = startsWithIgnoreCase(text, "https://");
+  if (!url.secure && !startsWithIgnoreCase(text, "http://"))
+    return invalid("only http:// and https:// URLs are supported");
+  const std::string_view rest = text.substr(url.secure ? 8 : 7);
   const auto authority_end = rest.find_first_of("/?#");
   const std::string_view authority = rest.substr(0, authority_end);
   std::string_view target =
@@ -64,7 +61,6 @@ core::Result<HttpUrl> parseHttpUrl(std::string_view text, std::string_view what)
   if (authority.find('@') != std::string_view::npos)
     return invalid("credentials in the URL are not supported");
 
-  HttpUrl url;
   std::string_view port;
   if (!authority.empty() && authority.front() == '[') {
     const auto close = authority.find(']');
@@ -91,11 +87,23 @@ core::Result<HttpUrl> parseHttpUrl(std::string_view text, std::string_view what)
     url.port = std::to_string(number);
     url.port_number = static_cast<std::uint16_t>(number);
   } else {
-    url.port = "80";
+    url.port_number = url.secure ? 443 : 80;
+    url.port = std::to_string(url.port_number);
   }
   url.target = targetWithPath(target);
   if (hasSpaceOrControl(url.target)) return invalid("spaces or control characters in the path");
   return url;
+}
+
+core::Result<HttpUrl> parsePlainHttpUrl(std::string_view text, std::string_view what) {
+  if (startsWithIgnoreCase(text, "https://")) {
+    return core::Error{core::Errc::kInvalidParams,
+                       fmt::format("{} {}: https is not supported yet for upstream connections; "
+                                   "put a TLS-terminating proxy in front of it or use an http:// "
+                                   "URL",
+                                   what, text)};
+  }
+  return parseHttpUrl(text, what);
 }
 
 } // namespace forge::net

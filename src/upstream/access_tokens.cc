@@ -132,7 +132,7 @@ class TokenCache final : public AccessTokens, public std::enable_shared_from_thi
 public:
   TokenCache(net::EventLoop& loop, OAuthClientCredentials credentials, std::string name)
       : io_(loop.impl().io), credentials_(std::move(credentials)), name_(std::move(name)),
-        url_(net::parseHttpUrl(credentials_.token_url, "OAuth token URL")) {}
+        url_(net::parsePlainHttpUrl(credentials_.token_url, "OAuth token URL")) {}
 
   void get(TokenHandler done) override {
     std::unique_lock lock(mutex_);

@@ -75,7 +75,7 @@ using Url = net::HttpUrl;
 using Token = AccessTokens::Token;
 
 core::Result<Url> parseUrl(std::string_view text) {
-  return net::parseHttpUrl(text, "upstream URL");
+  return net::parsePlainHttpUrl(text, "upstream URL");
 }
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 

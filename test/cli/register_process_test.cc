@@ -356,10 +356,11 @@ TEST_F(RegisterCliTest, UsageErrorsExit2) {
       << missing.err;
 
   std::ofstream(dir_ / "servers.txt") << "a|true|fixture|x\n";
-  const auto https =
-      forgeRegister({"--url", "https://127.0.0.1:8443", (dir_ / "servers.txt").string()});
-  EXPECT_EQ(https.exit_code, 2);
-  EXPECT_TRUE(contains(https.err, "https is not supported yet")) << https.err;
+  // https:// is spoken (test/cli/https_process_test.cc); other schemes are usage errors.
+  const auto ftp =
+      forgeRegister({"--url", "ftp://127.0.0.1:8443", (dir_ / "servers.txt").string()});
+  EXPECT_EQ(ftp.exit_code, 2);
+  EXPECT_TRUE(contains(ftp.err, "only http:// and https:// URLs")) << ftp.err;
 
   const auto timeout =
       forgeRegister({(dir_ / "servers.txt").string()}, {"MCP_GATEWAY_TIMEOUT=soon"});

@@ -616,7 +616,8 @@ TEST_F(HttpChannelTest, HttpsIsRefusedClearly) {
   channel->open(inbox.callbacks());
   auto reason = inbox.closed();
   ASSERT_TRUE(reason);
-  EXPECT_NE(reason->find("https"), std::string::npos) << *reason;
+  EXPECT_NE(reason->find("https is not supported"), std::string::npos) << *reason;
+  EXPECT_NE(reason->find("TLS-terminating proxy"), std::string::npos) << *reason;
 }
 
 TEST_F(HttpChannelTest, LegacySseRoundTrip) {
