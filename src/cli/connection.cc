@@ -148,11 +148,16 @@ std::optional<Answer> Connection::call(const ApiClient& api, net::Method method,
   if (!what) what = is_manager ? "the manager" : "the gateway";
   auto answer = api.call(method, path, body);
   if (!answer) {
-    const char* hint = is_manager ? "start it with `forge up`, or give --manager-url"
-                                  : "start it with `forge gateway` or `forge up`, or give "
-                                    "--gateway-url";
-    exit_code = fail(kExitUnhealthy, fmt::format("cannot reach {} at {}: {}\n({})", what,
-                                                 api.base(), answer.error().message, hint));
+    const std::string& reason = answer.error().message;
+    // Starting the service is the advice when nothing answered; a failed TLS handshake carries
+    // its own (which CA to trust, which name to use), and the service is running.
+    const char* hint = reason.starts_with("TLS handshake") ? nullptr
+                       : is_manager ? "start it with `forge up`, or give --manager-url"
+                                    : "start it with `forge gateway` or `forge up`, or give "
+                                      "--gateway-url";
+    exit_code =
+        fail(kExitUnhealthy, fmt::format("cannot reach {} at {}: {}{}", what, api.base(), reason,
+                                         hint ? fmt::format("\n({})", hint) : std::string()));
     return std::nullopt;
   }
   if (answer->status >= 300) {

@@ -88,6 +88,7 @@ TEST_F(HttpsProcessTest, AnUntrustedCertificateFailsWithAdvice) {
       << refused.err;
   EXPECT_TRUE(contains(refused.err, "certificate verify failed")) << refused.err;
   EXPECT_TRUE(contains(refused.err, "FORGE_CA_FILE=")) << refused.err;
+  EXPECT_FALSE(contains(refused.err, "start it with")) << "the gateway is running: " << refused.err;
 
   // A CA file that does not exist is named.
   const std::string missing = (dir_ / "missing.pem").string();
