@@ -107,6 +107,10 @@ std::vector<KeySpec> serviceFields() {
        .default_value = "none",
        .choices = {"none", "http", "mcp", "tcp"}},
       {.key = "health.path", .type = Type::kString, .default_value = "/health"},
+      {.key = "health.scheme",
+       .type = Type::kEnum,
+       .default_value = "http",
+       .choices = {"http", "https"}},
       {.key = "health.interval", .type = Type::kDuration, .default_value = "5s"},
       {.key = "health.timeout", .type = Type::kDuration, .default_value = "2s"},
       {.key = "health.retries", .type = Type::kInt, .default_value = "3", .min = 1, .max = 100},
@@ -163,6 +167,7 @@ ServiceConfig serviceOf(const config::Values& item, const std::string& where,
   s.release = item.string("release");
   s.health.type = item.string("health.type");
   s.health.path = item.string("health.path");
+  s.health.scheme = item.string("health.scheme");
   s.health.interval = item.duration("health.interval");
   s.health.timeout = item.duration("health.timeout");
   s.health.retries = static_cast<int>(item.integer("health.retries"));

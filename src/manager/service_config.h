@@ -22,6 +22,9 @@ namespace forge::manager {
 struct HealthCheck {
   std::string type = "none"; // none | http (GET path answers 2xx) | mcp (initialize + ping) | tcp
   std::string path = "/health";
+  // http | https (a replica serving TLS, such as a gateway with server.tls_cert; the check
+  // speaks TLS to 127.0.0.1 without verifying the certificate, which names the public host).
+  std::string scheme = "http";
   std::chrono::milliseconds interval{5'000};
   std::chrono::milliseconds timeout{2'000};
   int retries = 3; // consecutive failures before a running replica counts as unhealthy

@@ -83,10 +83,11 @@ bool checkSharedHttp(const net::HttpRequestSpec& spec, pid_t pgid) {
 // One health check of replica `pgid` listening on `port` (blocking, bounded by the timeout).
 bool checkHealth(const ServiceConfig& config, std::uint16_t port, pid_t pgid) {
   const auto& h = config.health;
-  const std::string base = fmt::format("http://127.0.0.1:{}", port);
+  const std::string base = fmt::format("{}://127.0.0.1:{}", h.scheme, port);
   if (h.type == "tcp") return tcpReachable(port, h.timeout);
   net::HttpRequestSpec spec;
   spec.timeout = h.timeout;
+  spec.verify_peer = false; // this replica answering is the question, not who it is
   if (h.type == "http") {
     spec.url = base + h.path;
     if (config.shared_port) return checkSharedHttp(spec, pgid);
@@ -107,6 +108,7 @@ bool checkHealth(const ServiceConfig& config, std::uint16_t port, pid_t pgid) {
       end.method = net::Method::kDelete;
       end.url = spec.url;
       end.timeout = h.timeout;
+      end.verify_peer = false;
       end.headers.set("Mcp-Session-Id", std::string(*session));
       (void)net::fetch(end);
     }

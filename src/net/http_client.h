@@ -26,6 +26,10 @@ struct HttpRequestSpec {
   // https: a PEM file of extra trusted roots (a private CA, a self-signed certificate), on top of
   // the system's. Empty: $FORGE_CA_FILE, if set.
   std::string ca_file;
+  // https: whether the certificate must be trusted and name the host. Off only for probes of a
+  // process on this machine (the manager's health checks of 127.0.0.1), where what is checked
+  // is that it answers, and its certificate names its public host.
+  bool verify_peer = true;
 };
 
 // Sends the request and returns the answer, whatever its status. Errors:

@@ -408,6 +408,42 @@ TEST_F(ManagerTest, GatewayReplicasShareAPortAndARollingRestartUnderLoadFailsNoC
       << json::serialize(metrics);
 }
 
+// A gateway serving HTTPS: with health.scheme https its checks speak TLS to 127.0.0.1 (the
+// certificate names the public host only) and it runs; checked over plain HTTP it never
+// becomes healthy.
+TEST_F(ManagerTest, AGatewayServingTlsIsCheckedOverTls) {
+  const auto cert = (dir_ / "cert.pem").string();
+  const auto key = (dir_ / "key.pem").string();
+  auto made = runCommand({FORGE_BINARY, "certs", "renew", "--cert", cert, "--key", key, "--name",
+                          "gateway.example.com", "--days", "30"},
+                         {}, dir_.string(), 60s);
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  std::ofstream(dir_ / "gateway.yaml")
+      << fmt::format("server:\n  tls_cert: {}\n  tls_key: {}\n", cert, key);
+  auto gateway = [&](const std::string& name, const std::string& scheme) {
+    return fmt::format("  - name: {0}\n"
+                       "    kind: gateway\n"
+                       "    command: [\"{1}\", gateway, --config, \"{2}\", --server-port, "
+                       "\"{{port}}\", --data-dir, \"{{data_dir}}/{0}\"]\n"
+                       "    port: {3}\n"
+                       "    health: {{type: http, scheme: {4}, path: /ready, interval: 200ms}}\n"
+                       "    stop_grace: 5s\n",
+                       name, FORGE_BINARY, (dir_ / "gateway.yaml").string(), freePort(), scheme);
+  };
+  std::ofstream(dir_ / "services.yml", std::ios::trunc)
+      << fmt::format("manager:\n  port: {}\nservices:\n", freePort()) << gateway("secure", "https")
+      << gateway("misread", "http");
+  startManager();
+  ASSERT_TRUE(eventually([&] { return state("secure") == "running"; }, 30s))
+      << json::serialize(service("secure"))
+      << request(port_, "GET", "/services/secure/logs?tail=20").body;
+  const auto running = pids("secure");
+  std::this_thread::sleep_for(1500ms); // several checks later it is still the same process
+  EXPECT_EQ(state("secure"), "running");
+  EXPECT_EQ(pids("secure"), running);
+  EXPECT_NE(state("misread"), "running") << json::serialize(service("misread"));
+}
+
 // POST /reload reads services.yml again: a new service starts, a removed one stops and goes, a
 // changed one takes its settings at its next start; a port change of a running service and a
 // file that does not load are refused, and nothing changes then.
