@@ -211,7 +211,11 @@ Headers relayedHeaders(const http::response_header<>& head) {
 // One upstream TCP connection; used only on its strand (the stream's executor), except for the
 // liveness check of an idle one.
 struct UpstreamConnection {
-  explicit UpstreamConnection(const Executor& executor) : stream(executor) {}
+  explicit UpstreamConnection(const Executor& executor) : stream(executor) {
+    // Beast reads as much as the buffer has room for (at least 512 bytes): room for most
+    // answers in one read.
+    buffer.reserve(16 * 1024);
+  }
 
   // Closes the socket, which ends any operation on it.
   void close() {
