@@ -16,6 +16,7 @@ core::Result<Answer> ApiClient::call(net::Method method, const std::string& path
   spec.method = method;
   spec.url = base_ + path;
   spec.timeout = timeout_;
+  spec.verify_peer = verify_peer_;
   spec.headers.set("Accept", "application/json");
   if (!token_.empty()) spec.headers.set("Authorization", "Bearer " + token_);
   if (body) {

@@ -27,6 +27,12 @@ public:
   core::Result<Answer> call(net::Method method, const std::string& path,
                             const boost::json::value* body = nullptr) const;
   const std::string& base() const { return base_; }
+  // For a replica on this machine reached by its own port over https: its certificate names
+  // the public host, not 127.0.0.1, so it is not verified (net::HttpRequestSpec::verify_peer).
+  ApiClient& localReplica() {
+    verify_peer_ = false;
+    return *this;
+  }
 
   // What an error answer says: its "detail", else the start of its body.
   static std::string detail(const Answer& answer);
@@ -35,6 +41,7 @@ private:
   std::string base_;
   std::string token_;
   std::chrono::milliseconds timeout_;
+  bool verify_peer_ = true;
 };
 
 } // namespace forge::cli

@@ -107,15 +107,17 @@ private:
         for (const auto& r : s.as_object().at("replicas").as_array()) {
           if (textOf(r, "state") != "running") continue;
           if (ports.size() > 1)
-            own.push_back(fmt::format("http://127.0.0.1:{}", numberOf(r, "port")));
+            own.push_back(fmt::format("{}://127.0.0.1:{}",
+                                      textOf(s, "scheme") == "https" ? "https" : "http",
+                                      numberOf(r, "port")));
           else
             ++expected;
         }
       }
     }
     for (const auto& url : own) {
-      if (auto reply =
-              send(ApiClient(url, tokenOrEmpty(), std::chrono::seconds(10)), "gateway", problems))
+      if (auto reply = send(ApiClient(url, tokenOrEmpty(), std::chrono::seconds(10)).localReplica(),
+                            "gateway", problems))
         replies.push_back(*reply);
     }
     if (!own.empty()) return;

@@ -46,7 +46,8 @@ public:
     for (auto port : ports)
       checkPort(port, checks);
     const bool gateway = textOf(status->body, "kind") == "gateway";
-    if (gateway && !ports.empty()) smokeTest(*ports.begin(), checks);
+    if (gateway && !ports.empty())
+      smokeTest(textOf(status->body, "scheme"), *ports.begin(), checks);
     return printChecks(connection_.json(), checks);
   }
 
@@ -89,8 +90,11 @@ private:
                       connected ? "accepts connections" : connected.error().message});
   }
 
-  void smokeTest(std::uint16_t port, std::vector<Check>& checks) {
-    smoke_.base_url = fmt::format("http://127.0.0.1:{}", port);
+  // Through one replica's own port, as the manager speaks to it (scheme http or https).
+  void smokeTest(const std::string& scheme, std::uint16_t port, std::vector<Check>& checks) {
+    const bool tls = scheme == "https";
+    smoke_.base_url = fmt::format("{}://127.0.0.1:{}", tls ? "https" : "http", port);
+    smoke_.verify_peer = !tls;
     if (auto token = connection_.token()) smoke_.token = *token;
     const auto report = ops::runSmokeTest(smoke_);
     std::string detail;

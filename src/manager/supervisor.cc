@@ -1112,6 +1112,7 @@ json::object Supervisor::status(const std::string& name) const {
       {"replicas", std::move(replicas)},
       {"restarts", restarts},
       {"port", s->config.port},
+      {"scheme", s->config.health.scheme}, // how its replicas are spoken to: http or https
       {"auto_start", s->config.auto_start},
       {"sleep_enabled", s->config.sleep.enabled},
       {"idle_seconds", std::chrono::duration<double>(Clock::now() - s->last_activity).count()},

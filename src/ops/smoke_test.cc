@@ -94,6 +94,7 @@ public:
 
 private:
   void headers(net::HttpRequestSpec& spec) const {
+    spec.verify_peer = options_.verify_peer;
     spec.headers.set("Accept", "application/json, text/event-stream");
     if (!options_.token.empty()) spec.headers.set("Authorization", "Bearer " + options_.token);
     if (!session.empty()) {

@@ -17,6 +17,9 @@ struct SmokeOptions {
   std::string tool;
   std::string arguments = "{}";              // JSON object
   std::chrono::milliseconds timeout{30'000}; // for each step
+  // https: false only for a replica on this machine reached by its own port (forge verify),
+  // whose certificate names the public host, not 127.0.0.1 (net::HttpRequestSpec::verify_peer).
+  bool verify_peer = true;
 };
 
 struct SmokeStep {

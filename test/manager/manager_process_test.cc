@@ -410,7 +410,7 @@ TEST_F(ManagerTest, GatewayReplicasShareAPortAndARollingRestartUnderLoadFailsNoC
 
 // A gateway serving HTTPS: with health.scheme https its checks speak TLS to 127.0.0.1 (the
 // certificate names the public host only) and it runs; checked over plain HTTP it never
-// becomes healthy.
+// becomes healthy. `forge verify` and `forge log-level` reach its replicas the same way.
 TEST_F(ManagerTest, AGatewayServingTlsIsCheckedOverTls) {
   const auto cert = (dir_ / "cert.pem").string();
   const auto key = (dir_ / "key.pem").string();
@@ -419,29 +419,66 @@ TEST_F(ManagerTest, AGatewayServingTlsIsCheckedOverTls) {
                          {}, dir_.string(), 60s);
   ASSERT_EQ(made.exit_code, 0) << made.err;
   std::ofstream(dir_ / "gateway.yaml")
-      << fmt::format("server:\n  tls_cert: {}\n  tls_key: {}\n", cert, key);
-  auto gateway = [&](const std::string& name, const std::string& scheme) {
+      << fmt::format("server:\n  tls_cert: {}\n  tls_key: {}\nupstreams:\n  - name: fixture\n"
+                     "    command: {}\n    args: [--stdio]\n",
+                     cert, key, FORGE_FIXTURE_BINARY);
+  auto gateway = [&](const std::string& name, const std::string& scheme, int replicas) {
+    const auto port = freePort();
+    freePort(); // replica i listens on port + i
     return fmt::format("  - name: {0}\n"
                        "    kind: gateway\n"
                        "    command: [\"{1}\", gateway, --config, \"{2}\", --server-port, "
-                       "\"{{port}}\", --data-dir, \"{{data_dir}}/{0}\"]\n"
+                       "\"{{port}}\", --data-dir, \"{{data_dir}}/{0}\",\n"
+                       "              --auth-password-cost, minimum]\n"
                        "    port: {3}\n"
+                       "    replicas: {5}\n"
                        "    health: {{type: http, scheme: {4}, path: /ready, interval: 200ms}}\n"
                        "    stop_grace: 5s\n",
-                       name, FORGE_BINARY, (dir_ / "gateway.yaml").string(), freePort(), scheme);
+                       name, FORGE_BINARY, (dir_ / "gateway.yaml").string(), port, scheme,
+                       replicas);
   };
+  const auto manager_port = freePort();
   std::ofstream(dir_ / "services.yml", std::ios::trunc)
-      << fmt::format("manager:\n  port: {}\nservices:\n", freePort()) << gateway("secure", "https")
-      << gateway("misread", "http");
+      << fmt::format("manager:\n  port: {}\nservices:\n", manager_port)
+      << gateway("secure", "https", 2) << gateway("misread", "http", 1);
   startManager();
-  ASSERT_TRUE(eventually([&] { return state("secure") == "running"; }, 30s))
+  ASSERT_TRUE(
+      eventually([&] { return state("secure") == "running" && pids("secure").size() == 2; }, 60s))
       << json::serialize(service("secure"))
       << request(port_, "GET", "/services/secure/logs?tail=20").body;
   const auto running = pids("secure");
-  std::this_thread::sleep_for(1500ms); // several checks later it is still the same process
+  std::this_thread::sleep_for(1500ms); // several checks later it is still the same processes
   EXPECT_EQ(state("secure"), "running");
   EXPECT_EQ(pids("secure"), running);
   EXPECT_NE(state("misread"), "running") << json::serialize(service("misread"));
+  EXPECT_EQ(str(service("secure"), "scheme"), "https");
+
+  const std::vector<std::string> stack{"--manager-url", fmt::format("http://127.0.0.1:{}", port_),
+                                       "--data-dir", (dir_ / "data").string()};
+  auto forge = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv{FORGE_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), stack.begin(), stack.end());
+    return runCommand(argv, {"AUTH_REQUIRED=false"}, dir_.string(), 60s);
+  };
+  // A smoke test through a replica's own port, over TLS.
+  const auto verified = forge({"verify", "secure", "--json"});
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+  EXPECT_NE(verified.out.find("tools/call"), std::string::npos) << verified.out;
+  // The log level of both replicas, each over TLS on its own port.
+  const auto level = forge({"log-level", "debug", "--json", "--gateway-url",
+                            fmt::format("https://gateway.example.com:{}", freePort())});
+  ASSERT_EQ(level.exit_code, 0) << level.out << level.err;
+  std::set<std::string> urls;
+  const auto replies = parse(level.out);
+  ASSERT_TRUE(replies.is_array()) << level.out;
+  for (const auto& reply : replies.as_array()) {
+    EXPECT_EQ(str(reply, "level"), "debug") << level.out;
+    urls.insert(str(reply, "url"));
+  }
+  EXPECT_EQ(urls.size(), 2u) << level.out;
+  for (const auto& url : urls)
+    EXPECT_TRUE(url.starts_with("https://127.0.0.1:")) << url;
 }
 
 // POST /reload reads services.yml again: a new service starts, a removed one stops and goes, a
