@@ -98,7 +98,8 @@ public:
                        {"rpo_ms", report->rpo_ms},
                        {"restore_ms", report->restore_ms},
                        {"start_ms", report->start_ms},
-                       {"port", report->port}};
+                       {"port", report->port},
+                       {"scheme", report->scheme}};
     extra["rto_ms"] = ready ? json::value(report->rto_ms) : json::value(nullptr);
     if (report->scratch_kept) extra["scratch_dir"] = report->scratch_dir;
     return printChecks(flags_.json(), report->checks, &extra);

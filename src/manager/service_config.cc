@@ -224,7 +224,7 @@ void checkService(const ServiceConfig& s, const config::Values& item, const std:
   }
 }
 
-// Both colours must be services with a port of their own.
+// Both colours must be services with a port of their own, spoken to in plain HTTP.
 void checkBlueGreen(const config::Config& config, ManagerOptions& out,
                     std::vector<std::string>& problems) {
   auto& pair = out.bluegreen;
@@ -249,6 +249,13 @@ void checkBlueGreen(const config::Config& config, ManagerOptions& out,
       problems.push_back(fmt::format("{}: bluegreen service {} needs a port of its own (the "
                                      "manager serves bluegreen.port and proxies to it)",
                                      at, *name));
+    } else if (it->health.scheme == "https") {
+      // The front proxies plain HTTP on 127.0.0.1; it neither terminates nor passes TLS.
+      problems.push_back(fmt::format(
+          "{}: bluegreen service {} serves TLS (health.scheme https), but the manager's "
+          "bluegreen.port forwards plain HTTP to the colours: serve the colours without "
+          "server.tls_cert and terminate TLS in front of bluegreen.port",
+          at, *name));
     }
   }
 }

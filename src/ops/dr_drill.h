@@ -37,6 +37,7 @@ struct DrillReport {
   std::string scratch_dir;     // removed after a successful drill unless kept
   bool scratch_kept = false;
   int port = 0;
+  std::string scheme = "http"; // https when the configuration gives the gateway a certificate
   std::vector<Check> checks;
 };
 

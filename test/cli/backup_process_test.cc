@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 #include <thread>
 
 namespace forge::test {
@@ -192,6 +194,38 @@ TEST_F(BackupProcessTest, BackupWhileWritingThenVerifyRestoreAndDrill) {
     checked.insert(str(check, "name"));
   EXPECT_TRUE(checked.contains("REST /gateways"));
   EXPECT_TRUE(checked.contains("MCP tools/list"));
+}
+
+// A configuration that gives the gateway a certificate (for its public host only) makes the
+// drill's scratch gateway serve TLS; the drill speaks TLS to it on 127.0.0.1.
+TEST_F(BackupProcessTest, TheDrillReachesAScratchGatewayServingTls) {
+  const auto cert = (dir_ / "cert.pem").string();
+  const auto key = (dir_ / "key.pem").string();
+  const auto made = forge({"certs", "renew", "--cert", cert, "--key", key, "--name",
+                           "gateway.example.com", "--days", "30"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  std::ifstream plain(dir_ / "forge.yaml");
+  std::stringstream config;
+  config << plain.rdbuf() << fmt::format("server:\n  tls_cert: {}\n  tls_key: {}\n", cert, key);
+  std::ofstream(dir_ / "tls.yaml") << config.str();
+
+  const auto created = forge({"backup", "create", "--data-dir", data(), "--json"});
+  ASSERT_EQ(created.exit_code, 0) << created.out << created.err;
+  const auto drill =
+      forge({"dr", "test", "--data-dir", data(), "--backup", str(jsonOf(created), "id"), "--config",
+             (dir_ / "tls.yaml").string(), "--json"},
+            120s);
+  EXPECT_EQ(drill.exit_code, 0) << drill.out << drill.err;
+  const auto report = jsonOf(drill);
+  EXPECT_EQ(str(report, "status"), "ok") << drill.out;
+  EXPECT_EQ(str(report, "scheme"), "https") << drill.out;
+  EXPECT_TRUE(report.at("rto_ms").is_int64()) << drill.out;
+  std::set<std::string> passed;
+  for (const auto& check : report.at("checks").as_array()) {
+    if (str(check, "status") == "ok") passed.insert(str(check, "name"));
+  }
+  EXPECT_TRUE(passed.contains("REST /gateways")) << drill.out;
+  EXPECT_TRUE(passed.contains("MCP tools/list")) << drill.out;
 }
 
 TEST_F(BackupProcessTest, DbStatusVacuumAndPruneOnALiveStack) {

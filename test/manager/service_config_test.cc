@@ -5,6 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <unistd.h>
 
 namespace forge::manager {
 namespace {
@@ -39,6 +44,30 @@ TEST(ServiceConfigTest, TheExampleStackLoads) {
   ASSERT_EQ(argv.size(), 3u);
   EXPECT_NE(argv[2].find("-p 5432"), std::string::npos) << argv[2];
   EXPECT_NE(argv[2].find("-D /srv/forge/postgres"), std::string::npos) << argv[2];
+}
+
+// The blue-green front forwards plain HTTP: colours serving TLS are refused at load, saying how.
+TEST(ServiceConfigTest, ABlueGreenPairServingTlsIsRefusedWithWhatToDo) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("forge-bluegreen-tls-" + std::to_string(::getpid()) + ".yml");
+  std::ofstream(path) << "bluegreen:\n  port: 8000\n  blue: blue\n  green: green\n"
+                         "services:\n"
+                         "  - name: blue\n    command: [forge, gateway]\n    port: 8001\n"
+                         "    health: {scheme: https}\n"
+                         "  - name: green\n    command: [forge, gateway]\n    port: 8002\n";
+  config::LoadOptions load;
+  load.config_path = path.string();
+  try {
+    (void)managerOptions(config::load(managerSchema(), load));
+    ADD_FAILURE() << "a TLS colour behind the plain-HTTP front was accepted";
+  } catch (const config::ConfigError& error) {
+    ASSERT_EQ(error.problems().size(), 1u) << error.what();
+    EXPECT_NE(error.problems()[0].find("bluegreen service blue serves TLS"), std::string::npos)
+        << error.problems()[0];
+    EXPECT_NE(error.problems()[0].find("terminate TLS in front of bluegreen.port"),
+              std::string::npos);
+  }
+  std::filesystem::remove(path);
 }
 
 } // namespace
