@@ -204,7 +204,7 @@ private:
                           return exchange->fail(mcp::kInvalidParams,
                                                 fmt::format("Unknown {}: {}", what, exposed));
                         }
-                        self->forwardRenamed(kind, exchange, found->first, target->second);
+                        self->forwardRenamed(kind, exchange, *found, target->second);
                       });
   }
 
@@ -250,8 +250,8 @@ private:
     if (uri.empty()) return exchange->fail(mcp::kInvalidParams, "missing \"uri\"");
     registry_->lookup(ListKind::kResources, upstreams(), "uri", uri,
                       [self = shared_from_this(), exchange, uri](UpstreamRegistry::Found found) {
-                        if (found && self->allowed(ListKind::kResources, found->first, uri))
-                          return self->forwardUri(exchange, found->first, uri);
+                        if (found && self->allowed(ListKind::kResources, *found, uri))
+                          return self->forwardUri(exchange, *found, uri);
                         self->routeByTemplate(exchange, uri);
                       });
   }
@@ -326,7 +326,7 @@ private:
                           return exchange->fail(mcp::kInvalidParams,
                                                 fmt::format("Unknown resource template: {}", uri));
                         }
-                        const std::string& upstream = found ? found->first : all[0];
+                        const std::string& upstream = found ? *found : all[0];
                         if (!self->admitted(exchange, ListKind::kResourceTemplates, upstream, uri))
                           return;
                         self->registry_->forward(upstream, exchange, "completion/complete",

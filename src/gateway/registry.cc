@@ -237,7 +237,7 @@ void UpstreamRegistry::lookup(ListKind kind, const std::vector<std::string>& ups
       }
       const auto& items = it->second.items;
       auto hit = std::find_if(items.begin(), items.end(), matches);
-      if (!found && hit != items.end()) found = std::make_pair(name, *hit);
+      if (!found && hit != items.end()) found = name;
     }
   }
   if (all_cached) return done(std::move(found));
@@ -246,7 +246,7 @@ void UpstreamRegistry::lookup(ListKind kind, const std::vector<std::string>& ups
       for (auto& item : list.items) {
         const auto* v = item.if_contains(field);
         if (v && v->is_string() && v->get_string() == value) {
-          return done(std::make_pair(list.upstream, std::move(item)));
+          return done(list.upstream);
         }
       }
     }

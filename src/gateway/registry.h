@@ -92,8 +92,8 @@ public:
              std::function<void(std::vector<UpstreamList>)> done);
 
   // Finds the item of `kind` whose `field` equals `value` in the lists of `upstreams` (cached,
-  // else fetched). `done` gets the upstream that has it and the item, or nothing.
-  using Found = std::optional<std::pair<std::string, json::object>>;
+  // else fetched). `done` gets the name of the upstream that has it, or nothing.
+  using Found = std::optional<std::string>;
   void lookup(ListKind kind, const std::vector<std::string>& upstreams, const std::string& field,
               const std::string& value, std::function<void(Found)> done);
 

@@ -52,6 +52,11 @@ bool isRestPlaceholder(std::string_view segment) {
 
 Router& Router::add(Method method, std::string pattern, Handler handler) {
   auto segments = splitPath(pattern);
+  const std::size_t index = routes_.size();
+  if (isPlaceholder(segments.front()))
+    placeholder_first_.push_back(index);
+  else
+    by_first_segment_[segments.front()].push_back(index);
   routes_.push_back(Route{method, std::move(pattern), std::move(segments), std::move(handler)});
   return *this;
 }
@@ -86,19 +91,41 @@ bool Router::match(const Route& route, std::string_view path,
   return segments.done();
 }
 
+template <class Visit>
+void Router::forEachCandidate(std::string_view path, Visit visit) const {
+  static const std::vector<std::size_t> kNone;
+  const auto literal = by_first_segment_.find(PathSegments(path).next());
+  const auto& named = literal == by_first_segment_.end() ? kNone : literal->second;
+  // Both lists are in the order of add(); merged, the first route added still wins.
+  auto a = named.begin();
+  auto b = placeholder_first_.begin();
+  while (a != named.end() || b != placeholder_first_.end()) {
+    const bool take_a = b == placeholder_first_.end() || (a != named.end() && *a < *b);
+    if (!visit(routes_[take_a ? *a++ : *b++])) return;
+  }
+}
+
 void Router::dispatch(const RequestPtr& request, const ResponseWriterPtr& writer) const {
   std::string allowed;
-  for (const auto& route : routes_) {
-    if (!match(route, request->path, nullptr)) continue;
+  unsigned listed = 0; // bit per Method already in `allowed`
+  bool handled = false;
+  forEachCandidate(request->path, [&](const Route& route) {
+    if (!match(route, request->path, nullptr)) return true;
     const bool head_as_get = request->method == Method::kHead && route.method == Method::kGet;
     if (route.method == request->method || head_as_get) {
       match(route, request->path, &request->params);
       route.handler(request, writer);
-      return;
+      handled = true;
+      return false;
     }
+    const unsigned bit = 1u << static_cast<unsigned>(route.method);
+    if (listed & bit) return true;
+    listed |= bit;
     allowed += allowed.empty() ? "" : ", ";
     allowed += methodName(route.method);
-  }
+    return true;
+  });
+  if (handled) return;
   if (allowed.empty()) {
     writer->send(
         Response::error(core::Errc::kNotFound, fmt::format("no route for {}", request->path)));

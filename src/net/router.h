@@ -5,7 +5,9 @@
 
 #include "net/http.h"
 
+#include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace forge::net {
@@ -30,8 +32,15 @@ private:
   };
   static bool match(const Route& route, std::string_view path,
                     std::map<std::string, std::string, std::less<>>* params);
+  // The routes that may match `path`, in the order they were added: those whose first segment
+  // is the path's, and those that start with a placeholder.
+  template <class Visit>
+  void forEachCandidate(std::string_view path, Visit visit) const;
 
   std::vector<Route> routes_;
+  // Route indexes by literal first segment, so that a request tries a handful of routes, not all.
+  std::map<std::string, std::vector<std::size_t>, std::less<>> by_first_segment_;
+  std::vector<std::size_t> placeholder_first_; // routes whose first segment is a placeholder
 };
 
 } // namespace forge::net

@@ -13,7 +13,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <set>
+#include <string_view>
+#include <tuple>
 
 namespace forge::storage {
 namespace json = boost::json;
@@ -695,20 +698,40 @@ std::string currentHour() {
 
 core::Status Store::addCalls(const std::vector<CallSample>& samples) {
   if (samples.empty()) return core::Ok{};
+  // One row per (hour, gateway, tool) however many calls a flush carries: at thousands of calls
+  // a second a statement per call would keep the database busy.
+  struct Totals {
+    std::int64_t calls = 0;
+    std::int64_t errors = 0;
+    double total_ms = 0;
+    double min_ms = 0;
+    double max_ms = 0;
+  };
   const std::string hour = currentHour();
+  std::map<std::tuple<std::string_view, std::string_view, std::string_view>, Totals> folded;
+  for (const auto& s : samples) {
+    auto& t = folded[{s.hour.empty() ? std::string_view(hour) : s.hour, s.gateway, s.tool}];
+    t.min_ms = t.calls == 0 ? s.latency_ms : std::min(t.min_ms, s.latency_ms);
+    t.max_ms = t.calls == 0 ? s.latency_ms : std::max(t.max_ms, s.latency_ms);
+    t.calls += 1;
+    t.errors += s.error ? 1 : 0;
+    t.total_ms += s.latency_ms;
+  }
   return transaction(db_, [&]() -> core::Status {
-    for (const auto& s : samples) {
+    for (const auto& [key, t] : folded) {
+      const auto& [bucket, gateway, tool] = key;
       auto rows = db_.query(
           "INSERT INTO call_metrics (hour, gateway, tool, calls, errors, total_ms, min_ms, max_ms) "
-          "VALUES (?, ?, ?, 1, ?, ?, ?, ?) ON CONFLICT (hour, gateway, tool) DO UPDATE SET "
-          "calls = call_metrics.calls + 1, errors = call_metrics.errors + excluded.errors, "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hour, gateway, tool) DO UPDATE SET "
+          "calls = call_metrics.calls + excluded.calls, "
+          "errors = call_metrics.errors + excluded.errors, "
           "total_ms = call_metrics.total_ms + excluded.total_ms, "
           "min_ms = CASE WHEN excluded.min_ms < call_metrics.min_ms THEN excluded.min_ms ELSE "
           "call_metrics.min_ms END, "
           "max_ms = CASE WHEN excluded.max_ms > call_metrics.max_ms THEN excluded.max_ms ELSE "
           "call_metrics.max_ms END",
-          {s.hour.empty() ? hour : s.hour, s.gateway, s.tool, flag(s.error), s.latency_ms,
-           s.latency_ms, s.latency_ms});
+          {std::string(bucket), std::string(gateway), std::string(tool), t.calls, t.errors,
+           t.total_ms, t.min_ms, t.max_ms});
       if (!rows) return rows.error();
     }
     return core::Ok{};

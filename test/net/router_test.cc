@@ -72,5 +72,40 @@ TEST_F(RouterTest, HeadIsServedByGetRoutes) {
 
 TEST_F(RouterTest, ListsRoutes) { EXPECT_EQ(router_.routes().size(), 5u); }
 
+// Routes are looked up by their first segment, yet the first one added still wins, whether its
+// first segment is a literal or a placeholder; 405 names the methods of both kinds, once each.
+TEST_F(RouterTest, TheFirstRouteAddedWinsAcrossLiteralAndPlaceholderStarts) {
+  router_.add(Method::kGet, "/{tenant}/status",
+              [this](const RequestPtr& r, const ResponseWriterPtr& w) {
+                last_tag_ = "tenant-status";
+                last_params_ = r->params;
+                w->send(Response{200, {}, ""});
+              });
+  router_.add(Method::kPost, "/health", [this](const RequestPtr&, const ResponseWriterPtr& w) {
+    last_tag_ = "post-health";
+    w->send(Response{200, {}, ""});
+  });
+  router_.add(Method::kPut, "/servers/status",
+              [this](const RequestPtr&, const ResponseWriterPtr& w) {
+                last_tag_ = "servers-status";
+                w->send(Response{200, {}, ""});
+              });
+  // "/servers/{id}" (added first, literal start) wins over "/{tenant}/status" for GET.
+  ASSERT_EQ(run(Method::kGet, "/servers/status")->status, 200);
+  EXPECT_EQ(last_tag_, "get-server");
+  // The placeholder route, added before "/servers/status", wins over it for GET only.
+  ASSERT_EQ(run(Method::kPut, "/servers/status")->status, 200);
+  EXPECT_EQ(last_tag_, "servers-status");
+  ASSERT_EQ(run(Method::kGet, "/acme/status")->status, 200);
+  EXPECT_EQ(last_tag_, "tenant-status");
+  EXPECT_EQ(last_params_.at("tenant"), "acme");
+  ASSERT_EQ(run(Method::kPost, "/health")->status, 200);
+  EXPECT_EQ(last_tag_, "post-health");
+  const auto response = run(Method::kPatch, "/servers/status");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 405);
+  EXPECT_EQ(response->headers.get("Allow"), "GET, DELETE, PUT");
+}
+
 } // namespace
 } // namespace forge::net
