@@ -10,8 +10,9 @@
 #          --no-build (use the binaries already in the build dir),
 #          --only LIST (comma-separated step names; see `steps` below).
 # Environment: BENCH_CONNECTIONS (closed-loop connections, default 32), BENCH_FIXTURE_THREADS
-# (the upstream's I/O threads, default 1), FORGE_NPM_DIR (where the npm peers are installed,
-# default test/npm).
+# (the upstream's I/O threads, default 1), BENCH_FORGE_IO_THREADS (the gateway's
+# server.io_threads, default 0: its default, one per core), FORGE_NPM_DIR (where the npm peers
+# are installed, default test/npm).
 #
 # Every process it starts runs in a process group of its own, and only those groups are stopped
 # (on exit too, through the trap).
@@ -39,6 +40,7 @@ done
 # ---- parameters -------------------------------------------------------------------------------
 connections=${BENCH_CONNECTIONS:-32}
 fixture_threads=${BENCH_FIXTURE_THREADS:-1}
+forge_io_threads=${BENCH_FORGE_IO_THREADS:-0}
 rate=1000              # calls per second of the latency scenarios
 rate_connections=16
 idle_sessions=10000
@@ -147,7 +149,7 @@ start_forge() {
     echo "data_dir: $dir/data"
     echo "auth: {required: false}"
     echo "log: {level: warn, access: false}"
-    echo "server: {host: 127.0.0.1, port: $forge_port}"
+    echo "server: {host: 127.0.0.1, port: $forge_port, io_threads: $forge_io_threads}"
     # Room for the idle-session scenario and the sessions of the warm-up runs.
     echo "transport: {max_sessions: $((idle_sessions + 1000))}"
     echo "upstreams:"

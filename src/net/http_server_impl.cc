@@ -12,6 +12,7 @@
 
 #include "core/assert.h"
 #include "core/log.h"
+#include "net/beast_parse_impl.h"
 #include "net/event_loop_impl.h"
 #include "net/listen_socket.h"
 #include "net/tls_stream_impl.h"
@@ -39,6 +40,7 @@
 #include <filesystem>
 #include <mutex>
 #include <random>
+#include <tuple>
 #include <unordered_map>
 
 namespace forge::net {
@@ -568,9 +570,13 @@ asio::awaitable<void> Connection::run(bool reject) {
     parser.header_limit(
         static_cast<std::uint32_t>(std::min<std::uint64_t>(o.max_header_bytes, UINT32_MAX)));
     parser.body_limit(o.max_body_bytes);
-    stream_.expires_after(o.header_timeout);
-    auto [header_ec, header_n] =
-        co_await http::async_read_header(stream_, buffer_, parser, kNoThrow);
+    // What has arrived is parsed here; the socket is read only for the rest.
+    beast::error_code header_ec;
+    if (!parseBuffered(parser, buffer_, header_ec) && !header_ec) {
+      stream_.expires_after(o.header_timeout);
+      std::tie(header_ec, std::ignore) =
+          co_await http::async_read_header(stream_, buffer_, parser, kNoThrow);
+    }
     if (header_ec) {
       co_await replyToReadError(header_ec);
       break;
@@ -582,8 +588,13 @@ asio::awaitable<void> Connection::run(bool reject) {
       if (ec) break;
     }
     if (!parser.is_done()) {
-      stream_.expires_after(o.body_timeout);
-      auto [body_ec, body_n] = co_await http::async_read(stream_, buffer_, parser, kNoThrow);
+      parser.eager(true);
+      beast::error_code body_ec;
+      if (!parseBuffered(parser, buffer_, body_ec) && !body_ec) {
+        stream_.expires_after(o.body_timeout);
+        std::tie(body_ec, std::ignore) =
+            co_await http::async_read(stream_, buffer_, parser, kNoThrow);
+      }
       if (body_ec) {
         co_await replyToReadError(body_ec);
         break;

@@ -31,6 +31,7 @@
 
 #include "core/assert.h"
 #include "core/log.h"
+#include "net/beast_parse_impl.h"
 #include "net/event_loop_impl.h"
 #include "net/url.h"
 
@@ -55,6 +56,7 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <tuple>
 #include <unordered_set>
 
 namespace forge::upstream {
@@ -1189,7 +1191,19 @@ asio::awaitable<ErrorCode> Peer::readBody(Connection& conn, Parser& parser,
   while (!parser.is_done()) {
     parser.get().body().data = chunk.data();
     parser.get().body().size = chunk.size();
-    auto [ec, n] = co_await http::async_read_some(conn.stream, conn.buffer, parser, kNoThrow);
+    // A body of known length usually came whole with the head: it is parsed from the buffer,
+    // without a round through the event loop. Event streams (chunked) are read as they come.
+    ErrorCode ec;
+    bool parsed = false;
+    if (parser.content_length()) {
+      parser.eager(true);
+      parsed = net::parseBuffered(parser, conn.buffer, ec) || ec ||
+               parser.get().body().size != chunk.size();
+    }
+    if (!parsed) {
+      std::tie(ec, std::ignore) =
+          co_await http::async_read_some(conn.stream, conn.buffer, parser, kNoThrow);
+    }
     if (ec && ec != http::error::need_buffer) co_return ec;
     const std::size_t got = chunk.size() - parser.get().body().size;
     if (got > 0 && !consume(std::string_view(chunk.data(), got))) {
