@@ -36,12 +36,12 @@
 
 #include <array>
 #include <atomic>
-#include <deque>
 #include <filesystem>
 #include <mutex>
 #include <random>
 #include <tuple>
 #include <unordered_map>
+#include <vector>
 
 namespace forge::net {
 namespace {
@@ -106,7 +106,8 @@ public:
   }
 
   // Connection side (on the strand).
-  std::deque<Item> take() {
+  // A vector, not a deque: a deque allocates even while empty, and a request makes a few.
+  std::vector<Item> take() {
     std::lock_guard lock(mutex_);
     queued_bytes_ = 0;
     return std::exchange(queue_, {});
@@ -149,7 +150,7 @@ private:
   asio::steady_timer timer_;
   const std::size_t buffer_limit_;
   mutable std::mutex mutex_;
-  std::deque<Item> queue_;
+  std::vector<Item> queue_;
   std::size_t queued_bytes_ = 0;
   bool closed_ = false;
   bool overflowed_ = false;

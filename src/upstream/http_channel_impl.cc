@@ -367,13 +367,14 @@ struct Outgoing {
 
 // A request as the bytes that go on the wire, in one string: Beast's serializer writes a message
 // as a long sequence of small buffers, which costs more than copying it once.
-std::string wireFormat(const http::request<http::string_body>& request) {
+// The head and `body` as one string: one write, and the body copied once.
+std::string wireFormat(const http::request<http::empty_body>& head, std::string_view body) {
   std::string wire;
-  wire.reserve(512 + request.body().size());
-  wire.append(request.method_string()).append(" ").append(request.target()).append(" HTTP/1.1\r\n");
-  for (const auto& field : request)
+  wire.reserve(512 + body.size());
+  wire.append(head.method_string()).append(" ").append(head.target()).append(" HTTP/1.1\r\n");
+  for (const auto& field : head)
     wire.append(field.name_string()).append(": ").append(field.value()).append("\r\n");
-  wire.append("\r\n").append(request.body());
+  wire.append("\r\n").append(body);
   return wire;
 }
 
@@ -425,7 +426,7 @@ private:
                                  std::optional<Parser>& parser);
   asio::awaitable<bool> handleAnswer(ConnectionPtr& conn_ptr, Parser& parser, Outgoing& out);
   void park(ConnectionPtr& conn);
-  http::request<http::string_body> postRequest(Outgoing& out, const Token* token);
+  http::request<http::empty_body> postHead(Outgoing& out, const Token* token);
 
   // OAuth.
   asio::awaitable<core::Result<Token>> accessToken();
@@ -703,7 +704,7 @@ asio::awaitable<bool> Peer::sendPost(ConnectionPtr& conn, Outgoing& out, const T
         co_return false;
       }
     }
-    const std::string request = wireFormat(postRequest(out, token));
+    const std::string request = wireFormat(postHead(out, token), out.body);
     conn->stream.expires_after(kWriteTimeout);
     auto [write_ec, written] =
         co_await asio::async_write(conn->stream, asio::buffer(request), kNoThrow);
@@ -830,8 +831,8 @@ asio::awaitable<bool> Peer::handleAnswer(ConnectionPtr& conn_ptr, Parser& parser
   co_return !ec && !too_big && parser.get().keep_alive();
 }
 
-http::request<http::string_body> Peer::postRequest(Outgoing& out, const Token* token) {
-  http::request<http::string_body> request{http::verb::post, out.target, 11};
+http::request<http::empty_body> Peer::postHead(Outgoing& out, const Token* token) {
+  http::request<http::empty_body> request{http::verb::post, out.target, 11};
   addCommonHeaders(request, token);
   request.set(http::field::content_type, "application/json");
   request.set(http::field::accept, "application/json, text/event-stream");
@@ -845,8 +846,7 @@ http::request<http::string_body> Peer::postRequest(Outgoing& out, const Token* t
     out.carried_session = true; // the endpoint URL names the session
   }
   request.keep_alive(true);
-  request.body() = out.body;
-  request.prepare_payload();
+  request.content_length(out.body.size());
   return request;
 }
 

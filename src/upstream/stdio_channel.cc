@@ -19,9 +19,9 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
-#include <deque>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 extern char** environ;
 
@@ -220,7 +220,7 @@ private:
 
   void writeLoop() {
     for (;;) {
-      std::deque<std::string> batch;
+      std::vector<std::string> batch; // swapped whole: no allocation while empty
       {
         std::unique_lock lock(write_mutex_);
         write_cv_.wait(lock, [this] { return writer_done_ || !write_queue_.empty(); });
@@ -254,7 +254,7 @@ private:
   std::atomic<bool> exited_{false};
   std::mutex write_mutex_;
   std::condition_variable write_cv_;
-  std::deque<std::string> write_queue_;
+  std::vector<std::string> write_queue_;
   bool writer_done_ = false;
   std::mutex stderr_mutex_;
   std::string last_stderr_;
