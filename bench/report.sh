@@ -99,6 +99,9 @@ jq -r '
   row("direct_http"), row("forge_http"), row("forge_stdio"), row("supergateway_stdio"),
   row("mcp_proxy_stdio"), row("rate_direct"), row("rate_forge"), row("rss_growth"),
   "",
+  (if .scenarios.direct_http.windows and .scenarios.forge_http.windows then
+    "Direct and through Forge were measured in \(.scenarios.direct_http.windows | length) alternating windows each against the same fixture; the table shows the median window of each. Calls/s per window: direct \(.scenarios.direct_http.windows | map(.calls_per_s | floor | tostring) | join(", ")); through Forge \(.scenarios.forge_http.windows | map(.calls_per_s | floor | tostring) | join(", ")).\n"
+   else empty end),
   (if .scenarios.idle_sessions then
     .scenarios.idle_sessions as $i |
     "Idle sessions: \($i.loadgen.sessions) of \($i.idle.sessions) opened in \(f1($i.loadgen.window_s)) s (p50 \(f1($i.loadgen.latency_us.p50)) us each); gateway RSS \(ms($i.idle.rss_kb_before)) MB before, \(ms($i.idle.rss_kb_after)) MB after (peak \(ms($i.server.peak_rss_kb)) MB).\n"

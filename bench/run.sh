@@ -3,7 +3,7 @@
 # machine: 127.0.0.1 only, each step bounded in time, writing bench/results/report.md and
 # bench/results/report.json.
 #
-#   bench/run.sh            the full run (about 6 minutes; 1,000,000 calls for the memory check)
+#   bench/run.sh            the full run (about 5 minutes; 1,000,000 calls for the memory check)
 #   bench/run.sh --quick    shorter windows and 100,000 calls for the memory check (about 3 minutes)
 #
 # Options: --build-dir DIR (default build-bench), --out DIR (default bench/results),
@@ -45,17 +45,17 @@ rate=1000              # calls per second of the latency scenarios
 rate_connections=16
 idle_sessions=10000
 if [ "$quick" = 1 ]; then
-  warmup=1 duration=4 rate_duration=5
+  warmup=1 duration=4 rate_duration=5 pairs=1
   growth_warmup=20000 growth_calls=100000
   cg_warmup=200 cg_calls_a=300 cg_calls_b=1300
   micro_min_time=0.05
 else
-  warmup=2 duration=10 rate_duration=15
+  warmup=2 duration=10 rate_duration=15 pairs=3
   growth_warmup=100000 growth_calls=1000000
   cg_warmup=500 cg_calls_a=1000 cg_calls_b=3000
   micro_min_time=0.5
 fi
-steps="direct_http forge_http forge_stdio supergateway_stdio mcp_proxy_stdio rate_direct rate_forge idle_sessions rss_growth profile micro callgrind"
+steps="direct_vs_forge_http forge_stdio supergateway_stdio mcp_proxy_stdio rate_direct rate_forge idle_sessions rss_growth profile micro callgrind"
 
 npm_dir=${FORGE_NPM_DIR:-$root/test/npm}
 loadgen="$build/bench/forge-loadgen"
@@ -237,19 +237,38 @@ peer_available() {
   return 1
 }
 
-step_direct_http() {
+# Direct and through-Forge windows alternate, $pairs of each, against the same fixture process:
+# this machine's speed drifts over minutes, and the ratio target compares the two paths, so they
+# are measured side by side. Each scenario reports its median window by calls/s, with every
+# window's figure beside it.
+step_direct_vs_forge_http() {
+  local i
   start_fixture_http
+  start_forge http
   wait_ready "$fixture_url" echo
-  closed direct_http "client -> fixture (HTTP), no gateway" "$fixture_pid" "$fixture_url" echo
+  wait_ready "$forge_url" fixture__echo
+  for i in $(seq 1 "$pairs"); do
+    closed "direct_http.$i" "client -> fixture (HTTP), no gateway" "$fixture_pid" \
+      "$fixture_url" echo
+    closed "forge_http.$i" "client -> Forge -> fixture (HTTP)" "$forge_pid" "$forge_url" \
+      fixture__echo
+  done
+  keep_median direct_http
+  keep_median forge_http
   stop_all
 }
 
-step_forge_http() {
-  start_fixture_http
-  start_forge http
-  wait_ready "$forge_url" fixture__echo
-  closed forge_http "client -> Forge -> fixture (HTTP)" "$forge_pid" "$forge_url" fixture__echo
-  stop_all
+# keep_median NAME: of the windows NAME.1..NAME.$pairs, keeps the median by calls/s as NAME,
+# listing every window's calls/s and CPU under "windows".
+keep_median() {
+  local name=$1
+  jq -s --arg name "$name" '
+    (map({calls_per_s: .loadgen.calls_per_s, cpu_s_per_10k_calls: .server.cpu_s_per_10k_calls})) as $w |
+    (sort_by(.loadgen.calls_per_s) | .[(length - 1) / 2 | floor]) + {name: $name, windows: $w}' \
+    "$out/scenarios/$name".[0-9]*.json >"$out/scenarios/$name.json"
+  rm -f "$out/scenarios/$name".[0-9]*.json
+  jq -r '"  \(.name): median of \(.windows | length) windows: \(.loadgen.calls_per_s) calls/s (\(.windows | map(.calls_per_s | floor | tostring) | join(", ")))"' \
+    "$out/scenarios/$name.json" >&2
 }
 
 step_forge_stdio() {
