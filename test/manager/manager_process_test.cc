@@ -423,8 +423,7 @@ TEST_F(ManagerTest, AGatewayServingTlsIsCheckedOverTls) {
                      "    command: {}\n    args: [--stdio]\n",
                      cert, key, FORGE_FIXTURE_BINARY);
   auto gateway = [&](const std::string& name, const std::string& scheme, int replicas) {
-    const auto port = freePort();
-    freePort(); // replica i listens on port + i
+    const auto port = freePorts(replicas); // replica i listens on port + i
     return fmt::format("  - name: {0}\n"
                        "    kind: gateway\n"
                        "    command: [\"{1}\", gateway, --config, \"{2}\", --server-port, "

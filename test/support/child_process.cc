@@ -158,4 +158,29 @@ std::uint16_t freePort() {
   return ntohs(addr.sin_port);
 }
 
+namespace {
+bool portIsFree(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return bound;
+}
+} // namespace
+
+std::uint16_t freePorts(int count) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const std::uint16_t first = freePort();
+    if (first > 65535 - count) continue;
+    bool all = true;
+    for (int i = 1; i < count && all; ++i)
+      all = portIsFree(static_cast<std::uint16_t>(first + i));
+    if (all) return first;
+  }
+  return freePort(); // a crowded machine: the caller's bind will say so
+}
+
 } // namespace forge::test

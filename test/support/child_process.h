@@ -61,5 +61,8 @@ CommandResult runCommand(std::vector<std::string> argv, std::vector<std::string>
 
 // A TCP port on 127.0.0.1 that was free a moment ago.
 std::uint16_t freePort();
+// The first of `count` consecutive ports free on 127.0.0.1 when asked (replicas of a service
+// that listen on port + i): a free port's neighbour may be anyone's.
+std::uint16_t freePorts(int count);
 
 } // namespace forge::test
