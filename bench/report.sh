@@ -108,7 +108,7 @@ jq -r '
    else empty end),
   (if .scenarios.rss_growth then
     .scenarios.rss_growth as $g |
-    "Memory across \($g.growth.calls) calls: RSS \(ms($g.growth.rss_kb_before)) MB after the warm-up, \(ms($g.growth.rss_kb_after)) MB after.\n"
+    "Memory across \($g.growth.calls) calls after the warm-up: RSS \(ms($g.growth.rss_kb_before)) MB early, \(ms($g.growth.rss_kb_after)) MB late (medians of the first three and of the last three samples). RSS after each eighth, MB: \($g.growth.samples_kb // [] | map(ms(.)) | join(", ")).\n"
    else empty end),
   (if .callgrind then
     "## Instructions per proxied call (callgrind)",
