@@ -365,9 +365,9 @@ struct Outgoing {
   bool answered = false;         // the response (or an error in its place) was delivered
 };
 
-// A request as the bytes that go on the wire, in one string: Beast's serializer writes a message
-// as a long sequence of small buffers, which costs more than copying it once.
-// The head and `body` as one string: one write, and the body copied once.
+// A request's head and `body` as the bytes that go on the wire, in one string: Beast's serializer
+// writes a message as a long sequence of small buffers, which costs more than copying the body
+// once.
 std::string wireFormat(const http::request<http::empty_body>& head, std::string_view body) {
   std::string wire;
   wire.reserve(512 + body.size());
