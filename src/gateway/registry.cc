@@ -27,6 +27,7 @@ const json::value* progressTokenOf(const json::value& params) {
 // A failed call: a JSON-RPC error, or a tool result that says isError.
 bool isFailure(const mcp::Message& answer) {
   if (answer.kind != mcp::Kind::kResult) return true;
+  if (!answer.raw_result.empty()) return answer.raw_result_is_error;
   if (!answer.result.is_object()) return false;
   const auto* flag = answer.result.get_object().if_contains("isError");
   return flag && flag->is_bool() && flag->get_bool();
@@ -352,7 +353,9 @@ void UpstreamRegistry::forward(const std::string& upstream_name, const mcp::Exch
               std::chrono::steady_clock::now() - started;
           observer_->onToolCall(upstream_name, tool, isFailure(answer), took.count());
         }
-        if (answer.kind == mcp::Kind::kResult) {
+        if (answer.kind == mcp::Kind::kResult && !answer.raw_result.empty()) {
+          exchange->replyRaw(std::move(answer.raw_result));
+        } else if (answer.kind == mcp::Kind::kResult) {
           exchange->reply(std::move(answer.result));
         } else {
           const auto& error = answer.error;
@@ -370,7 +373,8 @@ void UpstreamRegistry::forward(const std::string& upstream_name, const mcp::Exch
         call->upstream_id = upstream_id;
         std::lock_guard lock(mutex_);
         calls_[callKey(call->upstream, upstream_id)] = call;
-      });
+      },
+      /*forward_only=*/true); // the result is only passed on to the client
   exchange->onCancel([up, id](std::string reason) { up->cancel(id, reason); });
 }
 

@@ -153,7 +153,11 @@ json::value toJson(const Message& message) {
     break;
   case Kind::kResult:
     out["id"] = message.id;
-    out["result"] = message.result;
+    if (message.raw_result.empty()) {
+      out["result"] = message.result;
+    } else {
+      out["result"] = parseRawResult(message.raw_result);
+    }
     break;
   case Kind::kError:
     out["id"] = message.id;
@@ -174,7 +178,12 @@ std::string serialize(const Message& message) {
     if (!message.params.is_null()) appendMember(out, "params", message.params);
     break;
   case Kind::kResult:
-    appendMember(out, "result", message.result);
+    if (message.raw_result.empty()) {
+      appendMember(out, "result", message.result);
+    } else {
+      out += R"(,"result":)";
+      out += message.raw_result;
+    }
     break;
   case Kind::kError:
     appendMember(out, "error", message.error);

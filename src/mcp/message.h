@@ -8,6 +8,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,14 @@ struct Message {
   json::value params; // requests, notifications (null when absent)
   json::value result; // results
   json::object error; // errors: {code, message, data?}
+  // A result passed on as its sender wrote it, never parsed into `result` (which is then null):
+  // JSON text, validated, on one line. Set by readPlainResult() for answers the gateway only
+  // forwards; serialize() writes it as it is.
+  std::string raw_result;
+  bool raw_result_is_error = false; // raw_result is a tool result with "isError": true
+  // On a request: its answer will only be forwarded, so a channel may hand its result over as
+  // raw_result instead of parsing it.
+  bool forward_only = false;
 
   bool isRequest() const { return kind == Kind::kRequest; }
   bool isNotification() const { return kind == Kind::kNotification; }
@@ -46,6 +55,15 @@ core::Result<Message> fromJson(const json::value& value);
 
 json::value toJson(const Message& message);
 std::string serialize(const Message& message);
+
+// Reads the text of one message that answers a request with a result, without building the
+// result: the text is validated as JSON, and when it is a single object with an id and a result
+// (and no error or method), the message comes back with `raw_result` set to the result's text
+// (line breaks between tokens turned into spaces) and `raw_result_is_error`. Anything else
+// returns nothing: the caller parses the text with parse().
+std::optional<Message> readPlainResult(std::string_view text);
+// The value of a raw_result (null if it is not JSON, which readPlainResult() never lets through).
+json::value parseRawResult(std::string_view raw_result);
 
 Message makeRequest(json::value id, std::string method, json::value params = nullptr);
 Message makeNotification(std::string method, json::value params = nullptr);

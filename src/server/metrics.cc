@@ -79,6 +79,10 @@ public:
     count(true);
     inner_->reply(std::move(result));
   }
+  void replyRaw(std::string result_json) override {
+    count(true);
+    inner_->replyRaw(std::move(result_json));
+  }
   void fail(int code, std::string message, mcp::json::value data = nullptr) override {
     count(false);
     inner_->fail(code, std::move(message), std::move(data));

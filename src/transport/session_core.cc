@@ -49,6 +49,12 @@ void SinkExchange::reply(json::value result) {
   answer(mcp::makeResult(request_.id, std::move(result)));
 }
 
+void SinkExchange::replyRaw(std::string result_json) {
+  mcp::Message message = mcp::makeResult(request_.id, nullptr);
+  message.raw_result = std::move(result_json);
+  answer(std::move(message));
+}
+
 void SinkExchange::fail(int code, std::string message, json::value data) {
   answer(mcp::makeError(request_.id, code, std::move(message), std::move(data)));
 }

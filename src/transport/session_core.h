@@ -47,6 +47,7 @@ public:
   // mcp::Exchange
   const mcp::Message& request() const override { return request_; }
   void reply(mcp::json::value result) override;
+  void replyRaw(std::string result_json) override;
   void fail(int code, std::string message, mcp::json::value data = nullptr) override;
   using mcp::Exchange::fail;
   bool answered() const override;

@@ -363,6 +363,7 @@ struct Outgoing {
   bool carried_session = false;  // a 404 then means the session is gone
   bool ok = false;               // the POST got a 2xx
   bool answered = false;         // the response (or an error in its place) was delivered
+  bool forward_only = false;     // its result may be delivered unparsed (Message::raw_result)
 };
 
 // A request's head and `body` as the bytes that go on the wire, in one string: Beast's serializer
@@ -516,6 +517,7 @@ void Peer::send(const mcp::Message& message) {
   if (message.isRequest()) {
     out.id = message.id;
     out.initialize = message.method == "initialize";
+    out.forward_only = message.forward_only;
   }
   out.initialized = message.isNotification() && message.method == "notifications/initialized";
   std::lock_guard lock(mutex_);
@@ -1242,6 +1244,14 @@ void Peer::deliver(mcp::Message message, std::optional<json::value> related) {
 // Delivers the messages of one JSON body or one event. `out` is the POST they answer, if any:
 // they are related to its request.
 void Peer::deliverText(std::string_view text, Outgoing* out) {
+  if (out && out->id && out->forward_only) {
+    // The usual answer to a forwarded call: its result goes on as the upstream wrote it.
+    if (auto plain = mcp::readPlainResult(text); plain && plain->id == *out->id) {
+      noteAnswer(*out, *plain);
+      deliver(std::move(*plain), *out->id);
+      return;
+    }
+  }
   auto parsed = mcp::parse(text);
   if (!parsed) {
     log::warn("upstream {}: ignoring a malformed message: {}", name_, parsed.error().message);

@@ -97,7 +97,7 @@ public:
   }
 
   json::value call(std::string method, json::value params, CallHandler on_answer,
-                   std::function<void(const json::value&)> on_id) override {
+                   std::function<void(const json::value&)> on_id, bool forward_only) override {
     std::unique_lock lock(mutex_);
     const json::value id(next_id_++);
     if (on_id) {
@@ -127,8 +127,10 @@ public:
                                         config_.name, config_.max_queue)));
       return id;
     }
-    queue_.push_back(Waiting{id, mcp::makeRequest(id, std::move(method), std::move(params)),
-                             std::move(on_answer), Clock::now() + config_.call_timeout});
+    auto request = mcp::makeRequest(id, std::move(method), std::move(params));
+    request.forward_only = forward_only;
+    queue_.push_back(
+        Waiting{id, std::move(request), std::move(on_answer), Clock::now() + config_.call_timeout});
     armSweepLocked();
     auto ready = drainLocked();
     lock.unlock();

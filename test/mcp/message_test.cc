@@ -101,5 +101,59 @@ TEST(ProtocolTest, NegotiatesVersions) {
   EXPECT_FALSE(allowsBatches("2025-06-18"));
 }
 
+// An answer that is only forwarded: validated, id read, result kept as written (on one line).
+TEST(PlainResultTest, KeepsTheResultAsWrittenOnOneLine) {
+  const std::string text = "{\"jsonrpc\":\"2.0\",\r\n \"id\": 7,\n \"result\": {\"content\":"
+                           " [{\"type\":\"text\",\"text\":\"a \\\"b\\\" \\n c}]\"}],\n"
+                           "  \"isError\": false}\n}";
+  const auto plain = readPlainResult(text);
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->kind, Kind::kResult);
+  EXPECT_EQ(plain->id, json::value(7));
+  EXPECT_TRUE(plain->result.is_null());
+  EXPECT_FALSE(plain->raw_result_is_error);
+  EXPECT_EQ(plain->raw_result.find('\n'), std::string::npos);
+  EXPECT_EQ(
+      json::parse(plain->raw_result),
+      json::parse(R"({"content":[{"type":"text","text":"a \"b\" \n c}]"}],"isError":false})"));
+  // Written out for the client: the same message a parsed result gives.
+  auto parsed = parse(text);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(json::parse(serialize(*plain)), toJson(parsed->messages[0]));
+  EXPECT_EQ(toJson(*plain), toJson(parsed->messages[0]));
+}
+
+TEST(PlainResultTest, ReadsStringIdsAndToolErrors) {
+  const auto plain = readPlainResult(
+      R"({"result":{"isError":true,"content":[{"isError":false}]},"id":"a\"b","jsonrpc":"2.0"})");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->id, json::value("a\"b"));
+  EXPECT_TRUE(plain->raw_result_is_error); // the top level of the result, not a nested flag
+  const auto scalar = readPlainResult(R"({"jsonrpc":"2.0","id":1,"result":42})");
+  ASSERT_TRUE(scalar);
+  EXPECT_EQ(scalar->raw_result, "42");
+}
+
+// Whatever is not a plain result is left to parse(): it says why it is wrong, or what it is.
+TEST(PlainResultTest, LeavesEverythingElseToTheParser) {
+  for (const char* text : {
+           R"({"jsonrpc":"2.0","id":1,"result":{"a":1})",                  // cut short
+           R"({"jsonrpc":"2.0","id":1,"result":{"a":01}})",                // not JSON
+           R"({"jsonrpc":"2.0","id":1,"result":"\ud800"} x)",              // trailing bytes
+           R"({"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"m"}})", // an error
+           R"({"jsonrpc":"2.0","id":1,"result":{},"error":{}})",           // both
+           R"({"jsonrpc":"2.0","id":1,"method":"ping"})",                  // a request
+           R"([{"jsonrpc":"2.0","id":1,"result":{}}])",                    // a batch
+           R"({"jsonrpc":"1.0","id":1,"result":{}})",                      // the wrong version
+           R"({"id":1,"result":{}})",                                      // no version
+           R"({"jsonrpc":"2.0","id":null,"result":{}})",                   // no usable id
+           R"({"jsonrpc":"2.0","id":1.5,"result":{}})",                    // nor this
+           R"({"jsonrpc":"2.0","id":1,"result":{},"result":{}})",          // which result?
+           R"({"jsonrpc":"2.0","id":1,"\u0072esult":{}})",                 // an escaped key
+       }) {
+    EXPECT_FALSE(readPlainResult(text)) << text;
+  }
+}
+
 } // namespace
 } // namespace forge::mcp

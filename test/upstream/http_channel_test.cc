@@ -226,6 +226,23 @@ protected:
                       200, R"({"jsonrpc":"2.0","id":)" + json::serialize(body.at("id")) +
                                R"(,"result":{"protocolVersion":"2025-11-25","capabilities":{}}})"));
                 });
+    // Like /plain, but a request's result is written by hand: a number as no serializer writes
+    // it, and line breaks between tokens.
+    router_.add(
+        {net::Method::kPost, net::Method::kGet}, "/verbatim",
+        [](const net::RequestPtr& r, const net::ResponseWriterPtr& w) {
+          if (r->method == net::Method::kGet) return w->send(net::Response{405, {}, {}});
+          const auto body = json::parse(r->body).as_object();
+          if (!body.contains("id")) return w->send(net::Response{202, {}, {}});
+          const auto id = json::serialize(body.at("id"));
+          if (body.at("method") == "initialize") {
+            return w->send(net::Response::json(
+                200, R"({"jsonrpc":"2.0","id":)" + id +
+                         R"(,"result":{"protocolVersion":"2025-11-25","capabilities":{}}})"));
+          }
+          w->send(net::Response::json(200, "{\"jsonrpc\":\"2.0\",\"id\":" + id +
+                                               ",\n\"result\": {\"n\": 1.50,\n \"s\": \"x\"}}"));
+        });
   }
 
   // Writes `pieces` one by one, 10 ms apart, then ends the stream.
@@ -537,6 +554,29 @@ TEST_F(HttpChannelTest, WithoutAGetStreamTheChannelStopsAsking) {
     gets += s.method == net::Method::kGet ? 1 : 0;
   EXPECT_EQ(gets, 1u);
   EXPECT_EQ(inbox.closedCount(), 0u);
+}
+
+// A request sent forward_only gets its result as the upstream wrote it; others get it parsed.
+TEST_F(HttpChannelTest, AForwardOnlyRequestGetsTheResultAsWritten) {
+  Inbox& inbox = inbox_;
+  auto channel = streamable(inbox, "/verbatim");
+  handshake(*channel, inbox);
+  auto forwarded = mcp::makeRequest(1, "tools/call");
+  forwarded.forward_only = true;
+  channel->send(forwarded);
+  const auto raw = inbox.response(1);
+  ASSERT_TRUE(raw);
+  EXPECT_EQ(raw->message.raw_result, R"({"n": 1.50,  "s": "x"})");
+  EXPECT_TRUE(raw->message.result.is_null());
+  EXPECT_EQ(mcp::serialize(raw->message),
+            R"({"jsonrpc":"2.0","id":1,"result":{"n": 1.50,  "s": "x"}})");
+  EXPECT_TRUE(raw->related.has_value());
+
+  channel->send(mcp::makeRequest(2, "tools/call"));
+  const auto parsed = inbox.response(2);
+  ASSERT_TRUE(parsed);
+  EXPECT_TRUE(parsed->message.raw_result.empty());
+  EXPECT_EQ(parsed->message.result.at("n"), json::value(1.5));
 }
 
 TEST_F(HttpChannelTest, CloseDeletesTheSessionAndSilencesCallbacks) {
