@@ -25,6 +25,7 @@ void LoadCounters::add(const LoadCounters& o) {
   timeouts += o.timeouts;
   io_errors += o.io_errors;
   sessions += o.sessions;
+  sessions_closed += o.sessions_closed;
   late_sends += o.late_sends;
 }
 
@@ -36,7 +37,7 @@ constexpr std::uint64_t kTimerTag = ~std::uint64_t{0};
 // A call sent this much after it was due counts as late (the server is behind the schedule).
 constexpr auto kLateSlack = std::chrono::milliseconds(1);
 
-enum class Phase { kConnecting, kInitialize, kNotify, kIdle, kCalling, kDead };
+enum class Phase { kConnecting, kInitialize, kNotify, kIdle, kCalling, kClosing, kDead };
 
 struct Conn {
   int fd = -1;
@@ -91,6 +92,8 @@ public:
   LoadResult run();
 
 private:
+  // Waits up to 10 ms for events and handles them; returns the time after.
+  Clock::time_point pollOnce();
   int connectionCount() const {
     if (o_.mode != Mode::kIdle) return o_.connections;
     return static_cast<int>(std::min<std::uint64_t>(o_.sessions, o_.connections));
@@ -110,6 +113,7 @@ private:
   void flush(std::size_t index);
   void onReadable(std::size_t index);
   void post(std::size_t index, const std::string& body);
+  void send(std::size_t index, std::string_view method, const std::string& body);
 
   // ---- MCP ------------------------------------------------------------------------------------
   void sendInitialize(std::size_t index);
@@ -119,6 +123,9 @@ private:
   void onSessionOpen(std::size_t index);
   void onCallAnswer(std::size_t index);
   void afterCall(std::size_t index);
+  // Ends every open session with DELETE, as a client that is done should, so that repeated runs
+  // against one server do not leave their sessions behind it (waits at most `timeout`).
+  void closeSessions();
 
   // ---- schedule -------------------------------------------------------------------------------
   void maybeStart(Clock::time_point now);
@@ -138,6 +145,7 @@ private:
   LoadResult result_;
 
   Clock::time_point setup_began_;
+  Clock::time_point last_check_;
   bool started_ = false;
   Clock::time_point window_begin_, window_end_;
   Clock::time_point next_due_;
@@ -148,6 +156,7 @@ private:
   std::uint64_t generations_ = 0;
   std::vector<std::size_t> idle_; // kRate: connections waiting for a due call
   std::string protocol_version_;  // the one the server negotiated, sent on every request
+  bool closing_ = false;          // closeSessions() runs: nothing is replaced any more
 };
 
 void Driver::open(std::size_t index) {
@@ -182,7 +191,7 @@ void Driver::closeFd(Conn& c) {
 
 void Driver::replace(std::size_t index) {
   closeFd(conns_[index]);
-  if (o_.mode == Mode::kIdle) return kill(index);
+  if (o_.mode == Mode::kIdle || closing_) return kill(index);
   open(index);
 }
 
@@ -257,7 +266,7 @@ void Driver::onReadable(std::size_t index) {
     auto state =
         n > 0 ? c.parser.feed({buffer, static_cast<std::size_t>(n)}) : c.parser.finishAtEof();
     if (state == ResponseParser::State::kIncomplete && n > 0) continue;
-    const bool idle_close = n == 0 && (c.phase == Phase::kIdle);
+    const bool idle_close = n == 0 && (c.phase == Phase::kIdle || c.phase == Phase::kClosing);
     if (state != ResponseParser::State::kComplete) {
       // A server may close a keep-alive connection it found idle; that loses nothing.
       if (!idle_close) ++result_.counters.io_errors;
@@ -268,14 +277,16 @@ void Driver::onReadable(std::size_t index) {
   }
 }
 
-void Driver::post(std::size_t index, const std::string& body) {
+void Driver::post(std::size_t index, const std::string& body) { send(index, "POST", body); }
+
+void Driver::send(std::size_t index, std::string_view method, const std::string& body) {
   Conn& c = conns_[index];
   c.out.clear();
   c.sent = 0;
   fmt::format_to(std::back_inserter(c.out),
-                 "POST {} HTTP/1.1\r\nHost: {}:{}\r\nContent-Type: application/json\r\n"
+                 "{} {} HTTP/1.1\r\nHost: {}:{}\r\nContent-Type: application/json\r\n"
                  "Accept: application/json, text/event-stream\r\nContent-Length: {}\r\n",
-                 o_.path, o_.host, o_.port, body.size());
+                 method, o_.path, o_.host, o_.port, body.size());
   if (!c.session_id.empty()) {
     fmt::format_to(std::back_inserter(c.out), "Mcp-Session-Id: {}\r\nMCP-Protocol-Version: {}\r\n",
                    c.session_id, protocol_version_);
@@ -324,6 +335,9 @@ void Driver::onResponse(std::size_t index) {
   case Phase::kCalling:
     onCallAnswer(index);
     break;
+  case Phase::kClosing:
+    if (c.parser.status() < 300) ++result_.counters.sessions_closed;
+    return kill(index);
   default:
     ++result_.counters.io_errors; // an answer nobody asked for
     return replace(index);
@@ -466,10 +480,12 @@ void Driver::checkTimeouts(Clock::time_point now) {
   for (std::size_t i = 0; i < conns_.size(); ++i) {
     Conn& c = conns_[i];
     const bool waiting = c.phase == Phase::kConnecting || c.phase == Phase::kInitialize ||
-                         c.phase == Phase::kNotify || c.phase == Phase::kCalling;
+                         c.phase == Phase::kNotify || c.phase == Phase::kCalling ||
+                         c.phase == Phase::kClosing;
     if (!waiting || now < c.deadline) continue;
-    ++result_.counters.timeouts;
-    if (c.phase == Phase::kCalling) {
+    // An unanswered DELETE loses no call: the session merely stays until the server drops it.
+    if (c.phase != Phase::kClosing) ++result_.counters.timeouts;
+    if (c.phase == Phase::kCalling && !closing_) {
       replace(i);
     } else {
       kill(i);
@@ -507,28 +523,18 @@ LoadResult Driver::run() {
   result_.latency.reserve(o_.calls > 0 ? o_.calls : 1 << 20);
 
   setup_began_ = Clock::now();
+  last_check_ = setup_began_;
   sessions_begun_ = conns_.size();
   for (std::size_t i = 0; i < conns_.size(); ++i)
     open(i);
 
-  epoll_event events[kMaxEvents];
-  auto last_check = Clock::now();
   for (;;) {
-    const int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, 10);
-    for (int i = 0; i < n; ++i) {
-      if (events[i].data.u64 == kTimerTag) {
-        std::uint64_t expirations = 0;
-        [[maybe_unused]] auto r = ::read(timer_fd_, &expirations, sizeof expirations);
-        continue;
-      }
-      onEvent(static_cast<std::size_t>(events[i].data.u64), events[i].events);
-    }
-    const auto now = Clock::now();
+    const auto now = pollOnce();
     dispatchDue(now);
-    if (now - last_check >= std::chrono::milliseconds(10)) {
+    if (now - last_check_ >= std::chrono::milliseconds(10)) {
       checkTimeouts(now);
       if (!started_) maybeStart(now);
-      last_check = now;
+      last_check_ = now;
     }
     if (finished(now)) break;
   }
@@ -536,8 +542,39 @@ LoadResult Driver::run() {
     result_.window_s = o_.calls > 0
                            ? std::chrono::duration<double>(Clock::now() - window_begin_).count()
                            : o_.duration_s;
+    closeSessions();
   }
   return std::move(result_);
+}
+
+Clock::time_point Driver::pollOnce() {
+  epoll_event events[kMaxEvents];
+  const int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, 10);
+  for (int i = 0; i < n; ++i) {
+    if (events[i].data.u64 == kTimerTag) {
+      std::uint64_t expirations = 0;
+      [[maybe_unused]] auto r = ::read(timer_fd_, &expirations, sizeof expirations);
+      continue;
+    }
+    onEvent(static_cast<std::size_t>(events[i].data.u64), events[i].events);
+  }
+  return Clock::now();
+}
+
+void Driver::closeSessions() {
+  closing_ = true;
+  for (std::size_t i = 0; i < conns_.size(); ++i) {
+    Conn& c = conns_[i];
+    if (c.phase != Phase::kIdle || c.session_id.empty()) continue;
+    c.phase = Phase::kClosing;
+    send(i, "DELETE", {});
+  }
+  const auto closing = [this] {
+    return std::any_of(conns_.begin(), conns_.end(),
+                       [](const Conn& c) { return c.phase == Phase::kClosing; });
+  };
+  while (closing())
+    checkTimeouts(pollOnce());
 }
 
 } // namespace

@@ -9,7 +9,7 @@
 //            its queueing delay (no coordinated omission);
 //   kIdle    connections only open sessions, `sessions` of them in all, and then stay quiet.
 // Every phase is bounded in time; a call unanswered after `timeout` counts as an error and its
-// connection is replaced.
+// connection is replaced. At the end of a kClosed or kRate run every session is ended with DELETE.
 #pragma once
 
 #include "latency.h"
@@ -43,14 +43,15 @@ struct LoadOptions {
 };
 
 struct LoadCounters {
-  std::uint64_t calls = 0;       // answered with a result, inside the measurement window
-  std::uint64_t http_errors = 0; // status other than 200 (202 for the notification)
-  std::uint64_t rpc_errors = 0;  // a JSON-RPC error or a tool result with isError
-  std::uint64_t timeouts = 0;    // no answer within the timeout
-  std::uint64_t io_errors = 0;   // connect/read/write failures, unreadable responses, closes
-  std::uint64_t sessions = 0;    // sessions opened
-  std::uint64_t late_sends = 0;  // kRate: calls sent after their due time because every
-                                 // connection was busy (the server fell behind the rate)
+  std::uint64_t calls = 0;           // answered with a result, inside the measurement window
+  std::uint64_t http_errors = 0;     // status other than 200 (202 for the notification)
+  std::uint64_t rpc_errors = 0;      // a JSON-RPC error or a tool result with isError
+  std::uint64_t timeouts = 0;        // no answer within the timeout
+  std::uint64_t io_errors = 0;       // connect/read/write failures, unreadable responses, closes
+  std::uint64_t sessions = 0;        // sessions opened
+  std::uint64_t sessions_closed = 0; // sessions ended with DELETE at the end of the run
+  std::uint64_t late_sends = 0;      // kRate: calls sent after their due time because every
+                                     // connection was busy (the server fell behind the rate)
   void add(const LoadCounters& o);
   std::uint64_t errors() const { return http_errors + rpc_errors + timeouts + io_errors; }
 };

@@ -107,16 +107,17 @@ void printJson(const LoadOptions& o, int threads, LoadResult& r) {
   const auto l = r.latency.summarize();
   const auto& c = r.counters;
   const double per_second = r.window_s > 0 ? static_cast<double>(c.calls) / r.window_s : 0;
-  fmt::print(R"({{"mode":"{}","connections":{},"threads":{},"window_s":{:.3f},)"
-             R"("setup_complete":{},"sessions":{},"calls":{},"calls_per_s":{:.1f},)"
-             R"("target_rate":{},"latency_us":{{"p50":{:.1f},"p90":{:.1f},"p99":{:.1f},)"
-             R"("p999":{:.1f},"max":{:.1f},"mean":{:.1f}}},"errors":{{"total":{},"http":{},)"
-             R"("rpc":{},"timeouts":{},"io":{}}},"late_sends":{}}})"
-             "\n",
-             modeName(o.mode), o.connections, threads, r.window_s, r.setup_complete, c.sessions,
-             c.calls, per_second, o.mode == Mode::kRate ? o.rate : 0.0, l.p50_us, l.p90_us,
-             l.p99_us, l.p999_us, l.max_us, l.mean_us, c.errors(), c.http_errors, c.rpc_errors,
-             c.timeouts, c.io_errors, c.late_sends);
+  fmt::print(
+      R"({{"mode":"{}","connections":{},"threads":{},"window_s":{:.3f},)"
+      R"("setup_complete":{},"sessions":{},"sessions_closed":{},"calls":{},"calls_per_s":{:.1f},)"
+      R"("target_rate":{},"latency_us":{{"p50":{:.1f},"p90":{:.1f},"p99":{:.1f},)"
+      R"("p999":{:.1f},"max":{:.1f},"mean":{:.1f}}},"errors":{{"total":{},"http":{},)"
+      R"("rpc":{},"timeouts":{},"io":{}}},"late_sends":{}}})"
+      "\n",
+      modeName(o.mode), o.connections, threads, r.window_s, r.setup_complete, c.sessions,
+      c.sessions_closed, c.calls, per_second, o.mode == Mode::kRate ? o.rate : 0.0, l.p50_us,
+      l.p90_us, l.p99_us, l.p999_us, l.max_us, l.mean_us, c.errors(), c.http_errors, c.rpc_errors,
+      c.timeouts, c.io_errors, c.late_sends);
 }
 
 } // namespace

@@ -906,23 +906,22 @@ void Catalog::onToolCall(const std::string& upstream, const std::string& tool, b
                          double latency_ms) {
   if (options_.also_observer) options_.also_observer->onToolCall(upstream, tool, error, latency_ms);
   std::lock_guard lock(mutex_);
-  if (samples_.size() < 100'000) // bounded: a stalled database must not eat the memory
-    samples_.push_back(storage::CallSample{upstream, tool, error, latency_ms, {}});
+  calls_.add(upstream, tool, error, latency_ms);
 }
 
 void Catalog::flushMetrics() {
-  std::vector<storage::CallSample> samples;
+  storage::CallTally calls;
   {
     std::lock_guard lock(mutex_);
-    samples.swap(samples_);
+    std::swap(calls, calls_);
   }
-  if (samples.empty()) return;
+  if (calls.empty()) return;
   // The minute of the flush: a call is at most one flush interval late in its minute.
-  storage_->submit([samples = std::move(samples),
+  storage_->submit([calls = std::move(calls),
                     minute = storage::minuteUtc(std::chrono::system_clock::now())](Store& store) {
-    if (auto s = store.addCalls(samples); !s)
-      log::warn("recording {} call metrics: {}", samples.size(), s.error().message);
-    if (auto s = store.addCallMinutes(storage::rollUpMinute(samples, minute)); !s)
+    if (auto s = store.addCalls(calls); !s)
+      log::warn("recording call metrics: {}", s.error().message);
+    if (auto s = store.addCallMinutes(storage::rollUpMinute(calls, minute)); !s)
       log::warn("recording the call latency of {}: {}", minute, s.error().message);
   });
 }

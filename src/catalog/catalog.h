@@ -188,7 +188,7 @@ private:
   std::atomic<std::shared_ptr<const View>> view_; // read on every MCP list and call
   mutable std::mutex mutex_;
   std::map<std::string, std::vector<std::function<void()>>> discovery_waiters_; // by slug
-  std::vector<storage::CallSample> samples_;
+  storage::CallTally calls_; // since the last flush
   std::map<std::string, std::vector<ImportPlan::ToolSetting>> pending_settings_;
   // The upstreams this instance runs, as the records they were started from (by slug).
   std::map<std::string, storage::GatewayRecord> running_;

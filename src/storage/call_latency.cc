@@ -50,4 +50,26 @@ double LatencyHistogram::percentile(double q) const {
   return max_ms;
 }
 
+void CallTotals::add(double ms, bool error) {
+  min_ms = histogram.calls == 0 ? ms : std::min(min_ms, ms);
+  histogram.add(ms, error);
+}
+
+void CallTally::add(std::string_view gateway, std::string_view tool, bool error,
+                    double latency_ms) {
+  // Looked up before inserting: the names are copied once per tool, not once per call.
+  auto g = by_gateway_.find(gateway);
+  if (g == by_gateway_.end()) g = by_gateway_.emplace(std::string(gateway), ToolTotals{}).first;
+  auto t = g->second.find(tool);
+  if (t == g->second.end()) t = g->second.emplace(std::string(tool), CallTotals{}).first;
+  t->second.add(latency_ms, error);
+}
+
+void CallTally::forEach(const std::function<void(const std::string&, const std::string&,
+                                                 const CallTotals&)>& fn) const {
+  for (const auto& [gateway, tools] : by_gateway_)
+    for (const auto& [tool, totals] : tools)
+      fn(gateway, tool, totals);
+}
+
 } // namespace forge::storage

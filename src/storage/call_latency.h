@@ -6,7 +6,10 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
+#include <string_view>
 
 namespace forge::storage {
 
@@ -45,6 +48,30 @@ struct CallMinute {
   std::string gateway;
   std::string tool;
   LatencyHistogram histogram;
+};
+
+// The calls of one (gateway, tool) since the last flush.
+struct CallTotals {
+  LatencyHistogram histogram; // calls, errors, total and slowest ms, buckets
+  double min_ms = 0;
+
+  void add(double ms, bool error);
+};
+
+// Finished calls folded per (gateway, tool) as they come: a gateway process keeps one and hands
+// it to storage on every flush. Its size follows the number of tools called, not the number of
+// calls, so neither a busy gateway nor a stalled database makes it grow, and no call is dropped.
+class CallTally {
+public:
+  void add(std::string_view gateway, std::string_view tool, bool error, double latency_ms);
+  bool empty() const { return by_gateway_.empty(); }
+  // Calls fn(gateway, tool, totals) for each pair, ordered by gateway, then tool.
+  void forEach(const std::function<void(const std::string&, const std::string&, const CallTotals&)>&
+                   fn) const;
+
+private:
+  using ToolTotals = std::map<std::string, CallTotals, std::less<>>;
+  std::map<std::string, ToolTotals, std::less<>> by_gateway_;
 };
 
 } // namespace forge::storage

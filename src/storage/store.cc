@@ -696,30 +696,14 @@ std::string currentHour() {
 }
 } // namespace
 
-core::Status Store::addCalls(const std::vector<CallSample>& samples) {
-  if (samples.empty()) return core::Ok{};
-  // One row per (hour, gateway, tool) however many calls a flush carries: at thousands of calls
-  // a second a statement per call would keep the database busy.
-  struct Totals {
-    std::int64_t calls = 0;
-    std::int64_t errors = 0;
-    double total_ms = 0;
-    double min_ms = 0;
-    double max_ms = 0;
-  };
-  const std::string hour = currentHour();
-  std::map<std::tuple<std::string_view, std::string_view, std::string_view>, Totals> folded;
-  for (const auto& s : samples) {
-    auto& t = folded[{s.hour.empty() ? std::string_view(hour) : s.hour, s.gateway, s.tool}];
-    t.min_ms = t.calls == 0 ? s.latency_ms : std::min(t.min_ms, s.latency_ms);
-    t.max_ms = t.calls == 0 ? s.latency_ms : std::max(t.max_ms, s.latency_ms);
-    t.calls += 1;
-    t.errors += s.error ? 1 : 0;
-    t.total_ms += s.latency_ms;
-  }
+core::Status Store::addCalls(const CallTally& tally, const std::string& hour) {
+  if (tally.empty()) return core::Ok{};
+  const std::string bucket = hour.empty() ? currentHour() : hour;
   return transaction(db_, [&]() -> core::Status {
-    for (const auto& [key, t] : folded) {
-      const auto& [bucket, gateway, tool] = key;
+    core::Status status = core::Ok{};
+    tally.forEach([&](const std::string& gateway, const std::string& tool, const CallTotals& t) {
+      if (!status) return;
+      const auto& h = t.histogram;
       auto rows = db_.query(
           "INSERT INTO call_metrics (hour, gateway, tool, calls, errors, total_ms, min_ms, max_ms) "
           "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hour, gateway, tool) DO UPDATE SET "
@@ -730,11 +714,10 @@ core::Status Store::addCalls(const std::vector<CallSample>& samples) {
           "call_metrics.min_ms END, "
           "max_ms = CASE WHEN excluded.max_ms > call_metrics.max_ms THEN excluded.max_ms ELSE "
           "call_metrics.max_ms END",
-          {std::string(bucket), std::string(gateway), std::string(tool), t.calls, t.errors,
-           t.total_ms, t.min_ms, t.max_ms});
-      if (!rows) return rows.error();
-    }
-    return core::Ok{};
+          {bucket, gateway, tool, h.calls, h.errors, h.total_ms, t.min_ms, h.max_ms});
+      if (!rows) status = rows.error();
+    });
+    return status;
   });
 }
 
@@ -764,15 +747,11 @@ core::Result<std::vector<CallMetrics>> Store::callHistory(const std::string& gat
 
 // ---- Call latency per minute ------------------------------------------------------------------
 
-std::vector<CallMinute> rollUpMinute(const std::vector<CallSample>& samples,
-                                     const std::string& minute) {
-  std::map<std::pair<std::string, std::string>, LatencyHistogram> by_tool;
-  for (const auto& s : samples)
-    by_tool[{s.gateway, s.tool}].add(s.latency_ms, s.error);
+std::vector<CallMinute> rollUpMinute(const CallTally& tally, const std::string& minute) {
   std::vector<CallMinute> out;
-  out.reserve(by_tool.size());
-  for (auto& [key, histogram] : by_tool)
-    out.push_back(CallMinute{minute, key.first, key.second, histogram});
+  tally.forEach([&](const std::string& gateway, const std::string& tool, const CallTotals& t) {
+    out.push_back(CallMinute{minute, gateway, tool, t.histogram});
+  });
   return out;
 }
 

@@ -127,18 +127,8 @@ struct ServerRecord {
   std::string team_id; // owning team; empty: shared by every team
 };
 
-// One finished call, for the hourly roll-up.
-struct CallSample {
-  std::string gateway;
-  std::string tool;
-  bool error = false;
-  double latency_ms = 0;
-  std::string hour; // "2026-11-27T16:00:00Z"; empty: the current hour
-};
-
-// The samples of one flush folded into one histogram per (gateway, tool), all for `minute`.
-std::vector<CallMinute> rollUpMinute(const std::vector<CallSample>& samples,
-                                     const std::string& minute);
+// The calls of one flush as one histogram per (gateway, tool), all for `minute`.
+std::vector<CallMinute> rollUpMinute(const CallTally& tally, const std::string& minute);
 
 struct CallMetrics {
   std::string gateway;
@@ -211,8 +201,9 @@ public:
   core::Result<ServerRecord> updateServer(ServerRecord record);
   core::Result<bool> deleteServer(const std::string& id);
 
-  // Adds samples to their hourly buckets (one transaction).
-  core::Status addCalls(const std::vector<CallSample>& samples);
+  // Adds the calls to the hourly bucket `hour` ("2026-11-27T16:00:00Z"; empty: the current
+  // hour), one row per (gateway, tool), in one transaction.
+  core::Status addCalls(const CallTally& tally, const std::string& hour = {});
   // Totals per (gateway, tool) over every hour kept.
   core::Result<std::vector<CallMetrics>> callMetrics();
   // Hourly buckets of one tool, newest first.

@@ -27,12 +27,12 @@ protected:
   // `calls` calls of `ms` each (`errors` of them failed) in the minute `offset` after kStart.
   void seed(minutes offset, const std::string& upstream, const std::string& tool, int calls,
             double ms, int errors = 0) {
-    std::vector<storage::CallSample> samples;
+    storage::CallTally tally;
     for (int i = 0; i < calls; ++i)
-      samples.push_back({upstream, tool, i < errors, ms, {}});
+      tally.add(upstream, tool, i < errors, ms);
     storage::Store store(*db_);
     ASSERT_TRUE(
-        store.addCallMinutes(storage::rollUpMinute(samples, storage::minuteUtc(kStart + offset)))
+        store.addCallMinutes(storage::rollUpMinute(tally, storage::minuteUtc(kStart + offset)))
             .ok());
   }
 

@@ -7,6 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
+#include <string>
+#include <tuple>
+#include <vector>
+
 namespace forge::storage {
 namespace {
 
@@ -68,12 +73,59 @@ TEST(LatencyHistogram, MergedHistogramsAreTheHistogramOfAllCalls) {
   EXPECT_DOUBLE_EQ(a.percentile(1), 70'000);
 }
 
-TEST(LatencyHistogram, RollUpFoldsSamplesByTool) {
-  const std::vector<CallSample> samples{{"fx", "echo", false, 3, {}},
-                                        {"fx", "echo", true, 30, {}},
-                                        {"fx", "add", false, 1, {}},
-                                        {"other", "echo", false, 2, {}}};
-  const auto minutes = rollUpMinute(samples, "2026-12-04T17:05:00Z");
+// A tally of the given calls: (gateway, tool, error, ms) each.
+CallTally tallyOf(std::initializer_list<std::tuple<const char*, const char*, bool, double>> calls) {
+  CallTally tally;
+  for (const auto& [gateway, tool, error, ms] : calls)
+    tally.add(gateway, tool, error, ms);
+  return tally;
+}
+
+TEST(CallTally, FoldsCallsByGatewayAndTool) {
+  const auto tally = tallyOf({{"fx", "echo", false, 3},
+                              {"fx", "echo", true, 30},
+                              {"fx", "add", false, 1},
+                              {"other", "echo", false, 2},
+                              {"fx", "echo", false, 2}});
+  std::vector<std::string> seen;
+  tally.forEach([&](const std::string& gateway, const std::string& tool, const CallTotals& t) {
+    seen.push_back(gateway + "/" + tool);
+    if (gateway == "fx" && tool == "echo") {
+      EXPECT_EQ(t.histogram.calls, 3);
+      EXPECT_EQ(t.histogram.errors, 1);
+      EXPECT_DOUBLE_EQ(t.histogram.total_ms, 35);
+      EXPECT_DOUBLE_EQ(t.histogram.max_ms, 30);
+      EXPECT_DOUBLE_EQ(t.min_ms, 2);
+    }
+  });
+  EXPECT_EQ(seen, (std::vector<std::string>{"fx/add", "fx/echo", "other/echo"}));
+  EXPECT_FALSE(tally.empty());
+  EXPECT_TRUE(CallTally{}.empty());
+}
+
+TEST(CallTally, KeepsEveryCallOfABusyFlushInAFewEntries) {
+  // Far more calls than one flush interval ever held before calls were folded as they came
+  // (samples were capped at 100,000 then, and the rest dropped).
+  CallTally tally;
+  for (int i = 0; i < 250'000; ++i)
+    tally.add("fx", i % 2 ? "echo" : "add", i % 1000 == 0, 1 + i % 7);
+  std::int64_t calls = 0, errors = 0, entries = 0;
+  tally.forEach([&](const std::string&, const std::string&, const CallTotals& t) {
+    calls += t.histogram.calls;
+    errors += t.histogram.errors;
+    ++entries;
+  });
+  EXPECT_EQ(calls, 250'000);
+  EXPECT_EQ(errors, 250);
+  EXPECT_EQ(entries, 2);
+}
+
+TEST(LatencyHistogram, RollUpFoldsTheTallyByTool) {
+  const auto minutes = rollUpMinute(tallyOf({{"fx", "echo", false, 3},
+                                             {"fx", "echo", true, 30},
+                                             {"fx", "add", false, 1},
+                                             {"other", "echo", false, 2}}),
+                                    "2026-12-04T17:05:00Z");
   ASSERT_EQ(minutes.size(), 3U);
   EXPECT_EQ(minutes[0].tool, "add");
   EXPECT_EQ(minutes[1].gateway, "fx");
@@ -103,8 +155,8 @@ INSTANTIATE_TEST_SUITE_P(Backends, CallLatencyStoreTest,
 
 TEST_P(CallLatencyStoreTest, WritersOfOneMinuteAddUp) {
   // Two gateway processes flush the same minute of the same tool.
-  const std::vector<CallSample> first{{"fx", "echo", false, 3, {}}, {"fx", "echo", true, 900, {}}};
-  const std::vector<CallSample> second{{"fx", "echo", false, 4, {}}};
+  const auto first = tallyOf({{"fx", "echo", false, 3}, {"fx", "echo", true, 900}});
+  const auto second = tallyOf({{"fx", "echo", false, 4}});
   ASSERT_TRUE(store_->addCallMinutes(rollUpMinute(first, "2026-12-04T17:05:00Z")).ok());
   ASSERT_TRUE(store_->addCallMinutes(rollUpMinute(second, "2026-12-04T17:05:00Z")).ok());
   ASSERT_TRUE(store_->addCallMinutes(rollUpMinute(second, "2026-12-04T17:06:00Z")).ok());
@@ -127,7 +179,7 @@ TEST_P(CallLatencyStoreTest, WritersOfOneMinuteAddUp) {
 }
 
 TEST_P(CallLatencyStoreTest, PruneDeletesOnlyOlderMinutes) {
-  const std::vector<CallSample> one{{"fx", "echo", false, 3, {}}};
+  const auto one = tallyOf({{"fx", "echo", false, 3}});
   for (const char* minute :
        {"2026-11-01T00:00:00Z", "2026-11-20T10:00:00Z", "2026-12-04T17:05:00Z"})
     ASSERT_TRUE(store_->addCallMinutes(rollUpMinute(one, minute)).ok());

@@ -263,27 +263,34 @@ TEST_P(StoreTest, ServersKeepTheirMembersInOrder) {
 }
 
 TEST_P(StoreTest, CallMetricsRollUpByHour) {
-  ASSERT_TRUE(store_
-                  ->addCalls({{"gw", "add", false, 10, "2026-11-27T10:00:00Z"},
-                              {"gw", "add", true, 30, "2026-11-27T10:00:00Z"},
-                              {"gw", "add", false, 5, "2026-11-27T11:00:00Z"},
-                              {"gw", "echo", false, 1, ""}})
-                  .ok());
+  CallTally ten, eleven, now;
+  ten.add("gw", "add", false, 10);
+  ten.add("gw", "add", true, 30);
+  eleven.add("gw", "add", false, 5);
+  now.add("gw", "echo", false, 1);
+  ASSERT_TRUE(store_->addCalls(ten, "2026-11-27T10:00:00Z").ok());
+  ASSERT_TRUE(store_->addCalls(eleven, "2026-11-27T11:00:00Z").ok());
+  ASSERT_TRUE(store_->addCalls(now).ok());
+  // A second flush of the same hour adds to its row.
+  CallTally later;
+  later.add("gw", "add", false, 20);
+  ASSERT_TRUE(store_->addCalls(later, "2026-11-27T10:00:00Z").ok());
   auto totals = store_->callMetrics();
   ASSERT_TRUE(totals.ok());
   ASSERT_EQ(totals->size(), 2u);
   const auto& add = (*totals)[0];
   EXPECT_EQ(add.tool, "add");
-  EXPECT_EQ(add.calls, 3);
+  EXPECT_EQ(add.calls, 4);
   EXPECT_EQ(add.errors, 1);
-  EXPECT_DOUBLE_EQ(add.total_ms, 45);
+  EXPECT_DOUBLE_EQ(add.total_ms, 65);
   EXPECT_DOUBLE_EQ(add.min_ms, 5);
   EXPECT_DOUBLE_EQ(add.max_ms, 30);
   auto history = store_->callHistory("gw", "add", 24);
   ASSERT_TRUE(history.ok());
   ASSERT_EQ(history->size(), 2u);
   EXPECT_EQ((*history)[0].last_hour, "2026-11-27T11:00:00Z");
-  EXPECT_EQ((*history)[1].calls, 2);
+  EXPECT_EQ((*history)[1].calls, 3);
+  EXPECT_DOUBLE_EQ((*history)[1].min_ms, 10);
 }
 
 TEST_P(StoreTest, WorkerRunsJobsInOrderOffTheCallersThread) {
