@@ -46,7 +46,8 @@ jq -n --arg started_at "$started_at" --arg commit "$(git -C "$root" rev-parse --
   {started_at: $started_at, commit: $commit, quick: ($quick == 1), machine: $machine,
    scenarios: $s, micro: $micro, callgrind: $callgrind} |
   .targets = [
-    (ratio(cps("forge_http"); cps("direct_http")) as $r |
+    ((if $s.forge_http.paired_ratio then ($s.forge_http.paired_ratio.median * 100 | round / 100)
+      else ratio(cps("forge_http"); cps("direct_http")) end) as $r |
       target("Forge -> HTTP upstream vs direct (throughput ratio)"; $r; ">= 0.5";
              $r != null and $r >= 0.5)),
     (cps("forge_http") as $v |
@@ -100,7 +101,8 @@ jq -r '
   row("mcp_proxy_stdio"), row("rate_direct"), row("rate_forge"), row("rss_growth"),
   "",
   (if .scenarios.direct_http.windows and .scenarios.forge_http.windows then
-    "Direct and through Forge were measured in \(.scenarios.direct_http.windows | length) alternating windows each against the same fixture; the table shows the median window of each. Calls/s per window: direct \(.scenarios.direct_http.windows | map(.calls_per_s | floor | tostring) | join(", ")); through Forge \(.scenarios.forge_http.windows | map(.calls_per_s | floor | tostring) | join(", ")).\n"
+    "Direct and through Forge were measured in \(.scenarios.direct_http.windows | length) alternating windows each against the same fixture; the table shows the median window of each. Calls/s per window, in the order they ran: direct \(.scenarios.direct_http.windows | map(.calls_per_s | floor | tostring) | join(", ")); through Forge \(.scenarios.forge_http.windows | map(.calls_per_s | floor | tostring) | join(", "))." +
+    (if .scenarios.forge_http.paired_ratio then " Ratio of each Forge window to the direct window before it: \(.scenarios.forge_http.paired_ratio.windows | map(. * 100 | round / 100 | tostring) | join(", ")); the target checks their median, \(.scenarios.forge_http.paired_ratio.median * 100 | round / 100)." else "" end) + "\n"
    else empty end),
   (if .scenarios.idle_sessions then
     .scenarios.idle_sessions as $i |

@@ -45,12 +45,12 @@ rate=1000              # calls per second of the latency scenarios
 rate_connections=16
 idle_sessions=10000
 if [ "$quick" = 1 ]; then
-  warmup=1 duration=4 rate_duration=5 pairs=1
+  warmup=1 duration=4 rate_duration=5 pairs=2 pair_duration=2
   growth_warmup=20000 growth_calls=100000
   cg_warmup=200 cg_calls_a=300 cg_calls_b=1300
   micro_min_time=0.05
 else
-  warmup=2 duration=10 rate_duration=15 pairs=3
+  warmup=2 duration=10 rate_duration=15 pairs=10 pair_duration=4
   growth_warmup=100000 growth_calls=1000000
   cg_warmup=500 cg_calls_a=1000 cg_calls_b=3000
   micro_min_time=0.5
@@ -205,17 +205,25 @@ record() {
     "$out/scenarios/$name.json" >&2
 }
 
-# closed NAME DESCRIPTION PID URL TOOL: warm-up run, then a measured run of $duration seconds.
+# closed NAME DESCRIPTION PID URL TOOL [SECONDS [WARMUP]]: a warm-up run ($warmup seconds unless
+# given; 0: none), then a measured run ($duration seconds unless given).
 closed() {
-  local name=$1 description=$2 pid=$3 url=$4 tool=$5 t0 t1
-  timeout $((warmup + 90)) "$loadgen" --url "$url" --tool "$tool" -c "$connections" --warmup 0 \
-    --duration "$warmup" >/dev/null || true
+  local name=$1 description=$2 pid=$3 url=$4 tool=$5 seconds=${6:-$duration}
+  local warm=${7:-$warmup} t0 t1
+  warm_up "$url" "$tool" "$warm"
   reset_peak "$pid"
   t0=$(cpu_ticks "$pid")
-  timeout $((duration + 90)) "$loadgen" --url "$url" --tool "$tool" -c "$connections" \
-    --warmup 0 --duration "$duration" >"$tmp/$name.json" || true
+  timeout $((seconds + 90)) "$loadgen" --url "$url" --tool "$tool" -c "$connections" \
+    --warmup 0 --duration "$seconds" >"$tmp/$name.json" || true
   t1=$(cpu_ticks "$pid")
   record "$name" "$description" "$pid" "$tmp/$name.json" "$t0" "$t1"
+}
+
+# warm_up URL TOOL SECONDS: closed-loop calls that are not measured (none for 0 seconds).
+warm_up() {
+  [ "$3" -gt 0 ] || return 0
+  timeout $(($3 + 90)) "$loadgen" --url "$1" --tool "$2" -c "$connections" --warmup 0 \
+    --duration "$3" >/dev/null || true
 }
 
 # open_loop NAME DESCRIPTION PID URL TOOL: $rate calls/s for $rate_duration seconds.
@@ -237,29 +245,34 @@ peer_available() {
   return 1
 }
 
-# Direct and through-Forge windows alternate, $pairs of each, against the same fixture process:
-# this machine's speed drifts over minutes, and the ratio target compares the two paths, so they
-# are measured side by side. Each scenario reports its median window by calls/s, with every
-# window's figure beside it.
+# Direct and through-Forge windows alternate, $pairs of each ($pair_duration seconds), against the
+# same fixture process. This machine's speed drifts, from one minute to the next and by a third
+# between windows a few seconds apart, and the ratio target compares the two paths, so they are
+# measured side by side: each path is reported by its median window, and the ratio is the median
+# of the ratios of adjacent windows (forge i / direct i). Every window's figure is in the report.
 step_direct_vs_forge_http() {
-  local i
+  local i n
   start_fixture_http
   start_forge http
   wait_ready "$fixture_url" echo
   wait_ready "$forge_url" fixture__echo
+  warm_up "$fixture_url" echo "$warmup"
+  warm_up "$forge_url" fixture__echo "$warmup"
   for i in $(seq 1 "$pairs"); do
-    closed "direct_http.$i" "client -> fixture (HTTP), no gateway" "$fixture_pid" \
-      "$fixture_url" echo
-    closed "forge_http.$i" "client -> Forge -> fixture (HTTP)" "$forge_pid" "$forge_url" \
-      fixture__echo
+    n=$(printf '%02d' "$i") # windows sort by name in keep_median
+    closed "direct_http.$n" "client -> fixture (HTTP), no gateway" "$fixture_pid" \
+      "$fixture_url" echo "$pair_duration" 0
+    closed "forge_http.$n" "client -> Forge -> fixture (HTTP)" "$forge_pid" "$forge_url" \
+      fixture__echo "$pair_duration" 0
   done
   keep_median direct_http
   keep_median forge_http
+  pair_ratios
   stop_all
 }
 
-# keep_median NAME: of the windows NAME.1..NAME.$pairs, keeps the median by calls/s as NAME,
-# listing every window's calls/s and CPU under "windows".
+# keep_median NAME: of the windows NAME.01..NAME.$pairs, keeps the median by calls/s as NAME,
+# listing every window's calls/s and CPU under "windows", in the order they ran.
 keep_median() {
   local name=$1
   jq -s --arg name "$name" '
@@ -269,6 +282,21 @@ keep_median() {
   rm -f "$out/scenarios/$name".[0-9]*.json
   jq -r '"  \(.name): median of \(.windows | length) windows: \(.loadgen.calls_per_s) calls/s (\(.windows | map(.calls_per_s | floor | tostring) | join(", ")))"' \
     "$out/scenarios/$name.json" >&2
+}
+
+# Adds to forge_http the ratio of each forge window to the direct window just before it, and
+# their median: the figure the ratio target checks.
+pair_ratios() {
+  local direct="$out/scenarios/direct_http.json" forge="$out/scenarios/forge_http.json"
+  jq --slurpfile d "$direct" '
+    ([.windows, $d[0].windows] | transpose |
+     map(if .[1].calls_per_s > 0 then .[0].calls_per_s / .[1].calls_per_s else 0 end)) as $r |
+    . + {paired_ratio: {windows: $r, median: ($r | sort | if length % 2 == 1
+                                                         then .[length / 2 | floor]
+                                                         else (.[length / 2 - 1] + .[length / 2]) / 2 end)}}' \
+    "$forge" >"$forge.tmp" && mv "$forge.tmp" "$forge"
+  jq -r '"  ratio forge/direct per pair: \(.paired_ratio.windows | map(. * 100 | round / 100 | tostring) | join(", ")); median \(.paired_ratio.median * 100 | round / 100)"' \
+    "$forge" >&2
 }
 
 step_forge_stdio() {

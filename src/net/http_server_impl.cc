@@ -225,6 +225,57 @@ std::string responseHead(const Response& response, bool keep_alive) {
 struct ServerState;
 
 // ---------------------------------------------------------------------------------------------
+// RequestReader: Beast's HTTP/1.1 parser, filling a net::Request as it goes.
+// ---------------------------------------------------------------------------------------------
+
+// Beast parses (limits, chunked bodies, keep-alive); each field and each piece of the body lands
+// straight in the Request handlers read. Beast's own message type would cost a field allocation
+// and a tree insertion per header, and then a copy of everything into the Request.
+class RequestReader final : public http::basic_parser<true> {
+public:
+  RequestReader() : request_(std::make_shared<Request>()) {}
+
+  // The request read so far; complete once is_done().
+  RequestPtr takeRequest() { return std::move(request_); }
+  bool expectsContinue() const { return expects_continue_; }
+
+private:
+  void on_request_impl(http::verb, beast::string_view method, beast::string_view target, int,
+                       beast::error_code&) override {
+    request_->method = parseMethod(std::string_view(method));
+    request_->target.assign(target.data(), target.size());
+  }
+  void on_response_impl(int, beast::string_view, int, beast::error_code& ec) override {
+    ec = http::error::bad_version; // a request parser is never given a status line
+  }
+  void on_field_impl(http::field name, beast::string_view name_string, beast::string_view value,
+                     beast::error_code&) override {
+    if (name == http::field::expect && beast::iequals(value, "100-continue"))
+      expects_continue_ = true;
+    request_->headers.add(std::string(name_string), std::string(value));
+  }
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
+                         beast::error_code&) override {
+    // The parser has checked the length against the body limit already.
+    if (content_length) request_->body.reserve(static_cast<std::size_t>(*content_length));
+  }
+  std::size_t on_body_impl(beast::string_view body, beast::error_code&) override {
+    request_->body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
+                                 beast::error_code& ec) override {
+    return on_body_impl(body, ec);
+  }
+  void on_finish_impl(beast::error_code&) override {}
+
+  RequestPtr request_;
+  bool expects_continue_ = false;
+};
+
+// ---------------------------------------------------------------------------------------------
 // Connection
 // ---------------------------------------------------------------------------------------------
 
@@ -244,7 +295,8 @@ private:
   asio::awaitable<void> replyToReadError(const boost::system::error_code& ec);
   asio::awaitable<bool> writeComplete(Response response, bool keep_alive, bool head_only);
   asio::awaitable<bool> deliver(Writer& writer, const Request& request, bool keep_alive);
-  RequestPtr makeRequest(http::request<http::string_body>&& message);
+  // Completes what the reader parsed: path, query, request id, remote address.
+  RequestPtr finishRequest(RequestReader& reader);
   void logAccess(const Request& request, int status, std::size_t bytes, Clock::time_point start);
   bool keepAlivePossible() const;
   void closeSocket();
@@ -424,17 +476,11 @@ asio::awaitable<bool> Connection::writeComplete(Response response, bool keep_ali
   co_return !ec;
 }
 
-RequestPtr Connection::makeRequest(http::request<http::string_body>&& message) {
-  auto request = std::make_shared<Request>();
-  request->method = parseMethod(std::string_view(message.method_string()));
-  request->target = std::string(message.target());
+RequestPtr Connection::finishRequest(RequestReader& reader) {
+  auto request = reader.takeRequest();
   const auto question = request->target.find('?');
   request->path = decodePath(std::string_view(request->target).substr(0, question));
   if (question != std::string::npos) request->query = request->target.substr(question + 1);
-  for (const auto& field : message) {
-    request->headers.add(std::string(field.name_string()), std::string(field.value()));
-  }
-  request->body = std::move(message.body());
   const auto incoming_id = request->headers.get("X-Request-Id");
   request->request_id =
       incoming_id && isSaneRequestId(*incoming_id) ? std::string(*incoming_id) : newRequestId();
@@ -567,7 +613,7 @@ asio::awaitable<void> Connection::run(bool reject) {
     if ((state_->draining && !first) || !co_await waitForRequestStart(first)) break;
     idle_ = false;
 
-    http::request_parser<http::string_body> parser;
+    RequestReader parser;
     parser.header_limit(
         static_cast<std::uint32_t>(std::min<std::uint64_t>(o.max_header_bytes, UINT32_MAX)));
     parser.body_limit(o.max_body_bytes);
@@ -582,7 +628,7 @@ asio::awaitable<void> Connection::run(bool reject) {
       co_await replyToReadError(header_ec);
       break;
     }
-    if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+    if (parser.expectsContinue()) {
       http::response<http::empty_body> go_on{http::status::continue_, 11};
       stream_.expires_after(o.write_timeout);
       auto [ec, n] = co_await http::async_write(stream_, go_on, kNoThrow);
@@ -601,9 +647,8 @@ asio::awaitable<void> Connection::run(bool reject) {
         break;
       }
     }
-    auto message = parser.release();
-    const bool keep_alive = message.keep_alive() && keepAlivePossible();
-    auto request = makeRequest(std::move(message));
+    const bool keep_alive = parser.keep_alive() && keepAlivePossible();
+    auto request = finishRequest(parser);
     current_ = std::make_shared<Writer>(stream_.get_executor(), o.max_stream_buffer);
     state_->handler(request, current_);
     const bool delivered = co_await deliver(*current_, *request, keep_alive);

@@ -366,18 +366,39 @@ struct Outgoing {
   bool forward_only = false;     // its result may be delivered unparsed (Message::raw_result)
 };
 
-// A request's head and `body` as the bytes that go on the wire, in one string: Beast's serializer
-// writes a message as a long sequence of small buffers, which costs more than copying the body
-// once.
-std::string wireFormat(const http::request<http::empty_body>& head, std::string_view body) {
-  std::string wire;
-  wire.reserve(512 + body.size());
-  wire.append(head.method_string()).append(" ").append(head.target()).append(" HTTP/1.1\r\n");
-  for (const auto& field : head)
-    wire.append(field.name_string()).append(": ").append(field.value()).append("\r\n");
-  wire.append("\r\n").append(body);
-  return wire;
-}
+// The head of a POST, written out with its body as the bytes that go on the wire, in one string.
+// Every call makes one, so it is not a Beast message: that allocates each field and keeps them
+// in a tree, and its serializer writes a long sequence of small buffers. set() has the rule of
+// Beast's: a field set again replaces the earlier value (names compared without case), so the
+// configured headers act as on the other requests.
+class PostHead {
+public:
+  void set(std::string_view name, std::string value) {
+    for (auto& field : fields_) {
+      if (beast::iequals(field.first, name)) {
+        field.second = std::move(value);
+        return;
+      }
+    }
+    fields_.emplace_back(name, std::move(value));
+  }
+  void set(http::field name, std::string value) { set(http::to_string(name), std::move(value)); }
+
+  std::string wire(std::string_view target, std::string_view body) const {
+    std::string out;
+    out.reserve(512 + body.size());
+    out.append("POST ").append(target).append(" HTTP/1.1\r\n");
+    for (const auto& [name, value] : fields_)
+      out.append(name).append(": ").append(value).append("\r\n");
+    out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n\r\n");
+    out.append(body);
+    return out;
+  }
+
+private:
+  // Names are literals or the channel's configured headers, which outlive the head.
+  std::vector<std::pair<std::string_view, std::string>> fields_;
+};
 
 enum class Flavor { kStreamable, kLegacy };
 enum class GetOutcome { kRetry, kStreamed, kStop };
@@ -427,7 +448,8 @@ private:
                                  std::optional<Parser>& parser);
   asio::awaitable<bool> handleAnswer(ConnectionPtr& conn_ptr, Parser& parser, Outgoing& out);
   void park(ConnectionPtr& conn);
-  http::request<http::empty_body> postHead(Outgoing& out, const Token* token);
+  // The POST of `out`, head and body, as it goes on the wire.
+  std::string postWire(Outgoing& out, const Token* token);
 
   // OAuth.
   asio::awaitable<core::Result<Token>> accessToken();
@@ -706,7 +728,7 @@ asio::awaitable<bool> Peer::sendPost(ConnectionPtr& conn, Outgoing& out, const T
         co_return false;
       }
     }
-    const std::string request = wireFormat(postHead(out, token), out.body);
+    const std::string request = postWire(out, token);
     conn->stream.expires_after(kWriteTimeout);
     auto [write_ec, written] =
         co_await asio::async_write(conn->stream, asio::buffer(request), kNoThrow);
@@ -833,23 +855,21 @@ asio::awaitable<bool> Peer::handleAnswer(ConnectionPtr& conn_ptr, Parser& parser
   co_return !ec && !too_big && parser.get().keep_alive();
 }
 
-http::request<http::empty_body> Peer::postHead(Outgoing& out, const Token* token) {
-  http::request<http::empty_body> request{http::verb::post, out.target, 11};
-  addCommonHeaders(request, token);
-  request.set(http::field::content_type, "application/json");
-  request.set(http::field::accept, "application/json, text/event-stream");
+std::string Peer::postWire(Outgoing& out, const Token* token) {
+  PostHead head;
+  addCommonHeaders(head, token);
+  head.set(http::field::content_type, "application/json");
+  head.set(http::field::accept, "application/json, text/event-stream");
   if (flavor_ == Flavor::kStreamable) {
     std::lock_guard lock(mutex_);
     out.carried_session = !out.initialize && !session_id_.empty();
-    if (out.carried_session) request.set(kSessionHeader, session_id_);
-    if (!out.initialize && !protocol_version_.empty())
-      request.set(kVersionHeader, protocol_version_);
+    if (out.carried_session) head.set(kSessionHeader, session_id_);
+    if (!out.initialize && !protocol_version_.empty()) head.set(kVersionHeader, protocol_version_);
   } else {
     out.carried_session = true; // the endpoint URL names the session
   }
-  request.keep_alive(true);
-  request.content_length(out.body.size());
-  return request;
+  // HTTP/1.1 keeps the connection open by default: no Connection field.
+  return head.wire(out.target, out.body);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1101,14 +1121,18 @@ asio::awaitable<void> Peer::deleteSession(std::shared_ptr<Peer> keep_alive, std:
 // HTTP steps
 // ---------------------------------------------------------------------------------------------
 
-// Host, User-Agent, the configured static headers (which cannot split the request) and, with
-// OAuth, the access token (which wins over a static Authorization header).
+// Host, User-Agent, the configured static headers (which cannot split the request, nor change
+// its framing: the length of a body is Forge's to state) and, with OAuth, the access token (which
+// wins over a static Authorization header).
 template <class Request>
 void Peer::addCommonHeaders(Request& request, const Token* token) const {
   request.set(http::field::host, url_->hostHeader());
   request.set(http::field::user_agent, "forge");
   for (const auto& [name, value] : spec_.headers) {
-    if (!name.empty() && isHeaderSafe(name) && isHeaderSafe(value)) request.set(name, value);
+    const bool framing =
+        beast::iequals(name, "Content-Length") || beast::iequals(name, "Transfer-Encoding");
+    if (!name.empty() && !framing && isHeaderSafe(name) && isHeaderSafe(value))
+      request.set(name, value);
   }
   if (token) request.set(http::field::authorization, "Bearer " + token->value.reveal());
 }

@@ -396,6 +396,24 @@ TEST_F(HttpChannelTest, InitializeGetsASessionThatLaterRequestsCarry) {
   EXPECT_EQ(get->header("mcp-protocol-version"), "2025-11-25");
 }
 
+TEST_F(HttpChannelTest, ConfiguredHeadersReplaceBuiltInOnesButNeverTheFraming) {
+  Inbox& inbox = inbox_;
+  auto channel = streamable(
+      inbox, "/mcp",
+      {{"user-agent", "custom-agent"}, {"Content-Length", "5"}, {"Transfer-Encoding", "chunked"}});
+  handshake(*channel, inbox);
+  channel->send(mcp::makeRequest(1, "echo", json::object{{"x", 1}}));
+  auto answer = inbox.response(1);
+  ASSERT_TRUE(answer) << "a configured Content-Length or Transfer-Encoding broke the request";
+  EXPECT_EQ(answer->message.result.at("x"), 1);
+  for (const auto& post : seen()) {
+    if (post.method != net::Method::kPost) continue;
+    EXPECT_EQ(post.header("user-agent"), "custom-agent");
+    EXPECT_EQ(post.header("content-length"), std::to_string(post.body.size()));
+    EXPECT_EQ(post.header("transfer-encoding"), "");
+  }
+}
+
 TEST_F(HttpChannelTest, RelatedNotificationsArriveBeforeTheAnswerOnTheStream) {
   Inbox& inbox = inbox_;
   auto channel = streamable(inbox);
