@@ -33,6 +33,7 @@
 #include "core/log.h"
 #include "net/beast_parse_impl.h"
 #include "net/event_loop_impl.h"
+#include "net/http.h"
 #include "net/url.h"
 
 #include <boost/asio/as_tuple.hpp>
@@ -368,19 +369,13 @@ struct Outgoing {
 
 // The head of a POST, written out with its body as the bytes that go on the wire, in one string.
 // Every call makes one, so it is not a Beast message: that allocates each field and keeps them
-// in a tree, and its serializer writes a long sequence of small buffers. set() has the rule of
-// Beast's: a field set again replaces the earlier value (names compared without case), so the
-// configured headers act as on the other requests.
+// in a tree, and its serializer writes a long sequence of small buffers. The fields are
+// net::Headers, whose set() has Beast's rule (a field set again replaces the earlier one, names
+// compared without case), so the configured headers act as on the other requests.
 class PostHead {
 public:
   void set(std::string_view name, std::string value) {
-    for (auto& field : fields_) {
-      if (beast::iequals(field.first, name)) {
-        field.second = std::move(value);
-        return;
-      }
-    }
-    fields_.emplace_back(name, std::move(value));
+    fields_.set(std::string(name), std::move(value));
   }
   void set(http::field name, std::string value) { set(http::to_string(name), std::move(value)); }
 
@@ -396,8 +391,7 @@ public:
   }
 
 private:
-  // Names are literals or the channel's configured headers, which outlive the head.
-  std::vector<std::pair<std::string_view, std::string>> fields_;
+  net::Headers fields_;
 };
 
 enum class Flavor { kStreamable, kLegacy };
