@@ -1,11 +1,13 @@
 // `forge log-level [LEVEL] [--service gateway|manager|all]`: shows or changes the log level of
 // running processes at once, without a restart (PUT /admin/log-level, audited).
 //
-// Gateway replicas under the manager are separate processes. Replicas on ports of their own are
-// called one by one; replicas sharing one port (shared_port) are reached through that port on
-// fresh connections until as many distinct processes as the manager runs replicas have answered
-// (bounded tries; the manager lists each replica's guard, not the gateway's own pid): the table
-// shows which pids took the level, and says so when some were not reached.
+// Gateway replicas under the manager are separate processes, each called on a port of its own:
+// replica i's port + i, or for replicas sharing one port (shared_port) the own_port the manager
+// gives each of them. A replica the manager lists without one (started by an older forge) is
+// sought through the shared port on fresh connections until as many distinct processes as the
+// manager runs replicas have answered (bounded tries; the manager lists each replica's guard,
+// not the gateway's own pid): the table shows which pids took the level, and says so when some
+// were not reached.
 #include "cli/commands.h"
 #include "cli/ops_support.h"
 #include "cli/output.h"
@@ -95,8 +97,8 @@ private:
   // The gateway at --gateway-url, and every replica the manager runs.
   void reachGateways(std::vector<Reply>& replies, std::vector<std::string>& problems) {
     std::string error;
-    std::size_t expected = 0;     // replicas behind the gateway URL
-    std::vector<std::string> own; // URLs of replicas with ports of their own
+    std::size_t expected = 0;     // replicas reached only through the gateway URL
+    std::vector<std::string> own; // URLs of replicas on ports of their own
     if (const auto services = get(managerClient(connection_), "/services", error);
         services && services->status == 200 && services->body.is_array()) {
       for (const auto& s : services->body.as_array()) {
@@ -104,12 +106,12 @@ private:
         std::set<double> ports;
         for (const auto& r : s.as_object().at("replicas").as_array())
           if (textOf(r, "state") == "running") ports.insert(numberOf(r, "port"));
+        const char* scheme = textOf(s, "scheme") == "https" ? "https" : "http";
         for (const auto& r : s.as_object().at("replicas").as_array()) {
           if (textOf(r, "state") != "running") continue;
-          if (ports.size() > 1)
-            own.push_back(fmt::format("{}://127.0.0.1:{}",
-                                      textOf(s, "scheme") == "https" ? "https" : "http",
-                                      numberOf(r, "port")));
+          const double port = ports.size() > 1 ? numberOf(r, "port") : numberOf(r, "own_port");
+          if (port > 0)
+            own.push_back(fmt::format("{}://127.0.0.1:{}", scheme, port));
           else
             ++expected;
         }
@@ -120,19 +122,22 @@ private:
                             "gateway", problems))
         replies.push_back(*reply);
     }
-    if (!own.empty()) return;
+    if (!own.empty() && expected == 0) return;
     const ApiClient gateway = gatewayClient(connection_);
-    std::set<int> answered;
+    std::set<int> answered; // the replicas reached on their own ports count too
+    for (const auto& reply : replies)
+      answered.insert(reply.pid);
+    const std::size_t wanted = answered.size() + std::max<std::size_t>(expected, 1);
     const int tries = std::max<int>(1, static_cast<int>(expected) * kTriesPerReplica);
     for (int i = 0; i < tries; ++i) {
       auto reply = send(gateway, "gateway", problems);
       if (!reply) return;
       if (answered.insert(reply->pid).second) replies.push_back(*reply);
-      if (answered.size() >= expected) return;
+      if (answered.size() >= wanted) return;
     }
     problems.push_back(fmt::format("only {} of {} gateway replicas answered through {} in {} "
                                    "tries: run the command again",
-                                   answered.size(), expected, gateway.base(), tries));
+                                   answered.size(), wanted, gateway.base(), tries));
   }
 
   std::string tokenOrEmpty() {

@@ -127,11 +127,14 @@ core::Status Identity::start(storage::StorageWorker& storage) {
 
 core::Status Identity::seedAdmin(storage::StorageWorker& storage) {
   const std::string email = options_.admin_email;
-  auto existing = storage.call([email](storage::Store& store) -> core::Result<bool> {
-    auto user = store.identity().userByEmail(email);
-    if (!user) return user.error();
-    return user->has_value();
-  });
+  const auto adminExists = [&storage, &email] {
+    return storage.call([email](storage::Store& store) -> core::Result<bool> {
+      auto user = store.identity().userByEmail(email);
+      if (!user) return user.error();
+      return user->has_value();
+    });
+  };
+  auto existing = adminExists();
   if (!existing) return existing.error();
   if (*existing) return core::Ok{};
   auto hash = auth::hashPassword(admin_password_.reveal(), options_.password_cost);
@@ -143,7 +146,11 @@ core::Status Identity::seedAdmin(storage::StorageWorker& storage) {
   admin.password_hash = *hash;
   auto saved =
       storage.call([admin](storage::Store& store) { return store.identity().insertUser(admin); });
-  if (!saved) return saved.error();
+  if (!saved) {
+    // Replicas started together on a new database all seed it: one of them wins.
+    if (auto seeded = adminExists(); seeded && *seeded) return core::Ok{};
+    return saved.error();
+  }
   if (admin_password_generated_) {
     log::info("created the platform admin {}; its password is \"admin_password\" in {}. Get a "
               "token: curl -X POST http://<host>:<port>/auth/email/login -H 'Content-Type: "

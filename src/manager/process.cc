@@ -64,10 +64,10 @@ struct GuardPlan {
   const char* cwd; // nullptr: the supervisor's
   rlim_t memory_limit;
   pid_t supervisor;
-  int lifeline; // read end
-  int report;   // write end
-  int output;   // write end, or -1 for /dev/null
-  int inherit;  // passed to the service as kInheritedFd, or -1
+  int lifeline;               // read end
+  int report;                 // write end
+  int output;                 // write end, or -1 for /dev/null
+  std::array<int, 2> inherit; // passed to the service as kInheritedFd + i, or -1
 };
 
 // A handler that does nothing, rather than SIG_IGN: the signal still interrupts the guard's poll,
@@ -119,7 +119,7 @@ void setUpGuardSignals() {
 
 // Closes every descriptor from 3 up except those in `keep` (-1 entries ignored), so that no other
 // process's lifeline (or any other supervisor file) stays open in the guard and its service.
-void closeAllBut(std::array<int, 3> keep) {
+void closeAllBut(std::array<int, 4> keep) {
   std::sort(keep.begin(), keep.end());
   const auto closeRange = [](int from, int to) {
     if (from > to) return;
@@ -154,11 +154,22 @@ void closeAllBut(std::array<int, 3> keep) {
     const struct rlimit limit { plan.memory_limit, plan.memory_limit };
     if (::setrlimit(RLIMIT_AS, &limit) != 0) failService(exec_fd, Stage::kLimit);
   }
-  if (plan.inherit >= 0) {
-    if (exec_fd == kInheritedFd) exec_fd = ::fcntl(exec_fd, F_DUPFD_CLOEXEC, kInheritedFd + 1);
-    // dup2 clears close-on-exec on the copy; a descriptor that is already in place keeps it.
-    if (exec_fd < 0 || ::dup2(plan.inherit, kInheritedFd) < 0 ||
-        ::fcntl(kInheritedFd, F_SETFD, 0) != 0)
+  // Every descriptor that sits where an inherited one goes is moved above them first; then
+  // dup2 puts each in place (and clears close-on-exec on the copy).
+  const int above = kInheritedFd + static_cast<int>(plan.inherit.size());
+  const auto moveAbove = [above](int fd) {
+    return fd >= 0 && fd < above ? ::fcntl(fd, F_DUPFD_CLOEXEC, above) : fd;
+  };
+  exec_fd = moveAbove(exec_fd);
+  if (exec_fd < 0) ::_exit(kGuardFailed);
+  std::array<int, 2> inherit{};
+  for (std::size_t i = 0; i < plan.inherit.size(); ++i) {
+    inherit[i] = moveAbove(plan.inherit[i]);
+    if (plan.inherit[i] >= 0 && inherit[i] < 0) failService(exec_fd, Stage::kGuard);
+  }
+  for (std::size_t i = 0; i < inherit.size() && inherit[i] >= 0; ++i) {
+    const int target = kInheritedFd + static_cast<int>(i);
+    if (::dup2(inherit[i], target) < 0 || ::fcntl(target, F_SETFD, 0) != 0)
       failService(exec_fd, Stage::kGuard);
   }
   ::execve(plan.program, plan.argv, plan.envp);
@@ -199,15 +210,19 @@ void closeAllBut(std::array<int, 3> keep) {
   const int lifeline = ::fcntl(plan.lifeline, F_DUPFD_CLOEXEC, 3);
   const int report = ::fcntl(plan.report, F_DUPFD_CLOEXEC, 3);
   const int output = plan.output >= 0 ? ::fcntl(plan.output, F_DUPFD_CLOEXEC, 3) : -1;
-  const int inherit = plan.inherit >= 0 ? ::fcntl(plan.inherit, F_DUPFD_CLOEXEC, 3) : -1;
+  std::array<int, 2> inherit{-1, -1};
+  for (std::size_t i = 0; i < inherit.size(); ++i) {
+    if (plan.inherit[i] < 0) continue;
+    inherit[i] = ::fcntl(plan.inherit[i], F_DUPFD_CLOEXEC, 3);
+    if (inherit[i] < 0) ::_exit(kGuardFailed);
+  }
   const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (lifeline < 0 || report < 0 || null_fd < 0 || (plan.output >= 0 && output < 0) ||
-      (plan.inherit >= 0 && inherit < 0))
+  if (lifeline < 0 || report < 0 || null_fd < 0 || (plan.output >= 0 && output < 0))
     ::_exit(kGuardFailed);
   ::dup2(null_fd, STDIN_FILENO);
   ::dup2(output >= 0 ? output : null_fd, STDOUT_FILENO);
   ::dup2(output >= 0 ? output : null_fd, STDERR_FILENO);
-  closeAllBut({lifeline, report, inherit});
+  closeAllBut({lifeline, report, inherit[0], inherit[1]});
 
   char go = 0;
   for (;;) {
@@ -227,7 +242,8 @@ void closeAllBut(std::array<int, 3> keep) {
     in_service.inherit = inherit;
     serviceMain(in_service, go, exec_pipe[1], guard);
   }
-  if (inherit >= 0) ::close(inherit); // the guard needs no copy: the supervisor keeps one
+  for (const int fd : inherit) // the guard needs no copies: the supervisor keeps its own
+    if (fd >= 0) ::close(fd);
   ::close(exec_pipe[1]);
   // The exec pipe closes on exec: end-of-file means the service runs, a report that it failed.
   Report failure;
@@ -479,7 +495,7 @@ core::Status Process::spawn() {
                        lifeline.read.get(),
                        report.write.get(),
                        output.write.get(),
-                       spec_.inherit_fd};
+                       spec_.inherit_fds};
   const pid_t guard = ::fork();
   if (guard == 0) guardMain(plan);
   if (guard < 0) {

@@ -40,6 +40,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -67,13 +68,14 @@ struct ProcessSpec {
   int log_keep = 5;        // rotated files kept (log.1 ... log.<keep>)
   std::string cgroup_root; // a cgroup v2 directory to create this process's cgroup under
   std::string state_file;  // if set, the live group is recorded there until it exits (see record)
-  // A descriptor the service inherits as descriptor kInheritedFd (a listening socket shared by
-  // a service's replicas); the caller keeps its own copy. -1: none.
-  int inherit_fd = -1;
+  // Descriptors the service inherits as descriptors kInheritedFd, kInheritedFd + 1 (a listening
+  // socket shared by a service's replicas, one of the replica's own); the caller keeps its own
+  // copies. -1: none (and none after it).
+  std::array<int, 2> inherit_fds{-1, -1};
 };
 
-// Where the service finds ProcessSpec::inherit_fd (the first after stdin, stdout and stderr, as
-// in systemd's socket activation).
+// Where the service finds ProcessSpec::inherit_fds[0] (the first after stdin, stdout and stderr,
+// as in systemd's socket activation); the next one follows it.
 inline constexpr int kInheritedFd = 3;
 
 class Process {

@@ -1,6 +1,7 @@
 #include "manager/supervisor.h"
 
 #include "core/log.h"
+#include "core/unique_fd.h"
 #include "manager/proc_stats.h"
 #include "manager/process.h"
 #include "manager/releases.h"
@@ -78,6 +79,21 @@ bool checkSharedHttp(const net::HttpRequestSpec& spec, pid_t pgid) {
     return reply->status >= 200 && reply->status < 300;
   }
   return false;
+}
+
+// A gateway replica's port of its own (see Replica::own_port): bound on 127.0.0.1 by the
+// manager and handed down after the shared socket, as FORGE_OWN_LISTEN_FD. Without it the replica
+// serves the shared port only, and commands meant for every replica may miss it.
+int openOwnListener(const std::string& service, int index, ProcessSpec& spec) {
+  auto opened = net::openListener({.host = "127.0.0.1", .port = 0, .backlog = 64});
+  if (!opened) {
+    log::warn("service {} replica {}: no port of its own: {}", service, index,
+              opened.error().message);
+    return -1;
+  }
+  spec.inherit_fds[1] = *opened;
+  spec.env["FORGE_OWN_LISTEN_FD"] = std::to_string(kInheritedFd + 1);
+  return *opened;
 }
 
 // One health check of replica `pgid` listening on `port` (blocking, bounded by the timeout).
@@ -169,6 +185,10 @@ const char* stateName(State state) {
 struct Supervisor::Replica {
   int index = 0;
   std::uint16_t port = 0;
+  // A gateway replica of a shared port also serves a port of its own on 127.0.0.1, so that
+  // commands meant for every replica (forge log-level) reach each one: the shared port hands a
+  // connection to whichever replica accepts first. 0: none.
+  std::uint16_t own_port = 0;
   std::unique_ptr<Process> process;
   std::uint64_t generation = 0; // of the current process; exits of older ones are ignored
   State state = State::kStopped;
@@ -384,16 +404,19 @@ void Supervisor::spawn(Service& s, Replica& r) {
   r.restart_requested = false;
   r.health_failures = 0;
   r.started_at = Clock::now();
+  core::UniqueFd own;
   if (c.shared_port && c.port != 0) {
-    spec.inherit_fd = s.sharedListener();
-    if (spec.inherit_fd < 0) {
+    spec.inherit_fds[0] = s.sharedListener();
+    if (spec.inherit_fds[0] < 0) {
       r.last_exit = fmt::format("cannot bind {}:{}", c.host, c.port);
       scheduleRestart(s, r);
       return;
     }
     spec.env["FORGE_LISTEN_FD"] = std::to_string(kInheritedFd);
+    if (c.kind == "gateway") own.reset(openOwnListener(c.name, r.index, spec));
   }
-  auto process = Process::start(std::move(spec));
+  r.own_port = own.get() >= 0 ? net::localPort(own.get()) : 0;
+  auto process = Process::start(std::move(spec)); // the guard holds its own copy of `own`
   if (!process) {
     r.last_exit = process.error().message;
     log::error("service {} replica {}: {}", c.name, r.index, r.last_exit);
@@ -439,6 +462,7 @@ void Supervisor::onExit(const std::string& name, std::uint64_t generation, int s
     auto* r = s ? s->replica(generation) : nullptr;
     if (!r) return;
     r->process.reset();
+    r->own_port = 0;
     const bool requested = r->restart_requested;
     if (!r->keep || stopping_) {
       r->state = s->sleeping ? State::kSleeping : State::kStopped;
@@ -1096,6 +1120,7 @@ json::object Supervisor::status(const std::string& name) const {
                          {"state", stateName(r->state)},
                          {"pid", r->process ? r->process->pid() : 0},
                          {"port", r->port},
+                         {"own_port", r->own_port},
                          {"restarts", r->restarts},
                          {"last_exit", r->last_exit},
                          {"release", r->release}};

@@ -25,6 +25,9 @@ struct HttpServerOptions {
   // which shares one socket between a service's replicas: a replica that closes its copy resets
   // no queued connection, the others accept them). -1: none.
   int listen_fd = -1;
+  // A second inherited listening socket served alongside (a replica's port of its own, which
+  // `forge manager` hands down so that each replica of a shared port can be reached). -1: none.
+  int own_listen_fd = -1;
   std::uint64_t max_body_bytes = 4 * 1024 * 1024;
   std::uint64_t max_header_bytes = 16 * 1024;
   std::chrono::milliseconds header_timeout{10'000};    // from first byte to end of headers

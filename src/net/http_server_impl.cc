@@ -316,7 +316,8 @@ private:
 struct ServerState : std::enable_shared_from_this<ServerState> {
   ServerState(EventLoop::Impl& event_loop, HttpServerOptions opts, Handler h)
       : loop(event_loop), io(loop.io), options(std::move(opts)), handler(std::move(h)),
-        acceptor_strand(asio::make_strand(io)), acceptor(acceptor_strand), drain_timer(io) {}
+        acceptor_strand(asio::make_strand(io)), acceptor(acceptor_strand),
+        own_acceptor(acceptor_strand), drain_timer(io) {}
 
   EventLoop::Impl& loop;
   asio::io_context& io;
@@ -324,6 +325,7 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   const Handler handler;
   asio::strand<asio::io_context::executor_type> acceptor_strand;
   tcp::acceptor acceptor;
+  tcp::acceptor own_acceptor; // HttpServerOptions::own_listen_fd, when given
   asio::steady_timer drain_timer;
 
   std::atomic<bool> draining{false};
@@ -390,7 +392,12 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
     });
   }
 
-  asio::awaitable<void> acceptLoop();
+  asio::awaitable<void> acceptLoop(tcp::acceptor& from);
+  void closeAcceptors() {
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    own_acceptor.close(ignored);
+  }
 };
 
 Connection::Connection(tcp::socket socket, std::shared_ptr<ServerState> state, TlsContextPtr tls)
@@ -659,12 +666,12 @@ asio::awaitable<void> Connection::run(bool reject) {
   closeSocket();
 }
 
-asio::awaitable<void> ServerState::acceptLoop() {
+asio::awaitable<void> ServerState::acceptLoop(tcp::acceptor& from) {
   auto self = shared_from_this();
   for (;;) {
     // Each connection lives on one thread's context, in turn (event_loop_impl.h).
-    auto [ec, socket] = co_await acceptor.async_accept(loop.next(), kNoThrow);
-    if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+    auto [ec, socket] = co_await from.async_accept(loop.next(), kNoThrow);
+    if (ec == asio::error::operation_aborted || !from.is_open()) co_return;
     if (ec) {
       // Out of file descriptors and the like: say so and back off instead of spinning.
       log::warn("accept failed: {}", ec.message());
@@ -766,8 +773,7 @@ public:
   }
 
   ~HttpServerImpl() override {
-    boost::system::error_code ignored;
-    state_->acceptor.close(ignored);
+    state_->closeAcceptors();
     state_->stopTlsTriggers();
   }
 
@@ -781,20 +787,28 @@ public:
       if (!opened) return opened.error();
       fd = *opened;
     }
-    if (auto status = adoptListener(fd); !status) {
+    if (auto status = adoptListener(state_->acceptor, fd); !status) {
       if (fd != o.listen_fd) ::close(fd);
       return status;
     }
+    if (o.own_listen_fd >= 0) {
+      if (auto status = adoptListener(state_->own_acceptor, o.own_listen_fd); !status)
+        return status;
+    }
     port_ = state_->acceptor.local_endpoint().port();
-    asio::co_spawn(state_->acceptor_strand, state_->acceptLoop(), [](std::exception_ptr error) {
-      if (error) FORGE_BUG("the accept loop ended with an exception");
-    });
+    for (tcp::acceptor* from : {&state_->acceptor, &state_->own_acceptor}) {
+      if (!from->is_open()) continue;
+      asio::co_spawn(state_->acceptor_strand, state_->acceptLoop(*from),
+                     [](std::exception_ptr error) {
+                       if (error) FORGE_BUG("the accept loop ended with an exception");
+                     });
+    }
     return core::Ok{};
   }
 
   // Serves a listening socket inherited from the parent. It must not leak further: stdio
   // upstreams started by this process would otherwise hold it open.
-  core::Status adoptListener(int fd) {
+  core::Status adoptListener(tcp::acceptor& acceptor, int fd) {
     sockaddr_storage address{};
     socklen_t length = sizeof address;
     int listening = 0;
@@ -807,7 +821,7 @@ public:
     }
     ::fcntl(fd, F_SETFD, FD_CLOEXEC);
     boost::system::error_code ec;
-    state_->acceptor.assign(address.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd, ec);
+    acceptor.assign(address.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd, ec);
     if (ec) {
       return core::Error{core::Errc::kUnavailable,
                          fmt::format("cannot serve descriptor {}: {}", fd, ec.message())};
@@ -822,10 +836,7 @@ public:
     auto state = state_;
     if (state->draining.exchange(true)) return;
     state->stopTlsTriggers();
-    asio::post(state->acceptor_strand, [state] {
-      boost::system::error_code ignored;
-      state->acceptor.close(ignored);
-    });
+    asio::post(state->acceptor_strand, [state] { state->closeAcceptors(); });
     bool already_empty = false;
     {
       std::lock_guard lock(state->mutex);

@@ -97,6 +97,15 @@ config::Schema gatewaySchema() {
               .min = -1,
               .max = 65535,
               .env_aliases = {"FORGE_LISTEN_FD"}});
+  schema.add({.key = "server.own_listen_fd",
+              .type = Type::kInt,
+              .default_value = "-1",
+              .help = "Also serve this inherited listening socket: a replica's port of its own, "
+                      "set by `forge manager` beside server.listen_fd so that commands meant "
+                      "for every replica reach each one (-1: none)",
+              .min = -1,
+              .max = 65535,
+              .env_aliases = {"FORGE_OWN_LISTEN_FD"}});
   schema.add({.key = "server.max_connections",
               .type = Type::kInt,
               .default_value = "10000",
@@ -324,6 +333,7 @@ GatewayOptions gatewayOptions(const config::Config& config) {
   http.port = static_cast<std::uint16_t>(config.integer("server.port"));
   http.reuse_port = config.boolean("server.reuse_port");
   http.listen_fd = static_cast<int>(config.integer("server.listen_fd"));
+  http.own_listen_fd = static_cast<int>(config.integer("server.own_listen_fd"));
   http.max_connections = static_cast<std::size_t>(config.integer("server.max_connections"));
   http.max_body_bytes = config.size("server.max_body_size");
   http.max_header_bytes = config.size("server.max_header_size");

@@ -111,6 +111,11 @@ echo "== monitoring (the machine may be busy: any graded state, but every check 
 step monitor-check 0,3,4 "$scripts/advanced-monitoring.sh" -c --json
 for check in cpu memory disk 'response time' 'error rate'; do holds monitor-check "\"$check"; done
 step monitor-watch 0,3,4 "$FORGE" monitor --watch 1 --count 2
+# The call figures reach the database at the replicas' next flush (metrics.flush_interval, 5 s).
+for _ in $(seq 100); do
+  "$scripts/advanced-monitoring.sh" -r 2>/dev/null | grep -q '^fixture ' && break
+  sleep 0.2
+done
 step monitor-report 0,3,4 "$scripts/advanced-monitoring.sh" -r
 holds monitor-report fixture
 step monitor-alerts 0 "$scripts/advanced-monitoring.sh" -a
@@ -205,6 +210,9 @@ step forensics 0 "$scripts/security-forensics.sh" --user admin@example.com -o "$
 
 echo "== debugging"
 step log-level-debug 0 "$FORGE" log-level debug
+# Each replica, called on the port of its own the manager gave it.
+[ "$(grep -c '^gateway .* debug ' "$work/log-level-debug.out")" = 2 ] ||
+  fail "log-level did not reach both gateway replicas: $(cat "$work/log-level-debug.out")"
 step log-level-info 0 "$FORGE" log-level info
 step doctor 0,4 "$scripts/debug-info.sh"
 step stats 0 "$scripts/service-diagnostics.sh"

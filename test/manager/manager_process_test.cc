@@ -402,6 +402,18 @@ TEST_F(ManagerTest, GatewayReplicasShareAPortAndARollingRestartUnderLoadFailsNoC
     EXPECT_EQ(std::count(before.begin(), before.end(), p), 0) << "not replaced: " << p;
   EXPECT_TRUE(failures.empty()) << failures.size() << " failed, first: " << failures.front();
   EXPECT_GT(during_restart, 20) << "the load did not run through the restart";
+  // Each replica also serves a port of its own, where it and only it answers.
+  std::set<std::string> answering;
+  const auto gateway = service("gateway");
+  for (const auto& r : gateway.at("replicas").as_array()) {
+    const auto own = r.at("own_port").to_number<std::int64_t>();
+    ASSERT_GT(own, 0) << json::serialize(r);
+    EXPECT_NE(own, gateway_port);
+    const auto level = request(static_cast<std::uint16_t>(own), "GET", "/admin/log-level");
+    ASSERT_EQ(level.status, 200) << level.body;
+    answering.insert(json::serialize(parse(level.body).at("pid")));
+  }
+  EXPECT_EQ(answering.size(), 2u);
   // The calls reached server-everything through the manager, which counted them.
   const auto metrics = parse(request(port_, "GET", "/services/everything/metrics").body);
   EXPECT_GT(metrics.at("requests").to_number<std::int64_t>(), succeeded.load())

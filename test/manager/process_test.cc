@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -148,6 +149,30 @@ TEST_F(ProcessTest, EnvironmentAndWorkingDirectoryReachTheService) {
   ASSERT_TRUE(p);
   ASSERT_EQ(p->wait(5s), 0);
   EXPECT_TRUE(logContains("hello in " + fs::canonical(dir_).string())) << readFile(log_);
+}
+
+// A shared listening socket and a replica's own arrive as descriptors 3 and 4, in that order,
+// whichever numbers the supervisor holds them under, and nothing else is open above them.
+TEST_F(ProcessTest, InheritedDescriptorsArriveAsThreeAndFour) {
+  const auto open_file = [&](const char* name) {
+    return ::open((dir_ / name).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  };
+  const int first = open_file("first");
+  const int second = open_file("second");
+  ASSERT_GE(first, 0);
+  ASSERT_GE(second, 0);
+  auto spec = shell("for fd in 5 6 7 8 9; do [ -e /proc/$$/fd/$fd ] && echo leaked $fd; done; "
+                    "echo shared >&3; echo own >&4; echo done");
+  spec.inherit_fds = {second, first}; // the higher number first: both must move
+  auto p = start(std::move(spec));
+  ::close(first);
+  ::close(second);
+  ASSERT_TRUE(p);
+  ASSERT_EQ(p->wait(5s), 0) << readFile(log_);
+  EXPECT_EQ(readFile((dir_ / "second").string()), "shared\n");
+  EXPECT_EQ(readFile((dir_ / "first").string()), "own\n");
+  EXPECT_TRUE(logContains("done")) << readFile(log_);
+  EXPECT_FALSE(logContains("leaked")) << readFile(log_);
 }
 
 TEST_F(ProcessTest, StopEndsAPoliteServiceWithSigterm) {
