@@ -1050,15 +1050,15 @@ void Supervisor::healthLoop() {
         const bool checked = r->state == State::kStarting || r->state == State::kRunning ||
                              r->state == State::kUnhealthy || r->state == State::kWaking;
         if (!checked || !r->process || now < r->next_check) continue;
-        due.push_back(
-            Due{name, r->generation, r->port, r->own_port, r->process->pid(), s->config});
+        due.push_back(Due{name, r->generation, r->port, r->own_port, r->process->pid(), s->config});
       }
     }
     if (due.empty()) continue;
     lock.unlock();
     std::vector<std::pair<std::size_t, bool>> results;
     for (std::size_t i = 0; i < due.size(); ++i)
-      results.emplace_back(i, checkHealth(due[i].config, due[i].port, due[i].own_port, due[i].pgid));
+      results.emplace_back(i,
+                           checkHealth(due[i].config, due[i].port, due[i].own_port, due[i].pgid));
     lock.lock();
     std::vector<std::function<void()>> after;
     for (const auto& [i, healthy] : results)
