@@ -97,12 +97,11 @@ int openOwnListener(const std::string& service, int index, ProcessSpec& spec) {
 }
 
 // One health check of replica `pgid` listening on `port` (blocking, bounded by the timeout).
-// A replica with a port of its own (`own_port`, see Replica::own_port) is checked there, where
-// only it answers.
-bool checkHealth(const ServiceConfig& config, std::uint16_t port, std::uint16_t own_port,
-                 pid_t pgid) {
+// It is checked through the port its clients use, not its own port (see Replica::own_port):
+// while the manager holds the shared socket that port always connects, and which replica
+// answers is what checkSharedHttp() sorts out.
+bool checkHealth(const ServiceConfig& config, std::uint16_t port, pid_t pgid) {
   const auto& h = config.health;
-  if (own_port != 0) port = own_port;
   const std::string base = fmt::format("{}://127.0.0.1:{}", h.scheme, port);
   if (h.type == "tcp") return tcpReachable(port, h.timeout);
   net::HttpRequestSpec spec;
@@ -110,7 +109,7 @@ bool checkHealth(const ServiceConfig& config, std::uint16_t port, std::uint16_t 
   spec.verify_peer = false; // this replica answering is the question, not who it is
   if (h.type == "http") {
     spec.url = base + h.path;
-    if (config.shared_port && own_port == 0) return checkSharedHttp(spec, pgid);
+    if (config.shared_port) return checkSharedHttp(spec, pgid);
   } else { // mcp: an initialize must be answered; the session is ended at once
     spec.method = net::Method::kPost;
     spec.url = base + config.mcp_path;
@@ -1035,7 +1034,6 @@ void Supervisor::healthLoop() {
     std::string name;
     std::uint64_t generation;
     std::uint16_t port;
-    std::uint16_t own_port;
     pid_t pgid;
     ServiceConfig config;
   };
@@ -1050,15 +1048,14 @@ void Supervisor::healthLoop() {
         const bool checked = r->state == State::kStarting || r->state == State::kRunning ||
                              r->state == State::kUnhealthy || r->state == State::kWaking;
         if (!checked || !r->process || now < r->next_check) continue;
-        due.push_back(Due{name, r->generation, r->port, r->own_port, r->process->pid(), s->config});
+        due.push_back(Due{name, r->generation, r->port, r->process->pid(), s->config});
       }
     }
     if (due.empty()) continue;
     lock.unlock();
     std::vector<std::pair<std::size_t, bool>> results;
     for (std::size_t i = 0; i < due.size(); ++i)
-      results.emplace_back(i,
-                           checkHealth(due[i].config, due[i].port, due[i].own_port, due[i].pgid));
+      results.emplace_back(i, checkHealth(due[i].config, due[i].port, due[i].pgid));
     lock.lock();
     std::vector<std::function<void()>> after;
     for (const auto& [i, healthy] : results)
