@@ -6,10 +6,13 @@
 #include "mcp/message.h"
 #include "transport/origin_guard.h"
 
+#include <boost/json/parse.hpp>
+
 #include <cctype>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -39,6 +42,31 @@ void fuzzMessages(std::string_view text) {
     check(copy.id == message.id);
     check(mcp::idKey(copy.id) == mcp::idKey(message.id));
   }
+}
+
+// A tools/call whose params parse() keeps as text means what a parsed DOM says: the same params,
+// the same tool name, the same _meta, and the name renamed in the text is renamed in the DOM.
+void fuzzPlainCalls(std::string_view text) {
+  namespace mcp = forge::mcp;
+  const auto plain = mcp::readPlainCall(text);
+  if (!plain) return;
+  boost::system::error_code ec;
+  const auto dom = boost::json::parse(text, ec);
+  check(!ec);
+  const auto message = mcp::fromJson(dom);
+  check(message.ok() && message->isRequest() && message->id == plain->id);
+  const auto& params = message->paramsObject();
+  const auto* name = params.if_contains("name");
+  const auto expected_name = name && name->is_string()
+                                 ? std::optional<std::string>(std::string(name->get_string()))
+                                 : std::nullopt;
+  check(plain->paramString("name") == expected_name);
+  check(plain->hasParam("_meta") == params.contains("_meta"));
+  const auto renamed = mcp::withStringParam(*plain, "name", "renamed \"tool\"");
+  auto expected = params;
+  expected["name"] = "renamed \"tool\"";
+  check(renamed.paramsValue() == expected);
+  check(plain->paramsObject() == params); // parsed last: the lookups above read the text
 }
 
 // hostName() only cuts and lower-cases: the result is never longer than the input and has no
@@ -71,6 +99,7 @@ void fuzzScalar(forge::config::Type type, std::string_view text) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   fuzzMessages(text);
+  fuzzPlainCalls(text);
   fuzzHostName(text);
   fuzzScalar<std::uint64_t>(forge::config::Type::kSize, text);
   fuzzScalar<std::chrono::milliseconds>(forge::config::Type::kDuration, text);

@@ -20,6 +20,13 @@ std::string stringField(const json::object& object, std::string_view key) {
   return v && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
+// A client's request to pass on as it is (the upstream gives it an id of its own).
+mcp::Message forwarded(const mcp::Message& request) {
+  auto out = mcp::makeRequest(nullptr, request.method, request.params);
+  out.raw_params = request.raw_params;
+  return out;
+}
+
 // "c<offset>" cursors: opaque to clients, checked on the way back in.
 std::optional<std::size_t> parseCursor(const json::object& params) {
   const auto* cursor = params.if_contains("cursor");
@@ -187,8 +194,7 @@ private:
   }
 
   void callByName(ListKind kind, const mcp::ExchangePtr& exchange) {
-    const auto& params = exchange->request().paramsObject();
-    const std::string exposed = stringField(params, "name");
+    const std::string exposed = exchange->request().paramString("name").value_or("");
     const char* what = kind == ListKind::kTools ? "tool" : "prompt";
     if (exposed.empty())
       return exchange->fail(mcp::kInvalidParams, fmt::format("missing {} name", what));
@@ -229,17 +235,16 @@ private:
 
   void forwardRenamed(ListKind kind, const mcp::ExchangePtr& exchange, const std::string& upstream,
                       const std::string& original) {
-    json::object params = exchange->request().paramsObject();
+    const auto& request = exchange->request();
     if (!allowed(kind, upstream, original)) {
       return exchange->fail(mcp::kInvalidParams,
                             fmt::format("Unknown {}: {}",
                                         kind == ListKind::kTools ? "tool" : "prompt",
-                                        stringField(params, "name")));
+                                        request.paramString("name").value_or("")));
     }
     if (!admitted(exchange, kind, upstream, original)) return;
-    params["name"] = original;
-    registry_->forward(upstream, exchange, kind == ListKind::kTools ? "tools/call" : "prompts/get",
-                       std::move(params), caller_);
+    registry_->forward(upstream, exchange, mcp::withStringParam(request, "name", original),
+                       caller_);
   }
 
   // ---- calls by URI --------------------------------------------------------------------------
@@ -297,7 +302,7 @@ private:
                                    ? registry_->unsubscribe(info_.id, uri)
                                    : true;
     if (!tell_upstream) return exchange->reply(json::object{});
-    registry_->forward(upstream, exchange, method, exchange->request().params, caller_);
+    registry_->forward(upstream, exchange, forwarded(exchange->request()), caller_);
   }
 
   // ---- completion and logging ------------------------------------------------------------------
@@ -315,8 +320,9 @@ private:
       if (!admitted(exchange, ListKind::kPrompts, target->first, target->second)) return;
       json::object renamed = params;
       renamed["ref"].get_object()["name"] = target->second;
-      return registry_->forward(target->first, exchange, "completion/complete", std::move(renamed),
-                                caller_);
+      return registry_->forward(
+          target->first, exchange,
+          mcp::makeRequest(nullptr, "completion/complete", std::move(renamed)), caller_);
     }
     const std::string uri = stringField(ref->get_object(), "uri");
     registry_->lookup(ListKind::kResourceTemplates, upstreams(), "uriTemplate", uri,
@@ -329,13 +335,13 @@ private:
                         const std::string& upstream = found ? *found : all[0];
                         if (!self->admitted(exchange, ListKind::kResourceTemplates, upstream, uri))
                           return;
-                        self->registry_->forward(upstream, exchange, "completion/complete",
-                                                 exchange->request().params, self->caller_);
+                        self->registry_->forward(upstream, exchange, forwarded(exchange->request()),
+                                                 self->caller_);
                       });
   }
 
   void setLevel(const mcp::ExchangePtr& exchange) {
-    const auto& params = exchange->request().params;
+    const auto& params = exchange->request().paramsValue();
     for (const auto& name : upstreams()) {
       // Only the upstreams the caller may use take its log level.
       if (!visible(*exchange, ListKind::kResources, name)) continue;

@@ -318,29 +318,29 @@ upstream::UpstreamPtr UpstreamRegistry::instanceFor(const std::string& name, con
 }
 
 void UpstreamRegistry::forward(const std::string& upstream_name, const mcp::ExchangePtr& exchange,
-                               std::string method, json::value params, const Caller& caller) {
+                               mcp::Message request, const Caller& caller) {
   auto up = instanceFor(upstream_name, caller);
   if (!up) {
     return exchange->fail(mcp::kInvalidParams, fmt::format("unknown upstream '{}'", upstream_name));
   }
   std::string token;
-  if (const auto* original = progressTokenOf(params)) {
-    std::lock_guard lock(mutex_);
-    token = fmt::format("forge-{}", next_token_++);
-    progress_[token] = Progress{exchange, *original};
-    params.get_object()["_meta"].get_object()["progressToken"] = token;
+  if (request.hasParam("_meta")) {
+    if (const auto* original = progressTokenOf(request.paramsValue())) {
+      std::lock_guard lock(mutex_);
+      token = fmt::format("forge-{}", next_token_++);
+      progress_[token] = Progress{exchange, *original};
+      request.mutableParams().get_object()["_meta"].get_object()["progressToken"] = token;
+    }
   }
   std::string tool;
-  if (method == "tools/call" && params.is_object()) {
-    if (const auto* name = params.get_object().if_contains("name"); name && name->is_string())
-      tool = std::string(name->get_string());
-  }
+  if (request.method == "tools/call") tool = request.paramString("name").value_or("");
+  request.forward_only = true; // the result is only passed on to the client
   auto call = std::make_shared<ForwardedCall>();
   call->upstream = up->config().name;
   call->exchange = exchange;
   call->session_link = caller.link;
   const json::value id = up->call(
-      std::move(method), std::move(params),
+      std::move(request),
       [this, self = shared_from_this(), exchange, call, token, tool, upstream_name,
        started = std::chrono::steady_clock::now()](mcp::Message answer) {
         {
@@ -373,8 +373,7 @@ void UpstreamRegistry::forward(const std::string& upstream_name, const mcp::Exch
         call->upstream_id = upstream_id;
         std::lock_guard lock(mutex_);
         calls_[callKey(call->upstream, upstream_id)] = call;
-      },
-      /*forward_only=*/true); // the result is only passed on to the client
+      });
   exchange->onCancel([up, id](std::string reason) { up->cancel(id, reason); });
 }
 
@@ -555,7 +554,7 @@ void UpstreamRegistry::onServerRequest(const std::string& upstream, const mcp::M
     }
     if (!relay->cancelled) respond(answer);
   };
-  const json::value client_id = target->ask(request.method, request.params, finish);
+  const json::value client_id = target->ask(request.method, request.paramsValue(), finish);
   std::lock_guard lock(mutex_);
   relay->client_id = client_id;
 }

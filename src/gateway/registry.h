@@ -101,8 +101,9 @@ public:
   // cannot collide, routes related messages back to `exchange`, relays cancellation both ways,
   // and answers the exchange (result, or error naming the upstream) exactly once. Upstreams in
   // per-client mode get a session (a process, for stdio) of their own for each caller.
+  // `request` holds the method and the params (or raw_params) to send.
   void forward(const std::string& upstream_name, const mcp::ExchangePtr& exchange,
-               std::string method, json::value params, const Caller& caller);
+               mcp::Message request, const Caller& caller);
 
   // Forgets the cached lists of an upstream, so that the next listing asks it again.
   void invalidateLists(const std::string& upstream) { invalidate(upstream, std::nullopt); }

@@ -1,5 +1,7 @@
 #include "mcp/message.h"
 
+#include "mcp/json_text.h"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/serializer.hpp>
@@ -18,9 +20,55 @@ core::Error invalid(std::string message) {
 
 } // namespace
 
+const json::value& Message::paramsValue() const {
+  if (params.is_null() && !raw_params.empty()) params = parseRaw(raw_params);
+  return params;
+}
+
 const json::object& Message::paramsObject() const {
   static const json::object kEmpty;
-  return params.is_object() ? params.get_object() : kEmpty;
+  const auto& value = paramsValue();
+  return value.is_object() ? value.get_object() : kEmpty;
+}
+
+namespace {
+
+// A member of params kept as text; kUnknown when the text cannot tell (or params are not kept).
+json_text::Member rawParam(const Message& message, std::string_view key) {
+  if (!message.params.is_null() || message.raw_params.empty()) return {};
+  return json_text::findMember(message.raw_params, key);
+}
+
+} // namespace
+
+bool Message::hasParam(std::string_view key) const {
+  using Lookup = json_text::Member::Lookup;
+  const auto member = rawParam(*this, key);
+  if (member.lookup != Lookup::kUnknown) return member.lookup == Lookup::kFound;
+  return paramsObject().contains(key);
+}
+
+std::optional<std::string> Message::paramString(std::string_view key) const {
+  using Lookup = json_text::Member::Lookup;
+  const auto member = rawParam(*this, key);
+  if (member.lookup == Lookup::kAbsent) return std::nullopt;
+  if (member.lookup == Lookup::kFound) {
+    const std::string_view text = member.value;
+    if (text.empty() || text.front() != '"') return std::nullopt;
+    if (text.find('\\') == std::string_view::npos)
+      return std::string(text.substr(1, text.size() - 2));
+    const json::value value = parseRaw(text); // escapes: let the parser decode them
+    return std::string(value.get_string());
+  }
+  const auto* value = paramsObject().if_contains(key);
+  if (!value || !value->is_string()) return std::nullopt;
+  return std::string(value->get_string());
+}
+
+json::value& Message::mutableParams() {
+  paramsValue();
+  raw_params.clear();
+  return params;
 }
 
 namespace {
@@ -117,6 +165,13 @@ void appendMember(std::string& out, std::string_view name, const Json& value) {
 core::Result<Message> fromJson(const json::value& value) { return convert(value); }
 
 core::Result<Parsed> parse(std::string_view text) {
+  if (text.find(R"("tools/call")") != std::string_view::npos) {
+    if (auto call = readPlainCall(text)) {
+      Parsed parsed;
+      parsed.messages.push_back(std::move(*call));
+      return parsed;
+    }
+  }
   boost::system::error_code ec;
   json::value value = json::parse(text, ec);
   if (ec)
@@ -145,18 +200,18 @@ json::value toJson(const Message& message) {
   case Kind::kRequest:
     out["id"] = message.id;
     out["method"] = message.method;
-    if (!message.params.is_null()) out["params"] = message.params;
+    if (!message.paramsValue().is_null()) out["params"] = message.paramsValue();
     break;
   case Kind::kNotification:
     out["method"] = message.method;
-    if (!message.params.is_null()) out["params"] = message.params;
+    if (!message.paramsValue().is_null()) out["params"] = message.paramsValue();
     break;
   case Kind::kResult:
     out["id"] = message.id;
     if (message.raw_result.empty()) {
       out["result"] = message.result;
     } else {
-      out["result"] = parseRawResult(message.raw_result);
+      out["result"] = parseRaw(message.raw_result);
     }
     break;
   case Kind::kError:
@@ -175,7 +230,12 @@ std::string serialize(const Message& message) {
   case Kind::kRequest:
   case Kind::kNotification:
     appendMember(out, "method", message.method);
-    if (!message.params.is_null()) appendMember(out, "params", message.params);
+    if (!message.raw_params.empty()) {
+      out += R"(,"params":)";
+      out += message.raw_params;
+    } else if (!message.params.is_null()) {
+      appendMember(out, "params", message.params);
+    }
     break;
   case Kind::kResult:
     if (message.raw_result.empty()) {
@@ -200,6 +260,22 @@ Message makeRequest(json::value id, std::string method, json::value params) {
   m.method = std::move(method);
   m.params = std::move(params);
   return m;
+}
+
+Message withStringParam(const Message& request, std::string_view key, std::string_view value) {
+  Message out;
+  out.kind = Kind::kRequest;
+  out.method = request.method;
+  const json::string_view text(value.data(), value.size());
+  const auto member = rawParam(request, key);
+  if (member.lookup == json_text::Member::Lookup::kFound) {
+    out.raw_params = json_text::replaceMember(request.raw_params, member, json::serialize(text));
+    return out;
+  }
+  json::object params = request.paramsObject();
+  params[key] = text;
+  out.params = std::move(params);
+  return out;
 }
 
 Message makeNotification(std::string method, json::value params) {

@@ -23,7 +23,16 @@ struct Message {
   Kind kind = Kind::kNotification;
   json::value id;     // requests, results, errors (null when an error answers an unknown id)
   std::string method; // requests, notifications
-  json::value params; // requests, notifications (null when absent)
+  // Requests, notifications (null when absent). Null as well while raw_params holds them: read
+  // them through paramsValue(), paramsObject() or paramString(), which parse them when needed
+  // (then kept here: the first reader parses; a Message is not shared between threads).
+  mutable json::value params;
+  // A tools/call request's params as the client wrote them, kept by parse() so that a gateway
+  // can pass them on without building them into a DOM and writing them out again: the JSON text
+  // of an object, validated, on one line; its top-level keys are written without escapes, and
+  // "name" and "_meta" at most once each. serialize() writes it as it is (clear it when the
+  // params change).
+  std::string raw_params;
   json::value result; // results
   json::object error; // errors: {code, message, data?}
   // A result passed on as its sender wrote it, never parsed into `result` (which is then null):
@@ -38,8 +47,16 @@ struct Message {
   bool isRequest() const { return kind == Kind::kRequest; }
   bool isNotification() const { return kind == Kind::kNotification; }
   bool isResponse() const { return kind == Kind::kResult || kind == Kind::kError; }
+  // The params (parsed from raw_params if need be).
+  const json::value& paramsValue() const;
   // The params object ({} when params are absent or not an object).
   const json::object& paramsObject() const;
+  // Whether the params object has a member `key`, and that member's value when it is a string
+  // (both found in raw_params without parsing them, when they are kept).
+  bool hasParam(std::string_view key) const;
+  std::optional<std::string> paramString(std::string_view key) const;
+  // The params, parsed from raw_params if need be, for changing them (raw_params is dropped).
+  json::value& mutableParams();
 };
 
 // One parsed HTTP body or line: one message, or a batch (a JSON array of messages).
@@ -62,10 +79,19 @@ std::string serialize(const Message& message);
 // (line breaks between tokens turned into spaces) and `raw_result_is_error`. Anything else
 // returns nothing: the caller parses the text with parse().
 std::optional<Message> readPlainResult(std::string_view text);
-// The value of a raw_result (null if it is not JSON, which readPlainResult() never lets through).
-json::value parseRawResult(std::string_view raw_result);
+// Reads the text of one tools/call request without building its params: when the text is a
+// single valid request object with an object as params (see Message::raw_params for what else
+// they need), the message comes back with `raw_params` set and `params` null. Anything else
+// returns nothing. parse() tries it first for a text that may be such a request.
+std::optional<Message> readPlainCall(std::string_view text);
+// The value of a raw_result or raw_params (null if it is not JSON, which readPlainResult() and
+// readPlainCall() never let through).
+json::value parseRaw(std::string_view raw);
 
 Message makeRequest(json::value id, std::string method, json::value params = nullptr);
+// A request (without an id) with `request`'s method and params, but the params' member `key` set
+// to the string `value`. Params kept as text stay text.
+Message withStringParam(const Message& request, std::string_view key, std::string_view value);
 Message makeNotification(std::string method, json::value params = nullptr);
 Message makeResult(json::value id, json::value result);
 Message makeError(json::value id, int code, std::string message, json::value data = nullptr);

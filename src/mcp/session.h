@@ -54,7 +54,7 @@ public:
   // Answers with a result already written as JSON (a Message's raw_result: validated, one line),
   // so that a result the server only forwards is not parsed and written again. By default it is
   // parsed and given to reply().
-  virtual void replyRaw(std::string result_json) { reply(parseRawResult(result_json)); }
+  virtual void replyRaw(std::string result_json) { reply(parseRaw(result_json)); }
   virtual void fail(int code, std::string message, json::value data = nullptr) = 0;
   void fail(const core::Error& error) { fail(core::jsonRpcCode(error.code), error.message); }
   virtual bool answered() const = 0;

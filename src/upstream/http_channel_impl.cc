@@ -378,20 +378,34 @@ public:
     fields_.set(std::string(name), std::move(value));
   }
   void set(http::field name, std::string value) { set(http::to_string(name), std::move(value)); }
-
-  std::string wire(std::string_view target, std::string_view body) const {
+  // Removes the field `name` and returns its value.
+  std::optional<std::string> take(std::string_view name) {
+    auto value = fields_.get(name);
+    if (!value) return std::nullopt;
+    std::string taken(*value);
+    fields_.remove(name);
+    return taken;
+  }
+  // "Name: value\r\n" for each field.
+  std::string lines() const {
     std::string out;
-    out.reserve(512 + body.size());
-    out.append("POST ").append(target).append(" HTTP/1.1\r\n");
     for (const auto& [name, value] : fields_)
-      out.append(name).append(": ").append(value).append("\r\n");
-    out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n\r\n");
-    out.append(body);
+      appendField(out, name, value);
     return out;
+  }
+  static void appendField(std::string& out, std::string_view name, std::string_view value) {
+    out.append(name).append(": ").append(value).append("\r\n");
   }
 
 private:
   net::Headers fields_;
+};
+
+// The fields of every POST, worked out once per channel: those that never change between
+// requests as lines ready to send, and a configured Authorization (an access token wins).
+struct PostFields {
+  std::string fixed;
+  std::optional<std::string> authorization;
 };
 
 enum class Flavor { kStreamable, kLegacy };
@@ -415,6 +429,7 @@ public:
     auto url = parseUrl(spec_.url);
     if (url) {
       url_ = std::move(*url);
+      post_fields_ = postFields();
     } else {
       url_error_ = url.error().message;
     }
@@ -443,6 +458,7 @@ private:
   asio::awaitable<bool> handleAnswer(ConnectionPtr& conn_ptr, Parser& parser, Outgoing& out);
   void park(ConnectionPtr& conn);
   // The POST of `out`, head and body, as it goes on the wire.
+  PostFields postFields() const;
   std::string postWire(Outgoing& out, const Token* token);
 
   // OAuth.
@@ -487,6 +503,7 @@ private:
   const std::string name_; // for log lines
   std::optional<Url> url_;
   std::string url_error_;
+  PostFields post_fields_;     // set with url_
   ChannelCallbacks callbacks_; // written once by open(), before anything that reads it starts
   CallbackGate gate_;
   std::atomic<bool> shut_{false}; // written under mutex_
@@ -849,21 +866,40 @@ asio::awaitable<bool> Peer::handleAnswer(ConnectionPtr& conn_ptr, Parser& parser
   co_return !ec && !too_big && parser.get().keep_alive();
 }
 
-std::string Peer::postWire(Outgoing& out, const Token* token) {
+PostFields Peer::postFields() const {
   PostHead head;
-  addCommonHeaders(head, token);
+  addCommonHeaders(head, nullptr);
   head.set(http::field::content_type, "application/json");
   head.set(http::field::accept, "application/json, text/event-stream");
+  PostFields fields;
+  fields.authorization = head.take("Authorization");
+  fields.fixed = head.lines();
+  return fields;
+}
+
+// The POST's head and body, as one buffer. HTTP/1.1 keeps the connection open by default: no
+// Connection field.
+std::string Peer::postWire(Outgoing& out, const Token* token) {
+  std::string wire;
+  wire.reserve(256 + post_fields_.fixed.size() + out.body.size());
+  wire.append("POST ").append(out.target).append(" HTTP/1.1\r\n").append(post_fields_.fixed);
+  if (token) {
+    PostHead::appendField(wire, "Authorization", "Bearer " + token->value.reveal());
+  } else if (post_fields_.authorization) {
+    PostHead::appendField(wire, "Authorization", *post_fields_.authorization);
+  }
   if (flavor_ == Flavor::kStreamable) {
     std::lock_guard lock(mutex_);
     out.carried_session = !out.initialize && !session_id_.empty();
-    if (out.carried_session) head.set(kSessionHeader, session_id_);
-    if (!out.initialize && !protocol_version_.empty()) head.set(kVersionHeader, protocol_version_);
+    if (out.carried_session) PostHead::appendField(wire, kSessionHeader, session_id_);
+    if (!out.initialize && !protocol_version_.empty())
+      PostHead::appendField(wire, kVersionHeader, protocol_version_);
   } else {
     out.carried_session = true; // the endpoint URL names the session
   }
-  // HTTP/1.1 keeps the connection open by default: no Connection field.
-  return head.wire(out.target, out.body);
+  wire.append("Content-Length: ").append(std::to_string(out.body.size())).append("\r\n\r\n");
+  wire.append(out.body);
+  return wire;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1116,16 +1152,18 @@ asio::awaitable<void> Peer::deleteSession(std::shared_ptr<Peer> keep_alive, std:
 // ---------------------------------------------------------------------------------------------
 
 // Host, User-Agent, the configured static headers (which cannot split the request, nor change
-// its framing: the length of a body is Forge's to state) and, with OAuth, the access token (which
-// wins over a static Authorization header).
+// its framing: the length of a body is Forge's to state; nor name a session or a protocol
+// version: those are the channel's) and, with OAuth, the access token (which wins over a static
+// Authorization header).
 template <class Request>
 void Peer::addCommonHeaders(Request& request, const Token* token) const {
   request.set(http::field::host, url_->hostHeader());
   request.set(http::field::user_agent, "forge");
   for (const auto& [name, value] : spec_.headers) {
-    const bool framing =
-        beast::iequals(name, "Content-Length") || beast::iequals(name, "Transfer-Encoding");
-    if (!name.empty() && !framing && isHeaderSafe(name) && isHeaderSafe(value))
+    const bool channels =
+        beast::iequals(name, "Content-Length") || beast::iequals(name, "Transfer-Encoding") ||
+        beast::iequals(name, kSessionHeader) || beast::iequals(name, kVersionHeader);
+    if (!name.empty() && !channels && isHeaderSafe(name) && isHeaderSafe(value))
       request.set(name, value);
   }
   if (token) request.set(http::field::authorization, "Bearer " + token->value.reveal());

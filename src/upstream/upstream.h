@@ -80,14 +80,18 @@ public:
   virtual std::size_t inFlight() const = 0;
   virtual int pid() const = 0;
 
-  // Sends a request. Returns the id it carries upstream (for cancel() and for matching related
-  // messages). `on_answer` runs exactly once. `on_id`, when given, runs with that id before the
-  // request can reach the upstream, so that messages related to it can already be matched.
-  // `forward_only`: the caller only passes the result on, so it may come as raw_result
-  // (mcp::Message) instead of parsed.
-  virtual mcp::json::value call(std::string method, mcp::json::value params, CallHandler on_answer,
-                                std::function<void(const mcp::json::value& id)> on_id = nullptr,
-                                bool forward_only = false) = 0;
+  // Sends a request: its method and params (or raw_params), and forward_only: the caller only
+  // passes the result on, so it may come as raw_result instead of parsed. The upstream gives it
+  // an id of its own and returns it (for cancel() and for matching related messages).
+  // `on_answer` runs exactly once. `on_id`, when given, runs with that id before the request can
+  // reach the upstream, so that messages related to it can already be matched.
+  virtual mcp::json::value
+  call(mcp::Message request, CallHandler on_answer,
+       std::function<void(const mcp::json::value& id)> on_id = nullptr) = 0;
+  mcp::json::value call(std::string method, mcp::json::value params, CallHandler on_answer) {
+    return call(mcp::makeRequest(nullptr, std::move(method), std::move(params)),
+                std::move(on_answer));
+  }
   // Cancels a call: notifications/cancelled upstream, and the caller is answered with an error.
   virtual void cancel(const mcp::json::value& upstream_id, const std::string& reason) = 0;
   virtual void notify(std::string method, mcp::json::value params) = 0;

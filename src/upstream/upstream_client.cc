@@ -96,8 +96,9 @@ public:
     return channel_ ? channel_->pid() : -1;
   }
 
-  json::value call(std::string method, json::value params, CallHandler on_answer,
-                   std::function<void(const json::value&)> on_id, bool forward_only) override {
+  using Upstream::call;
+  json::value call(mcp::Message request, CallHandler on_answer,
+                   std::function<void(const json::value&)> on_id) override {
     std::unique_lock lock(mutex_);
     const json::value id(next_id_++);
     if (on_id) {
@@ -127,8 +128,7 @@ public:
                                         config_.name, config_.max_queue)));
       return id;
     }
-    auto request = mcp::makeRequest(id, std::move(method), std::move(params));
-    request.forward_only = forward_only;
+    request.id = id;
     queue_.push_back(
         Waiting{id, std::move(request), std::move(on_answer), Clock::now() + config_.call_timeout});
     armSweepLocked();

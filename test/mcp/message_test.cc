@@ -155,5 +155,84 @@ TEST(PlainResultTest, LeavesEverythingElseToTheParser) {
   }
 }
 
+TEST(PlainCallTest, KeepsTheParamsAsWrittenOnOneLine) {
+  const std::string text = "{\"jsonrpc\":\"2.0\", \"id\": \"c1\", \"method\": \"tools/call\",\n"
+                           " \"params\": {\"name\": \"fixture__echo\",\r\n"
+                           "  \"arguments\": {\"text\": \"a \\\"name\\\": \\n b\"}}}";
+  auto parsed = parse(text); // parse() takes this way for a tools/call
+  ASSERT_TRUE(parsed);
+  const Message& call = parsed->messages[0];
+  EXPECT_EQ(call.kind, Kind::kRequest);
+  EXPECT_EQ(call.id, json::value("c1"));
+  EXPECT_EQ(call.method, "tools/call");
+  EXPECT_TRUE(call.params.is_null()); // not built until someone asks
+  EXPECT_EQ(call.raw_params.find('\n'), std::string::npos);
+  EXPECT_EQ(call.paramString("name"), "fixture__echo");
+  EXPECT_TRUE(call.hasParam("arguments"));
+  EXPECT_FALSE(call.hasParam("_meta"));
+  EXPECT_EQ(call.paramString("arguments"), std::nullopt); // not a string
+  EXPECT_EQ(call.paramString("missing"), std::nullopt);
+  // Written out: the same message a DOM gives; asked for, the params are parsed.
+  const auto dom = fromJson(json::parse(text));
+  ASSERT_TRUE(dom);
+  EXPECT_EQ(json::parse(serialize(call)), toJson(*dom));
+  EXPECT_EQ(call.paramsObject(), dom->paramsObject());
+  EXPECT_EQ(call.paramsValue().at("arguments").at("text"), "a \"name\": \n b");
+}
+
+TEST(PlainCallTest, RenamesTheToolInTheText) {
+  auto parsed =
+      parse(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"arguments":{"name":"x"},)"
+            R"("name":"up__echo","_meta":{"progressToken":5}}})");
+  ASSERT_TRUE(parsed);
+  const Message& call = parsed->messages[0];
+  ASSERT_FALSE(call.raw_params.empty());
+  EXPECT_TRUE(call.hasParam("_meta"));
+  const Message renamed = withStringParam(call, "name", "echo \"2\"");
+  EXPECT_TRUE(renamed.params.is_null());
+  EXPECT_EQ(renamed.method, "tools/call");
+  EXPECT_EQ(json::parse(renamed.raw_params),
+            json::parse(R"({"arguments":{"name":"x"},"name":"echo \"2\"",)"
+                        R"("_meta":{"progressToken":5}})"));
+  EXPECT_EQ(renamed.paramString("name"), "echo \"2\""); // decoded from its escapes
+  // Changing the params drops the text, so that what is written is what was changed.
+  Message changed = renamed;
+  changed.mutableParams().get_object()["name"] = "other";
+  EXPECT_TRUE(changed.raw_params.empty());
+  EXPECT_EQ(json::parse(serialize(changed)).at("params").at("name"), "other");
+  // Params built as a DOM are renamed in the DOM.
+  const Message built =
+      makeRequest(1, "prompts/get", json::object{{"name", "up__p"}, {"arguments", json::object{}}});
+  const Message renamed_built = withStringParam(built, "name", "p");
+  EXPECT_TRUE(renamed_built.raw_params.empty());
+  EXPECT_EQ(renamed_built.paramsObject().at("name"), "p");
+  EXPECT_EQ(renamed_built.method, "prompts/get");
+}
+
+// What cannot travel as text safely is parsed as before: a lookup in the text must find what
+// the upstream's parser will (the last of two "name" members, a key's escapes decoded).
+TEST(PlainCallTest, LeavesEverythingElseToTheParser) {
+  for (const char* text : {
+           R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","name":"b"}})",
+           R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"n\u0061me":"a"}})",
+           R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"_meta":{},"_meta":{}}})",
+           R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":[1]})",
+           R"({"jsonrpc":"2.0","method":"tools/call","params":{"name":"a"}})", // no id
+           R"({"jsonrpc":"2.0","id":1,"id":null,"method":"tools/call","params":{}})",
+           R"({"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}})",
+           R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{},"params":{}})",
+           R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a"})", // cut short
+           R"([{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a"}}])",
+       }) {
+    EXPECT_FALSE(readPlainCall(text)) << text;
+  }
+  auto twice =
+      parse(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","name":"b"}})");
+  ASSERT_TRUE(twice);
+  EXPECT_TRUE(twice->messages[0].raw_params.empty());
+  EXPECT_EQ(twice->messages[0].paramString("name"), "b");
+  EXPECT_FALSE(parse(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a"})"));
+}
+
 } // namespace
 } // namespace forge::mcp

@@ -396,22 +396,37 @@ TEST_F(HttpChannelTest, InitializeGetsASessionThatLaterRequestsCarry) {
   EXPECT_EQ(get->header("mcp-protocol-version"), "2025-11-25");
 }
 
-TEST_F(HttpChannelTest, ConfiguredHeadersReplaceBuiltInOnesButNeverTheFraming) {
+TEST_F(HttpChannelTest, ConfiguredHeadersReplaceBuiltInOnesButNeverTheFramingNorTheSession) {
   Inbox& inbox = inbox_;
-  auto channel = streamable(
-      inbox, "/mcp",
-      {{"user-agent", "custom-agent"}, {"Content-Length", "5"}, {"Transfer-Encoding", "chunked"}});
+  auto channel = streamable(inbox, "/mcp",
+                            {{"user-agent", "custom-agent"},
+                             {"Content-Length", "5"},
+                             {"Transfer-Encoding", "chunked"},
+                             {"Authorization", "Bearer configured"},
+                             {"content-type", "text/plain"},
+                             {"MCP-SESSION-ID", "configured"}});
   handshake(*channel, inbox);
   channel->send(mcp::makeRequest(1, "echo", json::object{{"x", 1}}));
   auto answer = inbox.response(1);
   ASSERT_TRUE(answer) << "a configured Content-Length or Transfer-Encoding broke the request";
   EXPECT_EQ(answer->message.result.at("x"), 1);
+  int calls = 0;
   for (const auto& post : seen()) {
     if (post.method != net::Method::kPost) continue;
     EXPECT_EQ(post.header("user-agent"), "custom-agent");
+    EXPECT_EQ(post.header("authorization"), "Bearer configured");
     EXPECT_EQ(post.header("content-length"), std::to_string(post.body.size()));
     EXPECT_EQ(post.header("transfer-encoding"), "");
+    // The channel's own fields win over configured ones: the body is JSON, and the session is
+    // the one the upstream named (none on initialize).
+    EXPECT_EQ(post.header("content-type"), "application/json");
+    EXPECT_NE(post.header("mcp-session-id"), "configured");
+    if (post.body.find("\"initialize\"") == std::string::npos) {
+      ++calls;
+      EXPECT_NE(post.header("mcp-session-id"), "");
+    }
   }
+  EXPECT_GE(calls, 1);
 }
 
 TEST_F(HttpChannelTest, RelatedNotificationsArriveBeforeTheAnswerOnTheStream) {
