@@ -211,6 +211,7 @@ void UpstreamRegistry::lists(ListKind kind, const std::vector<std::string>& upst
                  if (entry.generation == generation) {
                    entry.valid = true;
                    entry.items = *acc;
+                   entry.index.clear();
                  }
                }
                finishOne(i, UpstreamList{name, error ? std::vector<json::object>{} : *acc, error});
@@ -218,14 +219,22 @@ void UpstreamRegistry::lists(ListKind kind, const std::vector<std::string>& upst
   }
 }
 
+bool UpstreamRegistry::CacheEntry::has(const std::string& field, const std::string& value) {
+  auto it = index.find(field);
+  if (it == index.end()) {
+    it = index.emplace(field, std::unordered_set<std::string>{}).first;
+    for (const auto& item : items) {
+      if (const auto* v = item.if_contains(field); v && v->is_string())
+        it->second.emplace(v->get_string());
+    }
+  }
+  return it->second.contains(value);
+}
+
 void UpstreamRegistry::lookup(ListKind kind, const std::vector<std::string>& upstreams,
                               const std::string& field, const std::string& value,
                               std::function<void(Found)> done) {
-  auto matches = [&field, &value](const json::object& item) {
-    const auto* v = item.if_contains(field);
-    return v && v->is_string() && v->get_string() == value;
-  };
-  // Fast path: every list cached; scan without copying the lists.
+  // Fast path: every list cached; looked up without copying the lists.
   bool all_cached = true;
   Found found;
   {
@@ -236,9 +245,7 @@ void UpstreamRegistry::lookup(ListKind kind, const std::vector<std::string>& ups
         all_cached = false;
         break;
       }
-      const auto& items = it->second.items;
-      auto hit = std::find_if(items.begin(), items.end(), matches);
-      if (!found && hit != items.end()) found = name;
+      if (!found && it->second.has(field, value)) found = name;
     }
   }
   if (all_cached) return done(std::move(found));

@@ -18,6 +18,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 namespace forge::gateway {
@@ -134,6 +135,10 @@ private:
   struct CacheEntry {
     bool valid = false;
     std::vector<json::object> items;
+    // For each field looked up so far ("name"), the string values the items hold there: a
+    // lookup is one hash probe instead of a scan of the list. Cleared with `items`.
+    std::map<std::string, std::unordered_set<std::string>, std::less<>> index;
+    bool has(const std::string& field, const std::string& value);
     // Bumped by every invalidation: a fetch that started before one must not be stored.
     std::uint64_t generation = 0;
   };

@@ -33,9 +33,21 @@ const json::object& Message::paramsObject() const {
 
 namespace {
 
+// Whether `text` holds `key` between quotes anywhere.
+bool holdsQuoted(std::string_view text, std::string_view key) {
+  for (auto at = text.find(key); at != std::string_view::npos; at = text.find(key, at + 1)) {
+    const std::size_t end = at + key.size();
+    if (at > 0 && text[at - 1] == '"' && end < text.size() && text[end] == '"') return true;
+  }
+  return false;
+}
+
 // A member of params kept as text; kUnknown when the text cannot tell (or params are not kept).
 json_text::Member rawParam(const Message& message, std::string_view key) {
   if (!message.params.is_null() || message.raw_params.empty()) return {};
+  // Their keys are written without escapes (readPlainCall): a key the text does not hold
+  // between quotes is not there, and the walk through the members is spared.
+  if (!holdsQuoted(message.raw_params, key)) return {json_text::Member::Lookup::kAbsent, {}};
   return json_text::findMember(message.raw_params, key);
 }
 

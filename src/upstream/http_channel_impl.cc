@@ -413,6 +413,28 @@ enum class GetOutcome { kRetry, kStreamed, kStop };
 
 using Parser = http::response_parser<http::buffer_body>;
 
+// Reads the head of an answer into `parser`: what the buffer holds is parsed first, and the
+// socket is read directly for the rest (Beast's composed read finishes through the event loop
+// even when one read brought the whole answer). The parser's header limit bounds the buffer.
+asio::awaitable<ErrorCode> readHead(Connection& conn, Parser& parser) {
+  for (;;) {
+    ErrorCode ec;
+    if (net::parseBuffered(parser, conn.buffer, ec)) co_return ErrorCode{};
+    if (ec) co_return ec;
+    const std::size_t room =
+        std::max<std::size_t>(512, conn.buffer.capacity() - conn.buffer.size());
+    auto [read_ec, read] =
+        co_await conn.stream.async_read_some(conn.buffer.prepare(room), kNoThrow);
+    if (read_ec == asio::error::eof) {
+      if (!parser.got_some()) co_return ErrorCode(http::error::end_of_stream);
+      parser.put_eof(ec);
+      co_return ec ? ec : ErrorCode(http::error::partial_message);
+    }
+    if (read_ec) co_return read_ec;
+    conn.buffer.commit(read);
+  }
+}
+
 void onCoroutineEnd(std::exception_ptr error) {
   if (error) FORGE_BUG("an upstream HTTP coroutine ended with an exception");
 }
@@ -749,9 +771,7 @@ asio::awaitable<bool> Peer::sendPost(ConnectionPtr& conn, Outgoing& out, const T
       parser->header_limit(kMaxHeaderBytes);
       parser->body_limit(kMaxBodyBytes);
       conn->stream.expires_after(kAnswerTimeout);
-      auto [read_ec, read] =
-          co_await http::async_read_header(conn->stream, conn->buffer, *parser, kNoThrow);
-      ec = read_ec;
+      ec = co_await readHead(*conn, *parser);
       if (!ec) co_return true;
     }
     const bool stale = write_ec || ec == http::error::end_of_stream || ec == asio::error::eof ||
@@ -959,9 +979,7 @@ Peer::sendForStream(Connection& conn, const http::request<http::empty_body>& req
   parser.header_limit(kMaxHeaderBytes);
   parser.body_limit(boost::none);
   conn.stream.expires_after(kStreamHeadTimeout);
-  auto [read_ec, read] =
-      co_await http::async_read_header(conn.stream, conn.buffer, parser, kNoThrow);
-  co_return read_ec;
+  co_return co_await readHead(conn, parser);
 }
 
 asio::awaitable<GetOutcome> Peer::getOnce(Connection& conn, std::string& last_event_id) {
@@ -1138,9 +1156,7 @@ asio::awaitable<void> Peer::deleteSession(std::shared_ptr<Peer> keep_alive, std:
   if (!write_ec) {
     Parser parser;
     conn.stream.expires_after(kDeleteTimeout);
-    auto [read_ec, read] =
-        co_await http::async_read_header(conn.stream, conn.buffer, parser, kNoThrow);
-    if (!read_ec)
+    if (!co_await readHead(conn, parser))
       log::debug("upstream {}: DELETE session: HTTP {}", name_, parser.get().result_int());
   }
   conn.close();
