@@ -54,6 +54,7 @@
 #include <array>
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -411,7 +412,58 @@ struct PostFields {
 enum class Flavor { kStreamable, kLegacy };
 enum class GetOutcome { kRetry, kStreamed, kStop };
 
-using Parser = http::response_parser<http::buffer_body>;
+// The parser of an upstream's HTTP answer. It keeps only what the channel reads (the status,
+// Content-Type and Mcp-Session-Id), where Beast's response_parser files every field in a
+// basic_fields that allocates; and like Beast's buffer_body, it puts the body into the caller's
+// buffer: set `body` before each put(), and what is left of it says how much arrived (a full
+// buffer stops the parser with http::error::need_buffer).
+class Parser final : public http::basic_parser<false> {
+public:
+  struct Room {
+    char* data = nullptr;
+    std::size_t size = 0;
+  };
+  Room body;
+
+  int status() const { return status_; }
+  const std::string& contentType() const { return content_type_; }
+  const std::string& sessionId() const { return session_id_; }
+
+private:
+  void on_request_impl(http::verb, beast::string_view, beast::string_view, int,
+                       ErrorCode& ec) override {
+    ec = http::error::bad_method; // an answer's parser is never given a request line
+  }
+  void on_response_impl(int code, beast::string_view, int, ErrorCode&) override { status_ = code; }
+  void on_field_impl(http::field name, beast::string_view name_string, beast::string_view value,
+                     ErrorCode&) override {
+    // The first of each counts, as with Beast's fields.
+    if (name == http::field::content_type) {
+      if (content_type_.empty()) content_type_.assign(value.data(), value.size());
+    } else if (beast::iequals(name_string, kSessionHeader)) {
+      if (session_id_.empty()) session_id_.assign(value.data(), value.size());
+    }
+  }
+  void on_header_impl(ErrorCode&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, ErrorCode&) override {}
+  std::size_t on_body_impl(beast::string_view piece, ErrorCode& ec) override {
+    const std::size_t taken = std::min(piece.size(), body.size);
+    if (taken > 0) std::memcpy(body.data, piece.data(), taken);
+    body.data += taken;
+    body.size -= taken;
+    if (taken < piece.size()) ec = http::error::need_buffer;
+    return taken;
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, ErrorCode&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view piece, ErrorCode& ec) override {
+    return on_body_impl(piece, ec);
+  }
+  void on_finish_impl(ErrorCode&) override {}
+
+  int status_ = 0;
+  std::string content_type_;
+  std::string session_id_;
+};
 
 // Reads the head of an answer into `parser`: what the buffer holds is parsed first, and the
 // socket is read directly for the rest (Beast's composed read finishes through the event loop
@@ -727,7 +779,7 @@ asio::awaitable<bool> Peer::post(ConnectionPtr& conn, Outgoing& out) {
   for (bool retried = false;; retried = true) {
     std::optional<Parser> parser;
     if (!co_await sendPost(conn, out, token ? &*token : nullptr, parser)) co_return false;
-    if (!token || retried || parser->get().result_int() != 401) {
+    if (!token || retried || parser->status() != 401) {
       co_return co_await handleAnswer(conn, *parser, out);
     }
     log::debug("upstream {}: the access token was refused (HTTP 401); getting a new one", name_);
@@ -792,10 +844,10 @@ asio::awaitable<bool> Peer::sendPost(ConnectionPtr& conn, Outgoing& out, const T
 // reused (it may also have gone back to the pool already: then `conn_ptr` is null).
 asio::awaitable<bool> Peer::handleAnswer(ConnectionPtr& conn_ptr, Parser& parser, Outgoing& out) {
   Connection& conn = *conn_ptr;
-  const int status = static_cast<int>(parser.get().result_int());
-  const std::string type = mediaType(parser.get()[http::field::content_type]);
+  const int status = parser.status();
+  const std::string type = mediaType(parser.contentType());
   out.ok = status >= 200 && status < 300;
-  if (out.initialize && out.ok) rememberSession(parser.get()[kSessionHeader]);
+  if (out.initialize && out.ok) rememberSession(parser.sessionId());
   if (status == 404 && out.carried_session) {
     expire("session expired");
     co_return false;
@@ -817,7 +869,7 @@ asio::awaitable<bool> Peer::handleAnswer(ConnectionPtr& conn_ptr, Parser& parser
         reason += fmt::format(": {}", std::string_view(message->as_string()));
       }
     }
-    const bool reusable = !ec && parser.get().keep_alive();
+    const bool reusable = !ec && parser.keep_alive();
     if (reusable) park(conn_ptr);
     failRequest(out, reason);
     co_return reusable;
@@ -834,7 +886,7 @@ asio::awaitable<bool> Peer::handleAnswer(ConnectionPtr& conn_ptr, Parser& parser
                       ? fmt::format("upstream answered HTTP {} without a response", status)
                       : fmt::format("upstream answered with unexpected content type '{}'", type));
     }
-    co_return !ec && parser.get().keep_alive();
+    co_return !ec && parser.keep_alive();
   }
 
   if (json_body) {
@@ -850,7 +902,7 @@ asio::awaitable<bool> Peer::handleAnswer(ConnectionPtr& conn_ptr, Parser& parser
                            : networkError(ec));
       co_return false;
     }
-    const bool reusable = parser.get().keep_alive();
+    const bool reusable = parser.keep_alive();
     if (reusable) park(conn_ptr);
     deliverText(body, &out);
     if (out.id) failRequest(out, "upstream answer did not contain the response");
@@ -883,7 +935,7 @@ asio::awaitable<bool> Peer::handleAnswer(ConnectionPtr& conn_ptr, Parser& parser
       failRequest(out, "upstream event stream ended without the response");
     }
   }
-  co_return !ec && !too_big && parser.get().keep_alive();
+  co_return !ec && !too_big && parser.keep_alive();
 }
 
 PostFields Peer::postFields() const {
@@ -1012,7 +1064,7 @@ asio::awaitable<GetOutcome> Peer::getOnce(Connection& conn, std::string& last_ev
     log::debug("upstream {}: GET stream: {}", name_, networkError(ec));
     co_return GetOutcome::kRetry;
   }
-  const int status = static_cast<int>(parser.get().result_int());
+  const int status = parser.status();
   if (status == 405) {
     log::debug("upstream {}: the server offers no GET stream", name_);
     co_return GetOutcome::kStop;
@@ -1026,7 +1078,7 @@ asio::awaitable<GetOutcome> Peer::getOnce(Connection& conn, std::string& last_ev
     spec_.tokens->refused(token->generation); // the next attempt gets a new one
     co_return GetOutcome::kRetry;
   }
-  if (status != 200 || mediaType(parser.get()[http::field::content_type]) != "text/event-stream") {
+  if (status != 200 || mediaType(parser.contentType()) != "text/event-stream") {
     log::info("upstream {}: GET stream answered HTTP {}", name_, status);
     co_return GetOutcome::kRetry;
   }
@@ -1073,14 +1125,14 @@ asio::awaitable<std::string> Peer::readEventStream(Connection& conn) {
     auto request = eventStreamRequest(token ? &*token : nullptr);
     parser.emplace();
     if (const auto ec = co_await sendForStream(conn, request, *parser)) co_return networkError(ec);
-    if (!token || retried || parser->get().result_int() != 401) break;
+    if (!token || retried || parser->status() != 401) break;
     log::debug("upstream {}: the access token was refused (HTTP 401); getting a new one", name_);
     spec_.tokens->refused(token->generation);
     conn.close();
   }
-  const int status = static_cast<int>(parser->get().result_int());
+  const int status = parser->status();
   if (status != 200) co_return fmt::format("upstream HTTP {}", status);
-  const std::string type = mediaType(parser->get()[http::field::content_type]);
+  const std::string type = mediaType(parser->contentType());
   if (type != "text/event-stream") {
     co_return fmt::format("upstream answered '{}' instead of an event stream", type);
   }
@@ -1157,7 +1209,7 @@ asio::awaitable<void> Peer::deleteSession(std::shared_ptr<Peer> keep_alive, std:
     Parser parser;
     conn.stream.expires_after(kDeleteTimeout);
     if (!co_await readHead(conn, parser))
-      log::debug("upstream {}: DELETE session: HTTP {}", name_, parser.get().result_int());
+      log::debug("upstream {}: DELETE session: HTTP {}", name_, parser.status());
   }
   conn.close();
   (void)keep_alive;
@@ -1227,7 +1279,7 @@ asio::awaitable<bool> Peer::skipBody(Connection& conn, Parser& parser) {
     total += piece.size();
     return total <= kMaxErrorBodyBytes;
   });
-  co_return !ec && parser.get().keep_alive() && conn.buffer.size() == 0;
+  co_return !ec && parser.keep_alive() && conn.buffer.size() == 0;
 }
 
 asio::awaitable<ErrorCode> Peer::connect(Connection& conn, std::chrono::milliseconds timeout) {
@@ -1263,23 +1315,22 @@ asio::awaitable<ErrorCode> Peer::readBody(Connection& conn, Parser& parser,
                                           const std::function<bool(std::string_view)>& consume) {
   auto& chunk = conn.chunk; // not in the coroutine frame: that would be 16 KiB to allocate per read
   while (!parser.is_done()) {
-    parser.get().body().data = chunk.data();
-    parser.get().body().size = chunk.size();
+    parser.body = {chunk.data(), chunk.size()};
     // A body of known length usually came whole with the head: it is parsed from the buffer,
     // without a round through the event loop. Event streams (chunked) are read as they come.
     ErrorCode ec;
     bool parsed = false;
     if (parser.content_length()) {
       parser.eager(true);
-      parsed = net::parseBuffered(parser, conn.buffer, ec) || ec ||
-               parser.get().body().size != chunk.size();
+      parsed =
+          net::parseBuffered(parser, conn.buffer, ec) || ec || parser.body.size != chunk.size();
     }
     if (!parsed) {
       std::tie(ec, std::ignore) =
           co_await http::async_read_some(conn.stream, conn.buffer, parser, kNoThrow);
     }
     if (ec && ec != http::error::need_buffer) co_return ec;
-    const std::size_t got = chunk.size() - parser.get().body().size;
+    const std::size_t got = chunk.size() - parser.body.size;
     if (got > 0 && !consume(std::string_view(chunk.data(), got))) {
       co_return ErrorCode(http::error::body_limit);
     }
