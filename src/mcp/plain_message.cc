@@ -146,8 +146,10 @@ private:
   bool is_error_ = false;
 };
 
-// Validates `text` as one JSON document and reads its top level.
-std::optional<TopLevel> readTopLevel(std::string_view text) {
+// Validates `text` as one JSON object with "jsonrpc": "2.0" and one usable id, and reads its top
+// level: `read(top)` makes the message of it, or nothing.
+template <class Read>
+std::optional<Message> withTopLevel(std::string_view text, Read read) {
   boost::json::basic_parser<TopLevel> parser(boost::json::parse_options{});
   ErrorCode ec;
   const std::size_t used = parser.write_some(false, text.data(), text.size(), ec);
@@ -156,10 +158,10 @@ std::optional<TopLevel> readTopLevel(std::string_view text) {
   if (!top.topIsObject() || !top.versionOk() || top.count(TopLevel::Member::kId) != 1 ||
       !top.idIsValid())
     return std::nullopt;
-  return top;
+  return read(top);
 }
 
-// The value of a top-level member that readTopLevel() counted once, on one line.
+// The value of a top-level member that withTopLevel() counted once, on one line.
 std::optional<std::string> plainMember(std::string_view text, const TopLevel& top,
                                        TopLevel::Member which, std::string_view key) {
   const auto member = json_text::findMember(text, key, top.lastMember() == which);
@@ -186,36 +188,38 @@ bool plainParams(std::string_view params) {
 } // namespace
 
 std::optional<Message> readPlainResult(std::string_view text) {
-  using Member = TopLevel::Member;
-  const auto top = readTopLevel(text);
-  if (!top || top->count(Member::kResult) != 1 || top->count(Member::kError) ||
-      top->count(Member::kMethod) || top->count(Member::kParams))
-    return std::nullopt;
-  auto result = plainMember(text, *top, Member::kResult, "result");
-  if (!result) return std::nullopt;
-  Message message;
-  message.kind = Kind::kResult;
-  message.id = top->id();
-  message.raw_result = std::move(*result);
-  message.raw_result_is_error = top->isError();
-  return message;
+  return withTopLevel(text, [text](const TopLevel& top) -> std::optional<Message> {
+    using Member = TopLevel::Member;
+    if (top.count(Member::kResult) != 1 || top.count(Member::kError) ||
+        top.count(Member::kMethod) || top.count(Member::kParams))
+      return std::nullopt;
+    auto result = plainMember(text, top, Member::kResult, "result");
+    if (!result) return std::nullopt;
+    Message message;
+    message.kind = Kind::kResult;
+    message.id = top.id();
+    message.raw_result = std::move(*result);
+    message.raw_result_is_error = top.isError();
+    return message;
+  });
 }
 
 std::optional<Message> readPlainCall(std::string_view text) {
-  using Member = TopLevel::Member;
-  const auto top = readTopLevel(text);
-  if (!top || top->count(Member::kMethod) != 1 || top->method() != "tools/call" ||
-      top->count(Member::kParams) != 1 || !top->paramsAreObject() || top->count(Member::kResult) ||
-      top->count(Member::kError))
-    return std::nullopt;
-  auto params = plainMember(text, *top, Member::kParams, "params");
-  if (!params || !plainParams(*params)) return std::nullopt;
-  Message message;
-  message.kind = Kind::kRequest;
-  message.id = top->id();
-  message.method = top->method();
-  message.raw_params = std::move(*params);
-  return message;
+  return withTopLevel(text, [text](const TopLevel& top) -> std::optional<Message> {
+    using Member = TopLevel::Member;
+    if (top.count(Member::kMethod) != 1 || top.method() != "tools/call" ||
+        top.count(Member::kParams) != 1 || !top.paramsAreObject() || top.count(Member::kResult) ||
+        top.count(Member::kError))
+      return std::nullopt;
+    auto params = plainMember(text, top, Member::kParams, "params");
+    if (!params || !plainParams(*params)) return std::nullopt;
+    Message message;
+    message.kind = Kind::kRequest;
+    message.id = top.id();
+    message.method = top.method();
+    message.raw_params = std::move(*params);
+    return message;
+  });
 }
 
 json::value parseRaw(std::string_view raw) {

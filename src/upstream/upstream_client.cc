@@ -129,9 +129,18 @@ public:
       return id;
     }
     request.id = id;
+    armSweepLocked();
+    if (state_ == State::kReady && queue_.empty() && pending_.size() < config_.max_concurrency &&
+        channel_) {
+      // The usual case: in flight at once, without a turn through the queue.
+      markInFlightLocked(id, std::move(on_answer), request.method);
+      ChannelPtr channel = channel_;
+      lock.unlock();
+      channel->send(request);
+      return id;
+    }
     queue_.push_back(
         Waiting{id, std::move(request), std::move(on_answer), Clock::now() + config_.call_timeout});
-    armSweepLocked();
     auto ready = drainLocked();
     lock.unlock();
     sendAll(ready);
@@ -415,6 +424,12 @@ private:
     return handler ? handler : takeQueued(id);
   }
 
+  // A call now waits for its answer, for call_timeout at most.
+  void markInFlightLocked(const json::value& id, CallHandler handler, const std::string& method) {
+    pending_[mcp::idKey(id)] =
+        Pending{std::move(handler), method, Clock::now() + config_.call_timeout, id};
+  }
+
   // Moves waiting calls in flight while the upstream is ready and below its concurrency limit.
   std::vector<mcp::Message> drainLocked() {
     std::vector<mcp::Message> ready;
@@ -422,8 +437,7 @@ private:
            pending_.size() < config_.max_concurrency) {
       Waiting w = std::move(queue_.front());
       queue_.pop_front();
-      pending_[mcp::idKey(w.id)] = Pending{std::move(w.handler), w.request.method,
-                                           Clock::now() + config_.call_timeout, w.id};
+      markInFlightLocked(w.id, std::move(w.handler), w.request.method);
       ready.push_back(std::move(w.request));
     }
     return ready;
