@@ -43,7 +43,7 @@ Member findMember(std::string_view object_text, std::string_view key, bool last_
 template <class Visit>
 bool walkMembers(std::string_view object_text, Visit&& visit, std::string_view last_key = {});
 
-// `object_text` with the value of its member `key` (which must be found) replaced by `value`.
+// `object_text` with the value of `member` (found in it by findMember()) replaced by `value`.
 std::string replaceMember(std::string_view object_text, const Member& member,
                           std::string_view value);
 
