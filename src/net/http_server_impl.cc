@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "net/beast_parse_impl.h"
 #include "net/event_loop_impl.h"
+#include "net/lazy_deadline_impl.h"
 #include "net/listen_socket.h"
 #include "net/tls_stream_impl.h"
 
@@ -68,7 +69,8 @@ public:
   };
 
   Writer(Executor strand, std::size_t buffer_limit)
-      : strand_(strand), timer_(strand), buffer_limit_(buffer_limit) {}
+      : strand_(strand), home_(strand_.target<asio::io_context::executor_type>()), timer_(strand),
+        buffer_limit_(buffer_limit) {}
 
   // ResponseWriter
   void send(Response response) override { push(Item{Kind::kComplete, std::move(response), {}}); }
@@ -131,8 +133,13 @@ public:
       cb();
   }
 
-  // Wakes the connection coroutine if it waits on this writer.
+  // Wakes the connection coroutine if it waits on this writer: at once from the connection's
+  // own thread (an answer from an upstream connection of that thread), else through its strand.
   void wake() {
+    if (home_ && home_->running_in_this_thread()) {
+      timer_.cancel();
+      return;
+    }
     asio::post(strand_, [self = shared_from_this()] { self->timer_.cancel(); });
   }
 
@@ -147,6 +154,7 @@ private:
   }
 
   Executor strand_;
+  const asio::io_context::executor_type* home_; // strand_'s, when it is a thread's io_context
   asio::steady_timer timer_;
   const std::size_t buffer_limit_;
   mutable std::mutex mutex_;
@@ -193,6 +201,11 @@ std::string decodePath(std::string_view raw) {
     }
   }
   return out;
+}
+
+// The shortest of a connection's timeouts: how often its deadline's timer must look.
+std::chrono::milliseconds shortestTimeout(const HttpServerOptions& o) {
+  return std::min({o.header_timeout, o.body_timeout, o.idle_timeout, o.write_timeout});
 }
 
 bool isQuietDisconnect(const boost::system::error_code& ec) {
@@ -302,6 +315,7 @@ private:
   void closeSocket();
 
   MaybeTlsStream stream_; // TLS when the server has a certificate
+  LazyDeadline deadline_; // of the current phase: idle, handshake, reading, writing
   beast::flat_buffer buffer_;
   std::shared_ptr<ServerState> state_;
   std::string remote_;
@@ -401,7 +415,9 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
 };
 
 Connection::Connection(tcp::socket socket, std::shared_ptr<ServerState> state, TlsContextPtr tls)
-    : stream_(std::move(socket), std::move(tls)), state_(std::move(state)) {
+    : stream_(std::move(socket), std::move(tls)),
+      deadline_(stream_.get_executor(), shortestTimeout(state->options), [this] { closeSocket(); }),
+      state_(std::move(state)) {
   boost::system::error_code ec;
   const auto endpoint = stream_.socket().remote_endpoint(ec);
   if (!ec) remote_ = fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
@@ -436,7 +452,7 @@ bool Connection::keepAlivePossible() const { return !state_->draining.load(); }
 asio::awaitable<bool> Connection::waitForRequestStart(bool first) {
   if (buffer_.size() > 0) co_return true;
   const auto& o = state_->options;
-  stream_.expires_after(first ? o.header_timeout : o.idle_timeout);
+  deadline_.expiresAfter(first ? o.header_timeout : o.idle_timeout);
   auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), kNoThrow);
   if (ec) co_return false;
   buffer_.commit(n);
@@ -446,8 +462,10 @@ asio::awaitable<bool> Connection::waitForRequestStart(bool first) {
 // The TLS handshake, under the header deadline (a client that connects and stays silent is
 // dropped like a slow one).
 asio::awaitable<bool> Connection::handshake() {
-  stream_.expires_after(state_->options.header_timeout);
-  auto [ec] = co_await stream_.tls()->async_handshake(asio::ssl::stream_base::server, kNoThrow);
+  deadline_.expiresAfter(state_->options.header_timeout);
+  auto [handshake_ec] =
+      co_await stream_.tls()->async_handshake(asio::ssl::stream_base::server, kNoThrow);
+  const auto ec = deadline_.outcome(handshake_ec);
   if (ec && !isQuietDisconnect(ec))
     log::emit(log::Level::kDebug, {}, "TLS handshake failed",
               {{"remote", remote_}, {"reason", ec.message()}});
@@ -478,8 +496,9 @@ asio::awaitable<bool> Connection::writeComplete(Response response, bool keep_ali
   const std::string head = responseHead(response, keep_alive);
   const std::array<asio::const_buffer, 2> message{
       asio::buffer(head), asio::buffer(head_only ? std::string_view() : response.body)};
-  stream_.expires_after(state_->options.write_timeout);
+  deadline_.expiresAfter(state_->options.write_timeout);
   auto [ec, n] = co_await asio::async_write(stream_, message, kNoThrow);
+  deadline_.expiresNever();
   co_return !ec;
 }
 
@@ -569,8 +588,9 @@ asio::awaitable<bool> Connection::deliver(Writer& writer, const Request& request
         head.keep_alive(keep_alive);
         head.chunked(true);
         http::response_serializer<http::empty_body> serializer{head};
-        stream_.expires_after(o.write_timeout);
+        deadline_.expiresAfter(o.write_timeout);
         auto [ec, n] = co_await http::async_write_header(stream_, serializer, kNoThrow);
+        deadline_.expiresNever();
         if (ec) co_return false;
         streaming = true;
         stream_status = item.response.status;
@@ -579,16 +599,18 @@ asio::awaitable<bool> Connection::deliver(Writer& writer, const Request& request
       case Writer::Kind::kChunk: {
         if (!streaming || item.data.empty()) break;
         stream_bytes += item.data.size();
-        stream_.expires_after(o.write_timeout);
+        deadline_.expiresAfter(o.write_timeout);
         auto [ec, n] = co_await asio::async_write(
             stream_, http::make_chunk(asio::buffer(item.data)), kNoThrow);
+        deadline_.expiresNever();
         if (ec) co_return false;
         break;
       }
       case Writer::Kind::kStreamEnd: {
         if (!streaming) break;
-        stream_.expires_after(o.write_timeout);
+        deadline_.expiresAfter(o.write_timeout);
         auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk_last(), kNoThrow);
+        deadline_.expiresNever();
         logAccess(request, stream_status, stream_bytes, start);
         co_return !ec;
       }
@@ -627,9 +649,10 @@ asio::awaitable<void> Connection::run(bool reject) {
     // What has arrived is parsed here; the socket is read only for the rest.
     beast::error_code header_ec;
     if (!parseBuffered(parser, buffer_, header_ec) && !header_ec) {
-      stream_.expires_after(o.header_timeout);
+      deadline_.expiresAfter(o.header_timeout);
       std::tie(header_ec, std::ignore) =
           co_await http::async_read_header(stream_, buffer_, parser, kNoThrow);
+      header_ec = deadline_.outcome(header_ec);
     }
     if (header_ec) {
       co_await replyToReadError(header_ec);
@@ -637,7 +660,7 @@ asio::awaitable<void> Connection::run(bool reject) {
     }
     if (parser.expectsContinue()) {
       http::response<http::empty_body> go_on{http::status::continue_, 11};
-      stream_.expires_after(o.write_timeout);
+      deadline_.expiresAfter(o.write_timeout);
       auto [ec, n] = co_await http::async_write(stream_, go_on, kNoThrow);
       if (ec) break;
     }
@@ -645,15 +668,18 @@ asio::awaitable<void> Connection::run(bool reject) {
       parser.eager(true);
       beast::error_code body_ec;
       if (!parseBuffered(parser, buffer_, body_ec) && !body_ec) {
-        stream_.expires_after(o.body_timeout);
+        deadline_.expiresAfter(o.body_timeout);
         std::tie(body_ec, std::ignore) =
             co_await http::async_read(stream_, buffer_, parser, kNoThrow);
+        body_ec = deadline_.outcome(body_ec);
       }
       if (body_ec) {
         co_await replyToReadError(body_ec);
         break;
       }
     }
+    // The handler's time to answer is the writer's (response_timeout), not the connection's.
+    deadline_.expiresNever();
     const bool keep_alive = parser.keep_alive() && keepAlivePossible();
     auto request = finishRequest(parser);
     current_ = std::make_shared<Writer>(stream_.get_executor(), o.max_stream_buffer);

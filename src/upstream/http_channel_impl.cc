@@ -34,6 +34,7 @@
 #include "net/beast_parse_impl.h"
 #include "net/event_loop_impl.h"
 #include "net/http.h"
+#include "net/lazy_deadline_impl.h"
 #include "net/url.h"
 
 #include <boost/asio/as_tuple.hpp>
@@ -334,7 +335,8 @@ constexpr std::size_t kReadRoom = 16 * 1024;
 // One keep-alive TCP connection; used only on its strand (the stream's executor).
 struct Connection {
   explicit Connection(const Executor& executor)
-      : stream(executor), home(&asio::query(executor, asio::execution::context)) {
+      : stream(executor), deadline(executor, kDeleteTimeout, [this] { close(); }),
+        home(&asio::query(executor, asio::execution::context)) {
     // Beast reads as much as the buffer has room for, and at least 512 bytes: without room
     // reserved, a 1 KiB answer takes three reads instead of one.
     buffer.reserve(kReadRoom);
@@ -347,7 +349,8 @@ struct Connection {
     stream.close();
   }
 
-  beast::tcp_stream stream;
+  beast::tcp_stream stream;   // its own timeouts unused: see `deadline`
+  net::LazyDeadline deadline; // of the current step; checked every kDeleteTimeout at most
   beast::flat_buffer buffer;
   asio::execution_context* home;     // the I/O thread's context it runs on
   std::array<char, 16 * 1024> chunk; // where readBody() takes the body in
@@ -482,7 +485,7 @@ asio::awaitable<ErrorCode> readHead(Connection& conn, Parser& parser) {
       parser.put_eof(ec);
       co_return ec ? ec : ErrorCode(http::error::partial_message);
     }
-    if (read_ec) co_return read_ec;
+    if (read_ec) co_return conn.deadline.outcome(read_ec);
     conn.buffer.commit(read);
   }
 }
@@ -518,8 +521,16 @@ public:
   void close();
 
 private:
+  // A POST ready to start, on `executor`.
+  struct Launch {
+    Executor executor;
+    ConnectionPtr conn;
+    Outgoing out;
+  };
+
   // The queue and the pool.
-  void dispatchLocked();
+  void dispatchLocked(std::vector<Launch>* here_now = nullptr);
+  void launch(Launch start);
   bool track(const ConnectionPtr& conn);
   void discard(const ConnectionPtr& conn);
   void release(const ConnectionPtr& conn, bool reusable, const Outgoing& out);
@@ -627,20 +638,25 @@ void Peer::send(const mcp::Message& message) {
     out.forward_only = message.forward_only;
   }
   out.initialized = message.isNotification() && message.method == "notifications/initialized";
-  std::lock_guard lock(mutex_);
-  if (shut_) return;
-  if (queue_.size() >= kMaxQueued) {
-    log::warn("upstream {}: {} messages wait to be sent; dropping one", name_, queue_.size());
-    if (out.id) {
-      asio::post(io_, [self = shared_from_this(), id = *out.id] {
-        self->deliver(
-            mcp::makeError(id, kUpstreamErrorCode, "too many messages queued for upstream"), id);
-      });
+  std::vector<Launch> here_now;
+  {
+    std::lock_guard lock(mutex_);
+    if (shut_) return;
+    if (queue_.size() >= kMaxQueued) {
+      log::warn("upstream {}: {} messages wait to be sent; dropping one", name_, queue_.size());
+      if (out.id) {
+        asio::post(io_, [self = shared_from_this(), id = *out.id] {
+          self->deliver(
+              mcp::makeError(id, kUpstreamErrorCode, "too many messages queued for upstream"), id);
+        });
+      }
+      return;
     }
-    return;
+    queue_.push_back(std::move(out));
+    dispatchLocked(&here_now);
   }
-  queue_.push_back(std::move(out));
-  dispatchLocked();
+  for (auto& start : here_now)
+    launch(std::move(start));
 }
 
 void Peer::close() {
@@ -650,8 +666,11 @@ void Peer::close() {
 
 // Starts a POST for every queued message that may go now: not before open(), not past a
 // barrier, not over the in-flight cap (requests only: notifications and responses, such as the
-// answer to a sampling request a pending call waits for, never wait for it).
-void Peer::dispatchLocked() {
+// answer to a sampling request a pending call waits for, never wait for it). A POST cannot start
+// under mutex_, so it is posted to its thread; or, when that is the calling thread and the caller
+// passes `here_now`, left there for the caller to launch() once it has let go of mutex_, which
+// saves a turn through the event loop.
+void Peer::dispatchLocked(std::vector<Launch>* here_now) {
   if (!opened_ || shut_ || !url_) return;
   if (flavor_ == Flavor::kLegacy && !endpoint_) return;
   for (auto it = queue_.begin(); it != queue_.end() && !barrier_;) {
@@ -676,16 +695,25 @@ void Peer::dispatchLocked() {
     auto& here = loop_.pick();
     ConnectionPtr conn = takeIdleLocked(here);
     if (conn) busy_.insert(conn);
-    // Posted, not spawned here: co_spawn may start the coroutine at once when this thread runs
-    // on the connection's strand already, and it must not start under mutex_.
     // One thread runs `here`: its executor is a strand already.
     const Executor executor = conn ? conn->stream.get_executor() : Executor(here.get_executor());
-    asio::post(executor,
-               [self = shared_from_this(), executor, conn, out = std::move(out)]() mutable {
-                 asio::co_spawn(executor, self->runPost(self, std::move(conn), std::move(out)),
-                                onCoroutineEnd);
-               });
+    Launch start{executor, std::move(conn), std::move(out)};
+    if (here_now && here.get_executor().running_in_this_thread()) {
+      here_now->push_back(std::move(start));
+      continue;
+    }
+    asio::post(executor, [self = shared_from_this(), start = std::move(start)]() mutable {
+      self->launch(std::move(start));
+    });
   }
+}
+
+// Starts a POST on its executor: at once when the calling thread runs it (co_spawn then runs
+// the coroutine up to its first wait).
+void Peer::launch(Launch start) {
+  asio::co_spawn(start.executor,
+                 runPost(shared_from_this(), std::move(start.conn), std::move(start.out)),
+                 onCoroutineEnd);
 }
 
 // The most recently parked idle connection that lives on `here`, or null: a connection of another
@@ -704,6 +732,7 @@ ConnectionPtr Peer::takeIdleLocked(const asio::io_context& here) {
 // is delivered, so that a caller who sends the next request from the callback finds it idle. A
 // new exchange on it runs on its strand, after the current handler. Nulls `conn` when parked.
 void Peer::park(ConnectionPtr& conn) {
+  conn->deadline.expiresNever();
   std::lock_guard lock(mutex_);
   if (shut_ || conn->buffer.size() != 0 || idle_.size() >= kMaxIdleConnections) return;
   busy_.erase(conn);
@@ -731,6 +760,7 @@ void Peer::discard(const ConnectionPtr& conn) {
 // the GET stream opens after the handshake.
 void Peer::release(const ConnectionPtr& conn, bool reusable, const Outgoing& out) {
   bool start_get = false;
+  if (conn) conn->deadline.expiresNever();
   {
     std::lock_guard lock(mutex_);
     if (conn) {
@@ -814,15 +844,15 @@ asio::awaitable<bool> Peer::sendPost(ConnectionPtr& conn, Outgoing& out, const T
       }
     }
     const std::string request = postWire(out, token);
-    conn->stream.expires_after(kWriteTimeout);
+    conn->deadline.expiresAfter(kWriteTimeout);
     auto [write_ec, written] =
         co_await asio::async_write(conn->stream, asio::buffer(request), kNoThrow);
-    ErrorCode ec = write_ec;
+    ErrorCode ec = conn->deadline.outcome(write_ec);
     if (!ec) {
       parser.emplace();
       parser->header_limit(kMaxHeaderBytes);
       parser->body_limit(kMaxBodyBytes);
-      conn->stream.expires_after(kAnswerTimeout);
+      conn->deadline.expiresAfter(kAnswerTimeout);
       ec = co_await readHead(*conn, *parser);
       if (!ec) co_return true;
     }
@@ -855,7 +885,7 @@ asio::awaitable<bool> Peer::handleAnswer(ConnectionPtr& conn_ptr, Parser& parser
 
   if (!out.ok) {
     std::string body;
-    conn.stream.expires_after(kWriteTimeout);
+    conn.deadline.expiresAfter(kWriteTimeout);
     const auto ec = co_await readBody(conn, parser, [&body](std::string_view piece) {
       if (body.size() + piece.size() > kMaxErrorBodyBytes) return false;
       body.append(piece);
@@ -911,7 +941,7 @@ asio::awaitable<bool> Peer::handleAnswer(ConnectionPtr& conn_ptr, Parser& parser
 
   // An event stream: related messages, then the response; delivered as they arrive.
   parser.body_limit(boost::none);
-  conn.stream.expires_never();
+  conn.deadline.expiresNever();
   SseParser sse(kMaxBodyBytes);
   std::vector<SseEvent> events;
   bool too_big = false;
@@ -1025,12 +1055,12 @@ http::request<http::empty_body> Peer::eventStreamRequest(const Token* token) {
 asio::awaitable<boost::system::error_code>
 Peer::sendForStream(Connection& conn, const http::request<http::empty_body>& request,
                     Parser& parser) {
-  conn.stream.expires_after(kWriteTimeout);
+  conn.deadline.expiresAfter(kWriteTimeout);
   auto [write_ec, written] = co_await http::async_write(conn.stream, request, kNoThrow);
-  if (write_ec) co_return write_ec;
+  if (write_ec) co_return conn.deadline.outcome(write_ec);
   parser.header_limit(kMaxHeaderBytes);
   parser.body_limit(boost::none);
-  conn.stream.expires_after(kStreamHeadTimeout);
+  conn.deadline.expiresAfter(kStreamHeadTimeout);
   co_return co_await readHead(conn, parser);
 }
 
@@ -1082,7 +1112,7 @@ asio::awaitable<GetOutcome> Peer::getOnce(Connection& conn, std::string& last_ev
     log::info("upstream {}: GET stream answered HTTP {}", name_, status);
     co_return GetOutcome::kRetry;
   }
-  conn.stream.expires_never();
+  conn.deadline.expiresNever();
   SseParser sse(kMaxBodyBytes);
   std::vector<SseEvent> events;
   const auto ec = co_await readBody(conn, parser, [&](std::string_view piece) {
@@ -1136,7 +1166,7 @@ asio::awaitable<std::string> Peer::readEventStream(Connection& conn) {
   if (type != "text/event-stream") {
     co_return fmt::format("upstream answered '{}' instead of an event stream", type);
   }
-  conn.stream.expires_never();
+  conn.deadline.expiresNever();
   SseParser sse(kMaxBodyBytes);
   std::vector<SseEvent> events;
   std::string failure;
@@ -1203,11 +1233,11 @@ asio::awaitable<void> Peer::deleteSession(std::shared_ptr<Peer> keep_alive, std:
     if (!protocol_version_.empty()) request.set(kVersionHeader, protocol_version_);
   }
   request.keep_alive(false);
-  conn.stream.expires_after(kDeleteTimeout);
+  conn.deadline.expiresAfter(kDeleteTimeout);
   auto [write_ec, written] = co_await http::async_write(conn.stream, request, kNoThrow);
   if (!write_ec) {
     Parser parser;
-    conn.stream.expires_after(kDeleteTimeout);
+    conn.deadline.expiresAfter(kDeleteTimeout);
     if (!co_await readHead(conn, parser))
       log::debug("upstream {}: DELETE session: HTTP {}", name_, parser.status());
   }
@@ -1274,7 +1304,7 @@ asio::awaitable<core::Result<Token>> Peer::accessToken() {
 // Reads and drops the (small) body of an answer; returns whether the connection may be reused.
 asio::awaitable<bool> Peer::skipBody(Connection& conn, Parser& parser) {
   std::size_t total = 0;
-  conn.stream.expires_after(kWriteTimeout);
+  conn.deadline.expiresAfter(kWriteTimeout);
   const auto ec = co_await readBody(conn, parser, [&total](std::string_view piece) {
     total += piece.size();
     return total <= kMaxErrorBodyBytes;
@@ -1285,7 +1315,7 @@ asio::awaitable<bool> Peer::skipBody(Connection& conn, Parser& parser) {
 asio::awaitable<ErrorCode> Peer::connect(Connection& conn, std::chrono::milliseconds timeout) {
   const Url& url = *url_;
   conn.buffer.clear();
-  conn.stream.expires_after(timeout);
+  conn.deadline.expiresAfter(timeout);
   ErrorCode ec;
   const auto address = asio::ip::make_address(url.host, ec);
   if (!ec) {
@@ -1295,12 +1325,14 @@ asio::awaitable<ErrorCode> Peer::connect(Connection& conn, std::chrono::millisec
   } else {
     tcp::resolver resolver(co_await asio::this_coro::executor);
     auto [resolve_ec, endpoints] = co_await resolver.async_resolve(url.host, url.port, kNoThrow);
-    ec = resolve_ec;
+    // The deadline covers the resolver too, which it cannot end: a late result is dropped.
+    ec = !resolve_ec && conn.deadline.expired() ? ErrorCode(beast::error::timeout) : resolve_ec;
     if (!ec) {
       auto [connect_ec, endpoint] = co_await conn.stream.async_connect(endpoints, kNoThrow);
       ec = connect_ec;
     }
   }
+  ec = conn.deadline.outcome(ec);
   if (!ec) {
     ErrorCode ignored;
     conn.stream.socket().set_option(tcp::no_delay(true), ignored);
@@ -1329,7 +1361,7 @@ asio::awaitable<ErrorCode> Peer::readBody(Connection& conn, Parser& parser,
       std::tie(ec, std::ignore) =
           co_await http::async_read_some(conn.stream, conn.buffer, parser, kNoThrow);
     }
-    if (ec && ec != http::error::need_buffer) co_return ec;
+    if (ec && ec != http::error::need_buffer) co_return conn.deadline.outcome(ec);
     const std::size_t got = chunk.size() - parser.body.size;
     if (got > 0 && !consume(std::string_view(chunk.data(), got))) {
       co_return ErrorCode(http::error::body_limit);
