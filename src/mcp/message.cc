@@ -7,6 +7,7 @@
 #include <boost/json/serializer.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <type_traits>
 
 namespace forge::mcp {
@@ -152,12 +153,36 @@ void appendSerialized(std::string& out, json::serializer& serializer) {
     out.append(serializer.read(buffer));
 }
 
+// Whether `text` goes into JSON between quotes as it is: no quote, backslash or control
+// character (bytes from 0x80 up, UTF-8, need no escape either).
+bool needsNoEscape(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    return static_cast<unsigned char>(c) >= 0x20 && c != '"' && c != '\\';
+  });
+}
+
+// Strings without escapes and integers, which ids and method names are, written directly: the
+// serializer costs a thousand instructions even for those.
 template <class Json>
 void appendJson(std::string& out, const Json& value) {
   json::serializer serializer;
   if constexpr (std::is_same_v<Json, std::string>) {
+    if (needsNoEscape(value)) {
+      out.append(1, '"').append(value).append(1, '"');
+      return;
+    }
     serializer.reset(json::string_view(value));
   } else {
+    if constexpr (std::is_same_v<Json, json::value>) {
+      if (value.is_int64()) {
+        out += fmt::format_int(value.get_int64()).c_str();
+        return;
+      }
+      if (const auto* text = value.if_string(); text && needsNoEscape(*text)) {
+        out.append(1, '"').append(text->data(), text->size()).append(1, '"');
+        return;
+      }
+    }
     serializer.reset(&value);
   }
   appendSerialized(out, serializer);
@@ -236,7 +261,10 @@ json::value toJson(const Message& message) {
 
 // Written member by member, in toJson()'s order, without building (and copying into) an object.
 std::string serialize(const Message& message) {
-  std::string out = R"({"jsonrpc":"2.0")";
+  std::string out;
+  // Room for the text passed through and the members around it: one allocation, not seven.
+  out.reserve(96 + message.method.size() + message.raw_params.size() + message.raw_result.size());
+  out += R"({"jsonrpc":"2.0")";
   if (message.kind != Kind::kNotification) appendMember(out, "id", message.id);
   switch (message.kind) {
   case Kind::kRequest:

@@ -17,6 +17,7 @@
 #include "net/lazy_deadline_impl.h"
 #include "net/listen_socket.h"
 #include "net/tls_stream_impl.h"
+#include "net/write_now_impl.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -28,6 +29,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
@@ -422,6 +424,7 @@ Connection::Connection(tcp::socket socket, std::shared_ptr<ServerState> state, T
   const auto endpoint = stream_.socket().remote_endpoint(ec);
   if (!ec) remote_ = fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
   stream_.socket().set_option(tcp::no_delay(true), ec);
+  allowWriteNow(stream_.socket());
 }
 
 void Connection::closeSocket() {
@@ -496,9 +499,15 @@ asio::awaitable<bool> Connection::writeComplete(Response response, bool keep_ali
   const std::string head = responseHead(response, keep_alive);
   const std::array<asio::const_buffer, 2> message{
       asio::buffer(head), asio::buffer(head_only ? std::string_view() : response.body)};
-  deadline_.expiresAfter(state_->options.write_timeout);
-  auto [ec, n] = co_await asio::async_write(stream_, message, kNoThrow);
-  deadline_.expiresNever();
+  boost::system::error_code ec;
+  const std::size_t written = stream_.secure() ? 0 : writeNow(stream_.socket(), message, ec);
+  if (!ec && written < asio::buffer_size(message)) {
+    beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(message);
+    rest.consume(written);
+    deadline_.expiresAfter(state_->options.write_timeout);
+    std::tie(ec, std::ignore) = co_await asio::async_write(stream_, rest, kNoThrow);
+    deadline_.expiresNever();
+  }
   co_return !ec;
 }
 

@@ -36,6 +36,7 @@
 #include "net/http.h"
 #include "net/lazy_deadline_impl.h"
 #include "net/url.h"
+#include "net/write_now_impl.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -844,10 +845,15 @@ asio::awaitable<bool> Peer::sendPost(ConnectionPtr& conn, Outgoing& out, const T
       }
     }
     const std::string request = postWire(out, token);
-    conn->deadline.expiresAfter(kWriteTimeout);
-    auto [write_ec, written] =
-        co_await asio::async_write(conn->stream, asio::buffer(request), kNoThrow);
-    ErrorCode ec = conn->deadline.outcome(write_ec);
+    ErrorCode write_ec;
+    const std::size_t sent = net::writeNow(conn->stream.socket(), asio::buffer(request), write_ec);
+    if (!write_ec && sent < request.size()) {
+      conn->deadline.expiresAfter(kWriteTimeout);
+      std::tie(write_ec, std::ignore) =
+          co_await asio::async_write(conn->stream, asio::buffer(request) + sent, kNoThrow);
+      write_ec = conn->deadline.outcome(write_ec);
+    }
+    ErrorCode ec = write_ec;
     if (!ec) {
       parser.emplace();
       parser->header_limit(kMaxHeaderBytes);
@@ -1336,6 +1342,7 @@ asio::awaitable<ErrorCode> Peer::connect(Connection& conn, std::chrono::millisec
   if (!ec) {
     ErrorCode ignored;
     conn.stream.socket().set_option(tcp::no_delay(true), ignored);
+    net::allowWriteNow(conn.stream.socket());
   }
   co_return ec;
 }

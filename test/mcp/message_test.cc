@@ -69,6 +69,8 @@ TEST(MessageTest, SerializeWritesWhatToJsonHolds) {
                             {"arguments", json::object{{"list", json::array{1, "two"}}}}};
   for (const auto& message :
        {makeRequest("id-1", "tools/\"call\"", params), makeRequest(2, "ping"),
+        makeRequest(-9, "t\u00f6ols/call"), makeRequest("a\\b\"c", "x\x01y"),
+        makeRequest(json::value(std::uint64_t{18446744073709551615u}), "m"),
         makeNotification("notifications/initialized"), makeNotification("x", params),
         makeResult(3, json::object{{"content", json::array{json::object{{"text", "a\nb"}}}}}),
         makeError(nullptr, -32600, "bad \\ request", json::object{{"why", "no"}})}) {

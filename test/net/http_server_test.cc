@@ -47,6 +47,10 @@ protected:
         w->end();
       }).detach();
     });
+    // More than a socket takes at once.
+    router_.add(Method::kGet, "/big", [](const RequestPtr&, const ResponseWriterPtr& w) {
+      w->send(Response{200, {}, std::string(32 * 1024 * 1024, 'b')});
+    });
     // Never answers.
     router_.add(Method::kGet, "/never", [](const RequestPtr&, const ResponseWriterPtr&) {});
     // A stream that never ends on its own.
@@ -71,6 +75,13 @@ protected:
 
   void shutdownAndWait(std::chrono::milliseconds drain) {
     server_->shutdown(drain, [this] { drained_ = true; });
+  }
+
+  // A connection to the server that has sent `bytes`.
+  std::unique_ptr<test::RawConnection> sent(std::string_view bytes) {
+    auto connection = std::make_unique<test::RawConnection>();
+    if (!connection->connect(port_) || !connection->send(bytes)) ADD_FAILURE() << "no server";
+    return connection;
   }
 
   bool waitFor(const std::atomic<bool>& flag, std::chrono::milliseconds limit = 5s) {
@@ -159,11 +170,9 @@ TEST_F(HttpServerTest, SlowHeaderSenderIsCutOff) {
   HttpServerOptions options;
   options.header_timeout = 300ms;
   start(options);
-  test::RawConnection c;
-  ASSERT_TRUE(c.connect(port_));
-  c.send("GET /hello HTTP/1.1\r\nHo");
+  auto c = sent("GET /hello HTTP/1.1\r\nHo");
   const auto start_time = std::chrono::steady_clock::now();
-  EXPECT_TRUE(c.waitForClose(3s));
+  EXPECT_TRUE(c->waitForClose(3s));
   EXPECT_LT(std::chrono::steady_clock::now() - start_time, 2s);
 }
 
@@ -171,11 +180,39 @@ TEST_F(HttpServerTest, IdleKeepAliveConnectionIsClosed) {
   HttpServerOptions options;
   options.idle_timeout = 300ms;
   start(options);
+  auto c = sent("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(c->readReply());
+  EXPECT_TRUE(c->waitForClose(3s));
+}
+
+TEST_F(HttpServerTest, AnAnswerLargerThanTheSocketTakesArrivesWhole) {
+  start();
   test::RawConnection c;
   ASSERT_TRUE(c.connect(port_));
-  c.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
-  ASSERT_TRUE(c.readReply());
-  EXPECT_TRUE(c.waitForClose(3s));
+  std::string body(3 * 1024 * 1024, 'x');
+  for (std::size_t i = 0; i < body.size(); i += 4096)
+    body[i] = static_cast<char>('a' + (i / 4096) % 26);
+  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n" + body));
+  auto reply = c.readReply(10s);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_TRUE(reply->body == body) << "the echo differs (" << reply->body.size() << " bytes)";
+  // The connection is still good for the next request.
+  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok"));
+  reply = c.readReply();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->body, "ok");
+}
+
+TEST_F(HttpServerTest, AClientThatStopsReadingIsCutOffByTheWriteTimeout) {
+  HttpServerOptions options;
+  options.write_timeout = 300ms;
+  start(options);
+  auto c = sent("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::this_thread::sleep_for(1s); // not reading: the answer's write stalls
+  // Kept alive (idle timeout 60 s), the connection closes this soon only if the write was cut.
+  EXPECT_TRUE(c->waitForClose(5s));
 }
 
 TEST_F(HttpServerTest, HandlerMayAnswerFromAnotherThread) {
