@@ -16,6 +16,8 @@
 #include "net/event_loop_impl.h"
 #include "net/lazy_deadline_impl.h"
 #include "net/listen_socket.h"
+#include "net/plain_request.h"
+#include "net/request_reader_impl.h"
 #include "net/tls_stream_impl.h"
 #include "net/write_now_impl.h"
 
@@ -243,53 +245,6 @@ struct ServerState;
 // RequestReader: Beast's HTTP/1.1 parser, filling a net::Request as it goes.
 // ---------------------------------------------------------------------------------------------
 
-// Beast parses (limits, chunked bodies, keep-alive); each field and each piece of the body lands
-// straight in the Request handlers read. Beast's own message type would cost a field allocation
-// and a tree insertion per header, and then a copy of everything into the Request.
-class RequestReader final : public http::basic_parser<true> {
-public:
-  RequestReader() : request_(std::make_shared<Request>()) {}
-
-  // The request read so far; complete once is_done().
-  RequestPtr takeRequest() { return std::move(request_); }
-  bool expectsContinue() const { return expects_continue_; }
-
-private:
-  void on_request_impl(http::verb, beast::string_view method, beast::string_view target, int,
-                       beast::error_code&) override {
-    request_->method = parseMethod(std::string_view(method));
-    request_->target.assign(target.data(), target.size());
-  }
-  void on_response_impl(int, beast::string_view, int, beast::error_code& ec) override {
-    ec = http::error::bad_version; // a request parser is never given a status line
-  }
-  void on_field_impl(http::field name, beast::string_view name_string, beast::string_view value,
-                     beast::error_code&) override {
-    if (name == http::field::expect && beast::iequals(value, "100-continue"))
-      expects_continue_ = true;
-    request_->headers.add(std::string(name_string), std::string(value));
-  }
-  void on_header_impl(beast::error_code&) override {}
-  void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
-                         beast::error_code&) override {
-    // The parser has checked the length against the body limit already.
-    if (content_length) request_->body.reserve(static_cast<std::size_t>(*content_length));
-  }
-  std::size_t on_body_impl(beast::string_view body, beast::error_code&) override {
-    request_->body.append(body.data(), body.size());
-    return body.size();
-  }
-  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
-  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
-                                 beast::error_code& ec) override {
-    return on_body_impl(body, ec);
-  }
-  void on_finish_impl(beast::error_code&) override {}
-
-  RequestPtr request_;
-  bool expects_continue_ = false;
-};
-
 // ---------------------------------------------------------------------------------------------
 // Connection
 // ---------------------------------------------------------------------------------------------
@@ -310,8 +265,14 @@ private:
   asio::awaitable<void> replyToReadError(const boost::system::error_code& ec);
   asio::awaitable<bool> writeComplete(Response response, bool keep_alive, bool head_only);
   asio::awaitable<bool> deliver(Writer& writer, const Request& request, bool keep_alive);
-  // Completes what the reader parsed: path, query, request id, remote address.
-  RequestPtr finishRequest(RequestReader& reader);
+  // The request whose first bytes are in the buffer, read by Beast (see readPlainRequest()),
+  // or null when the connection ends (an error answered, or the client gone).
+  asio::awaitable<RequestPtr> readWithBeast(bool& keep_alive);
+  std::string_view bufferedText() const {
+    return {static_cast<const char*>(buffer_.data().data()), buffer_.size()};
+  }
+  // Completes what a reader parsed: path, query, request id, remote address.
+  void finishRequest(Request& request);
   void logAccess(const Request& request, int status, std::size_t bytes, Clock::time_point start);
   bool keepAlivePossible() const;
   void closeSocket();
@@ -511,16 +472,56 @@ asio::awaitable<bool> Connection::writeComplete(Response response, bool keep_ali
   co_return !ec;
 }
 
-RequestPtr Connection::finishRequest(RequestReader& reader) {
-  auto request = reader.takeRequest();
-  const auto question = request->target.find('?');
-  request->path = decodePath(std::string_view(request->target).substr(0, question));
-  if (question != std::string::npos) request->query = request->target.substr(question + 1);
-  const auto incoming_id = request->headers.get("X-Request-Id");
-  request->request_id =
+void Connection::finishRequest(Request& request) {
+  const auto question = request.target.find('?');
+  request.path = decodePath(std::string_view(request.target).substr(0, question));
+  if (question != std::string::npos) request.query = request.target.substr(question + 1);
+  const auto incoming_id = request.headers.get("X-Request-Id");
+  request.request_id =
       incoming_id && isSaneRequestId(*incoming_id) ? std::string(*incoming_id) : newRequestId();
-  request->remote_address = remote_;
-  return request;
+  request.remote_address = remote_;
+}
+
+asio::awaitable<RequestPtr> Connection::readWithBeast(bool& keep_alive) {
+  const auto& o = state_->options;
+  RequestReader parser;
+  parser.header_limit(
+      static_cast<std::uint32_t>(std::min<std::uint64_t>(o.max_header_bytes, UINT32_MAX)));
+  parser.body_limit(o.max_body_bytes);
+  // What has arrived is parsed here; the socket is read only for the rest.
+  beast::error_code header_ec;
+  if (!parseBuffered(parser, buffer_, header_ec) && !header_ec) {
+    deadline_.expiresAfter(o.header_timeout);
+    std::tie(header_ec, std::ignore) =
+        co_await http::async_read_header(stream_, buffer_, parser, kNoThrow);
+    header_ec = deadline_.outcome(header_ec);
+  }
+  if (header_ec) {
+    co_await replyToReadError(header_ec);
+    co_return nullptr;
+  }
+  if (parser.expectsContinue()) {
+    http::response<http::empty_body> go_on{http::status::continue_, 11};
+    deadline_.expiresAfter(o.write_timeout);
+    auto [ec, n] = co_await http::async_write(stream_, go_on, kNoThrow);
+    if (ec) co_return nullptr;
+  }
+  if (!parser.is_done()) {
+    parser.eager(true);
+    beast::error_code body_ec;
+    if (!parseBuffered(parser, buffer_, body_ec) && !body_ec) {
+      deadline_.expiresAfter(o.body_timeout);
+      std::tie(body_ec, std::ignore) =
+          co_await http::async_read(stream_, buffer_, parser, kNoThrow);
+      body_ec = deadline_.outcome(body_ec);
+    }
+    if (body_ec) {
+      co_await replyToReadError(body_ec);
+      co_return nullptr;
+    }
+  }
+  keep_alive = parser.keep_alive();
+  co_return parser.takeRequest();
 }
 
 void Connection::logAccess(const Request& request, int status, std::size_t bytes,
@@ -651,46 +652,20 @@ asio::awaitable<void> Connection::run(bool reject) {
     if ((state_->draining && !first) || !co_await waitForRequestStart(first)) break;
     idle_ = false;
 
-    RequestReader parser;
-    parser.header_limit(
-        static_cast<std::uint32_t>(std::min<std::uint64_t>(o.max_header_bytes, UINT32_MAX)));
-    parser.body_limit(o.max_body_bytes);
-    // What has arrived is parsed here; the socket is read only for the rest.
-    beast::error_code header_ec;
-    if (!parseBuffered(parser, buffer_, header_ec) && !header_ec) {
-      deadline_.expiresAfter(o.header_timeout);
-      std::tie(header_ec, std::ignore) =
-          co_await http::async_read_header(stream_, buffer_, parser, kNoThrow);
-      header_ec = deadline_.outcome(header_ec);
-    }
-    if (header_ec) {
-      co_await replyToReadError(header_ec);
-      break;
-    }
-    if (parser.expectsContinue()) {
-      http::response<http::empty_body> go_on{http::status::continue_, 11};
-      deadline_.expiresAfter(o.write_timeout);
-      auto [ec, n] = co_await http::async_write(stream_, go_on, kNoThrow);
-      if (ec) break;
-    }
-    if (!parser.is_done()) {
-      parser.eager(true);
-      beast::error_code body_ec;
-      if (!parseBuffered(parser, buffer_, body_ec) && !body_ec) {
-        deadline_.expiresAfter(o.body_timeout);
-        std::tie(body_ec, std::ignore) =
-            co_await http::async_read(stream_, buffer_, parser, kNoThrow);
-        body_ec = deadline_.outcome(body_ec);
-      }
-      if (body_ec) {
-        co_await replyToReadError(body_ec);
-        break;
-      }
+    RequestPtr request;
+    bool keep_alive = true;
+    if (auto plain = readPlainRequest(bufferedText(), o.max_header_bytes, o.max_body_bytes)) {
+      buffer_.consume(plain->size);
+      request = std::move(plain->request);
+      keep_alive = plain->keep_alive;
+    } else {
+      request = co_await readWithBeast(keep_alive);
+      if (!request) break;
     }
     // The handler's time to answer is the writer's (response_timeout), not the connection's.
     deadline_.expiresNever();
-    const bool keep_alive = parser.keep_alive() && keepAlivePossible();
-    auto request = finishRequest(parser);
+    keep_alive = keep_alive && keepAlivePossible();
+    finishRequest(*request);
     current_ = std::make_shared<Writer>(stream_.get_executor(), o.max_stream_buffer);
     state_->handler(request, current_);
     const bool delivered = co_await deliver(*current_, *request, keep_alive);
