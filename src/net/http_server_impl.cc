@@ -13,11 +13,11 @@
 #include "core/assert.h"
 #include "core/log.h"
 #include "net/beast_parse_impl.h"
+#include "net/beast_reader_impl.h"
 #include "net/event_loop_impl.h"
 #include "net/lazy_deadline_impl.h"
 #include "net/listen_socket.h"
-#include "net/plain_request.h"
-#include "net/request_reader_impl.h"
+#include "net/plain_http.h"
 #include "net/tls_stream_impl.h"
 #include "net/write_now_impl.h"
 

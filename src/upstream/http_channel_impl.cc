@@ -35,6 +35,7 @@
 #include "net/event_loop_impl.h"
 #include "net/http.h"
 #include "net/lazy_deadline_impl.h"
+#include "net/plain_http.h"
 #include "net/url.h"
 #include "net/write_now_impl.h"
 
@@ -441,11 +442,13 @@ private:
   void on_response_impl(int code, beast::string_view, int, ErrorCode&) override { status_ = code; }
   void on_field_impl(http::field name, beast::string_view name_string, beast::string_view value,
                      ErrorCode&) override {
-    // The first of each counts, as with Beast's fields.
+    // The first of each counts, even empty, as with Beast's fields.
     if (name == http::field::content_type) {
-      if (content_type_.empty()) content_type_.assign(value.data(), value.size());
+      if (!typed_) content_type_.assign(value.data(), value.size());
+      typed_ = true;
     } else if (beast::iequals(name_string, kSessionHeader)) {
-      if (session_id_.empty()) session_id_.assign(value.data(), value.size());
+      if (!sessioned_) session_id_.assign(value.data(), value.size());
+      sessioned_ = true;
     }
   }
   void on_header_impl(ErrorCode&) override {}
@@ -467,20 +470,43 @@ private:
   int status_ = 0;
   std::string content_type_;
   std::string session_id_;
+  bool typed_ = false;     // a Content-Type came
+  bool sessioned_ = false; // an Mcp-Session-Id came
 };
 
 // Reads the head of an answer into `parser`: what the buffer holds is parsed first, and the
 // socket is read directly for the rest (Beast's composed read finishes through the event loop
 // even when one read brought the whole answer). The parser's header limit bounds the buffer.
-asio::awaitable<ErrorCode> readHead(Connection& conn, Parser& parser) {
+// With `plain`, an answer that readPlainAnswer() reads whole is read so instead, into `plain`,
+// and left in the buffer; Beast's parser then has read nothing.
+asio::awaitable<ErrorCode> readHead(Connection& conn, Parser& parser,
+                                    std::optional<net::PlainAnswer>* plain = nullptr) {
+  bool try_plain = plain != nullptr;
   for (;;) {
     ErrorCode ec;
-    if (net::parseBuffered(parser, conn.buffer, ec)) co_return ErrorCode{};
-    if (ec) co_return ec;
+    if (try_plain) {
+      net::PlainAnswer answer;
+      const std::string_view text(static_cast<const char*>(conn.buffer.data().data()),
+                                  conn.buffer.size());
+      const auto outcome = net::readPlainAnswer(text, kMaxHeaderBytes, kMaxBodyBytes, answer);
+      if (outcome == net::PlainAnswer::kPlain) {
+        plain->emplace(answer);
+        co_return ErrorCode{};
+      }
+      try_plain = outcome == net::PlainAnswer::kIncomplete;
+    }
+    if (!try_plain) {
+      if (net::parseBuffered(parser, conn.buffer, ec)) co_return ErrorCode{};
+      if (ec) co_return ec;
+    }
     const std::size_t room =
         std::max<std::size_t>(512, conn.buffer.capacity() - conn.buffer.size());
     auto [read_ec, read] =
         co_await conn.stream.async_read_some(conn.buffer.prepare(room), kNoThrow);
+    if (read_ec == asio::error::eof && try_plain) {
+      try_plain = false; // Beast says what an answer cut short is
+      continue;
+    }
     if (read_ec == asio::error::eof) {
       if (!parser.got_some()) co_return ErrorCode(http::error::end_of_stream);
       parser.put_eof(ec);
@@ -540,7 +566,9 @@ private:
   asio::awaitable<void> runPost(std::shared_ptr<Peer> keep_alive, ConnectionPtr conn, Outgoing out);
   asio::awaitable<bool> post(ConnectionPtr& conn, Outgoing& out);
   asio::awaitable<bool> sendPost(ConnectionPtr& conn, Outgoing& out, const Token* token,
-                                 std::optional<Parser>& parser);
+                                 std::optional<Parser>& parser,
+                                 std::optional<net::PlainAnswer>& plain);
+  bool takePlainAnswer(ConnectionPtr& conn, const net::PlainAnswer& answer, Outgoing& out);
   asio::awaitable<bool> handleAnswer(ConnectionPtr& conn_ptr, Parser& parser, Outgoing& out);
   void park(ConnectionPtr& conn);
   // The POST of `out`, head and body, as it goes on the wire.
@@ -809,7 +837,9 @@ asio::awaitable<bool> Peer::post(ConnectionPtr& conn, Outgoing& out) {
   }
   for (bool retried = false;; retried = true) {
     std::optional<Parser> parser;
-    if (!co_await sendPost(conn, out, token ? &*token : nullptr, parser)) co_return false;
+    std::optional<net::PlainAnswer> plain;
+    if (!co_await sendPost(conn, out, token ? &*token : nullptr, parser, plain)) co_return false;
+    if (plain) co_return takePlainAnswer(conn, *plain, out);
     if (!token || retried || parser->status() != 401) {
       co_return co_await handleAnswer(conn, *parser, out);
     }
@@ -832,7 +862,8 @@ asio::awaitable<bool> Peer::post(ConnectionPtr& conn, Outgoing& out) {
 // with an error) when that fails. A pooled connection that the server has closed meanwhile
 // (write fails, or the answer is an immediate end of stream) is replaced once.
 asio::awaitable<bool> Peer::sendPost(ConnectionPtr& conn, Outgoing& out, const Token* token,
-                                     std::optional<Parser>& parser) {
+                                     std::optional<Parser>& parser,
+                                     std::optional<net::PlainAnswer>& plain) {
   const auto executor = co_await asio::this_coro::executor;
   for (int attempt = 0;; ++attempt) {
     const bool pooled = conn != nullptr;
@@ -859,7 +890,13 @@ asio::awaitable<bool> Peer::sendPost(ConnectionPtr& conn, Outgoing& out, const T
       parser->header_limit(kMaxHeaderBytes);
       parser->body_limit(kMaxBodyBytes);
       conn->deadline.expiresAfter(kAnswerTimeout);
-      ec = co_await readHead(*conn, *parser);
+      // A JSON answer of the plain kind (the usual one) is read without Beast; any other
+      // answer, of the Streamable HTTP flavour or not, by Beast from the same bytes.
+      ec = co_await readHead(*conn, *parser, flavor_ == Flavor::kStreamable ? &plain : nullptr);
+      if (!ec && plain && mediaType(plain->content_type) != "application/json") {
+        plain.reset();
+        ec = co_await readHead(*conn, *parser);
+      }
       if (!ec) co_return true;
     }
     const bool stale = write_ec || ec == http::error::end_of_stream || ec == asio::error::eof ||
@@ -874,6 +911,21 @@ asio::awaitable<bool> Peer::sendPost(ConnectionPtr& conn, Outgoing& out, const T
     failRequest(out, networkError(ec));
     co_return false;
   }
+}
+
+// Delivers a plain JSON answer (2xx) that readHead() read whole, as handleAnswer() does one that
+// Beast read; returns whether the connection may be reused (null `conn` when parked).
+bool Peer::takePlainAnswer(ConnectionPtr& conn, const net::PlainAnswer& answer, Outgoing& out) {
+  out.ok = true;
+  if (out.initialize) rememberSession(answer.session_id);
+  // Copied out before the buffer is emptied for the next exchange on this connection.
+  const std::string body(answer.body);
+  conn->buffer.consume(answer.size);
+  const bool reusable = answer.keep_alive;
+  if (reusable) park(conn);
+  deliverText(body, &out);
+  if (out.id) failRequest(out, "upstream answer did not contain the response");
+  return reusable;
 }
 
 // Handles the answer to a POST once its head has arrived; returns whether the connection may be

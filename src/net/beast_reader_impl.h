@@ -1,5 +1,6 @@
 // Private to implementation files: the reader of an HTTP request with Beast, for the requests
-// readPlainRequest() leaves to it (and to compare the two in the fuzzer).
+// readPlainRequest() leaves to it; and whole-message reads with Beast that the tests and the
+// fuzzer compare with readPlainRequest() and readPlainAnswer().
 //
 // Beast parses (limits, chunked bodies, keep-alive); each field and each piece of the body lands
 // straight in the Request handlers read. Beast's own message type would cost a field allocation
@@ -13,12 +14,15 @@
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/field.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <boost/optional/optional.hpp>
 
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 
 namespace forge::net {
@@ -69,6 +73,28 @@ private:
   bool expects_continue_ = false;
 };
 
+// Feeds `parser` (made eager and given its limits) the message at the start of `bytes` until it
+// is done; the bytes it took, and `ec` set when it refused them or they ended first (need_more).
+template <class Parser>
+std::size_t putWhole(Parser& parser, std::string_view bytes, std::size_t header_limit,
+                     std::uint64_t body_limit, boost::beast::error_code& ec) {
+  parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(header_limit, UINT32_MAX)));
+  parser.body_limit(body_limit);
+  parser.eager(true);
+  std::size_t taken = 0;
+  while (!parser.is_done()) {
+    const std::size_t used =
+        parser.put(boost::asio::buffer(bytes.data() + taken, bytes.size() - taken), ec);
+    taken += used;
+    if (ec) return taken;
+    if (used == 0) {
+      ec = boost::beast::http::error::need_more;
+      return taken;
+    }
+  }
+  return taken;
+}
+
 // A whole request at the start of `bytes` as RequestReader reads it, with the server's limits:
 // what readPlainRequest() must agree with, for the tests and the fuzzer that compare the two.
 struct BeastRead {
@@ -81,22 +107,39 @@ struct BeastRead {
 inline BeastRead readWhole(std::string_view bytes, std::size_t header_limit,
                            std::uint64_t body_limit) {
   RequestReader parser;
-  parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(header_limit, UINT32_MAX)));
-  parser.body_limit(body_limit);
-  parser.eager(true);
   BeastRead read;
-  while (!parser.is_done()) {
-    const std::size_t used = parser.put(
-        boost::asio::buffer(bytes.data() + read.size, bytes.size() - read.size), read.ec);
-    read.size += used;
-    if (read.ec) return read;
-    if (used == 0) {
-      read.ec = boost::beast::http::error::need_more;
-      return read;
-    }
-  }
+  read.size = putWhole(parser, bytes, header_limit, body_limit, read.ec);
+  if (read.ec) return read;
   read.keep_alive = parser.keep_alive();
   read.request = parser.takeRequest();
+  return read;
+}
+
+// An answer read whole by Beast's response parser, with what readPlainAnswer() reports of it.
+struct BeastAnswer {
+  int status = 0;
+  std::string content_type; // the first Content-Type
+  std::string session_id;   // the first Mcp-Session-Id
+  std::string body;
+  std::size_t size = 0;
+  bool keep_alive = false;
+  boost::beast::error_code ec; // need_more: the bytes end before the answer does
+};
+
+inline BeastAnswer readWholeAnswer(std::string_view bytes, std::size_t header_limit,
+                                   std::uint64_t body_limit) {
+  boost::beast::http::response_parser<boost::beast::http::string_body> parser;
+  BeastAnswer read;
+  read.size = putWhole(parser, bytes, header_limit, body_limit, read.ec);
+  if (read.ec) return read;
+  const auto& message = parser.get();
+  read.status = message.result_int();
+  if (const auto it = message.find(boost::beast::http::field::content_type); it != message.end())
+    read.content_type = it->value();
+  if (const auto it = message.find("Mcp-Session-Id"); it != message.end())
+    read.session_id = it->value();
+  read.body = message.body();
+  read.keep_alive = parser.keep_alive();
   return read;
 }
 

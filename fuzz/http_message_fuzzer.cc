@@ -1,9 +1,10 @@
-// libFuzzer target for the server's reading of HTTP requests: readPlainRequest(), the fast
-// reader of plain requests, against Beast's parser (RequestReader), which reads every other
-// request. Whatever the fast reader accepts, Beast must read alike: the same method, target,
-// fields, body, size and keep-alive. Run it with tools/fuzz.sh (docs/TESTING.md).
-#include "net/plain_request.h"
-#include "net/request_reader_impl.h"
+// libFuzzer target for Forge's fast readers of plain HTTP messages, against Beast's parsers,
+// which read every other message: whatever readPlainRequest() accepts, RequestReader must read
+// alike (method, target, fields, body, size, keep-alive); whatever readPlainAnswer() accepts,
+// Beast's response parser must read alike (status, Content-Type, Mcp-Session-Id, body, size,
+// keep-alive). Run it with tools/fuzz.sh (docs/TESTING.md).
+#include "net/beast_reader_impl.h"
+#include "net/plain_http.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -34,6 +35,18 @@ void compare(std::string_view bytes, std::size_t header_limit, std::uint64_t bod
   }
 }
 
+void compareAnswer(std::string_view bytes, std::size_t header_limit, std::uint64_t body_limit) {
+  namespace net = forge::net;
+  net::PlainAnswer plain;
+  if (net::readPlainAnswer(bytes, header_limit, body_limit, plain) != net::PlainAnswer::kPlain)
+    return;
+  const auto beast = net::readWholeAnswer(bytes, header_limit, body_limit);
+  check(!beast.ec);
+  check(plain.status == beast.status && plain.content_type == beast.content_type &&
+        plain.session_id == beast.session_id && plain.body == beast.body);
+  check(plain.size == beast.size && plain.keep_alive == beast.keep_alive);
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -41,5 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   compare(bytes, 8192, 1 << 20);
   // Limits the input can reach, to try the edges of both.
   compare(bytes, 64, 16);
+  compareAnswer(bytes, 8192, 1 << 20);
+  compareAnswer(bytes, 64, 16);
   return 0;
 }

@@ -1,6 +1,6 @@
-#include "net/plain_request.h"
+#include "net/plain_http.h"
 
-#include "net/request_reader_impl.h"
+#include "net/beast_reader_impl.h"
 
 #include <gtest/gtest.h>
 
@@ -109,6 +109,75 @@ TEST(PlainRequestTest, AHeadAtTheLimitIsLeftToBeast) {
   const std::string bytes = "GET / HTTP/1.1\r\nX-Pad: " + std::string(100, 'p') + "\r\n\r\n";
   EXPECT_FALSE(readPlainRequest(bytes, bytes.size(), kBodyLimit));
   EXPECT_TRUE(readPlainRequest(bytes, bytes.size() + 1, kBodyLimit));
+}
+
+const std::string kAnswer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                            "Mcp-Session-Id: s-1\r\nContent-Length: 11\r\n\r\n{\"id\":true}";
+
+// Both readers take `bytes` alike: the same status, Content-Type, session, body, size and
+// keep-alive.
+void expectSameAnswerAsBeast(const std::string& bytes) {
+  SCOPED_TRACE(bytes);
+  PlainAnswer plain;
+  ASSERT_EQ(readPlainAnswer(bytes, kHeaderLimit, kBodyLimit, plain), PlainAnswer::kPlain);
+  const auto beast = readWholeAnswer(bytes, kHeaderLimit, kBodyLimit);
+  ASSERT_FALSE(beast.ec) << beast.ec.message();
+  EXPECT_EQ(plain.status, beast.status);
+  EXPECT_EQ(plain.content_type, beast.content_type);
+  EXPECT_EQ(plain.session_id, beast.session_id);
+  EXPECT_EQ(plain.body, beast.body);
+  EXPECT_EQ(plain.size, beast.size);
+  EXPECT_EQ(plain.keep_alive, beast.keep_alive);
+}
+
+TEST(PlainAnswerTest, ReadsAJsonAnswerAsBeastDoes) {
+  PlainAnswer plain;
+  ASSERT_EQ(readPlainAnswer(kAnswer, kHeaderLimit, kBodyLimit, plain), PlainAnswer::kPlain);
+  EXPECT_EQ(plain.status, 200);
+  EXPECT_EQ(plain.content_type, "application/json");
+  EXPECT_EQ(plain.session_id, "s-1");
+  EXPECT_EQ(plain.body, R"({"id":true})");
+  EXPECT_EQ(plain.size, kAnswer.size());
+  EXPECT_TRUE(plain.keep_alive);
+  for (const std::string& bytes : {
+           kAnswer,
+           std::string("HTTP/1.1 201 \r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+           std::string("HTTP/1.1 202 Accepted\r\ncontent-type: a\r\nContent-Type: b\r\n"
+                       "Content-Length: 2\r\n\r\nok"),
+           kAnswer + "HTTP/1.1 200 OK\r\n", // the next answer's start stays in the buffer
+           // The first of each field counts, even when it is empty.
+           std::string("HTTP/1.1 200 OK\r\nContent-Type:\r\nContent-Type: a/b\r\n"
+                       "Mcp-Session-Id:\r\nMcp-Session-Id: s\r\nContent-Length: 0\r\n\r\n"),
+       }) {
+    expectSameAnswerAsBeast(bytes);
+  }
+}
+
+TEST(PlainAnswerTest, SaysWhenTheHeadIsStillArriving) {
+  PlainAnswer plain;
+  EXPECT_EQ(readPlainAnswer("HTTP/1.1 200 OK\r\nContent-Le", kHeaderLimit, kBodyLimit, plain),
+            PlainAnswer::kIncomplete);
+  // No end of the head within the limit: not for this reader.
+  EXPECT_EQ(readPlainAnswer(std::string(100, 'x'), 64, kBodyLimit, plain), PlainAnswer::kNotPlain);
+}
+
+TEST(PlainAnswerTest, LeavesEverythingElseToBeast) {
+  for (const std::string& bytes : {
+           std::string("HTTP/1.1 200 OK\r\n\r\nno length: ends with the connection"),
+           std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+           std::string("HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"),
+           std::string("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"),
+           std::string("HTTP/1.1 101 Switching\r\nContent-Length: 0\r\n\r\n"),
+           std::string("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"),
+           std::string("HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n"),
+           std::string("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabc"), // body to come
+           std::string("HTTP/1.1 200 OK\r\nContent-Length: 2000000\r\n\r\n"),
+           std::string("HTTP/1.1 200 O\x01K\r\nContent-Length: 0\r\n\r\n"),
+       }) {
+    SCOPED_TRACE(bytes);
+    PlainAnswer plain;
+    EXPECT_EQ(readPlainAnswer(bytes, kHeaderLimit, kBodyLimit, plain), PlainAnswer::kNotPlain);
+  }
 }
 
 } // namespace

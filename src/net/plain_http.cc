@@ -1,4 +1,4 @@
-#include "net/plain_request.h"
+#include "net/plain_http.h"
 
 #include <array>
 #include <charconv>
@@ -108,8 +108,10 @@ Special specialField(std::string_view name) {
   }
 }
 
-// Reads one field line (without its CRLF) into `request`; false when it is not plain.
-bool readField(std::string_view line, Request& request, Framing& framing) {
+// Reads one field line (without its CRLF): what it says about framing into `framing`, and its
+// name and value to `on_field`; false when it is not plain.
+template <class OnField>
+bool readField(std::string_view line, Framing& framing, OnField&& on_field) {
   std::size_t colon = 0;
   while (colon < line.size() && isTokenChar(line[colon]))
     ++colon;
@@ -142,7 +144,63 @@ bool readField(std::string_view line, Request& request, Framing& framing) {
   case Special::kRefused:
     return false;
   }
-  request.headers.add(std::string(name), std::string(value));
+  on_field(name, value);
+  return true;
+}
+
+// The head at the start of `bytes`: its lines (each with its CRLF) and where the body starts;
+// nullopt while it has not all arrived or when it is `header_limit` bytes or more.
+struct Head {
+  std::string_view lines;
+  std::size_t body_start = 0;
+};
+
+std::optional<Head> findHead(std::string_view bytes, std::size_t header_limit) {
+  const auto end = bytes.find("\r\n\r\n");
+  if (end == std::string_view::npos || end + 4 >= header_limit) return std::nullopt;
+  return Head{bytes.substr(0, end + 2), end + 4};
+}
+
+// Reads the start line with `start`, then each field with readField(); false at the first line
+// that is not plain.
+template <class OnStart, class OnField>
+bool readHead(std::string_view lines, Framing& framing, OnStart&& start, OnField&& on_field) {
+  std::size_t at = 0;
+  for (bool first = true; at < lines.size(); first = false) {
+    const auto end = lines.find("\r\n", at);
+    const auto line = lines.substr(at, end - at);
+    // A bare CR or LF inside a line is refused by both readers (not a value character).
+    if (!(first ? start(line) : readField(line, framing, on_field))) return false;
+    at = end + 2;
+  }
+  return true;
+}
+
+// The body that follows a head whose fields said `framing`, when all of it is in `bytes` and
+// within `body_limit`.
+std::optional<std::string_view> wholeBody(std::string_view bytes, std::size_t body_start,
+                                          const Framing& framing, std::uint64_t body_limit) {
+  const std::uint64_t length = framing.content_length.value_or(0);
+  if (length > body_limit || length > bytes.size() - body_start) return std::nullopt;
+  return bytes.substr(body_start, static_cast<std::size_t>(length));
+}
+
+// Reads the status line "HTTP/1.1 SP 3DIGIT SP reason" (without its CRLF) of a 2xx answer with a
+// body: not 204, nor any other status, which Beast reads with rules of their own.
+bool readStatusLine(std::string_view line, int& status) {
+  constexpr std::string_view kVersion = "HTTP/1.1 ";
+  if (line.size() < kVersion.size() + 4 || line.substr(0, kVersion.size()) != kVersion ||
+      line[kVersion.size() + 3] != ' ') {
+    return false;
+  }
+  const auto code = line.substr(kVersion.size(), 3);
+  if (code[0] != '2' || code[1] < '0' || code[1] > '9' || code[2] < '0' || code[2] > '9')
+    return false;
+  status = 200 + (code[1] - '0') * 10 + (code[2] - '0');
+  if (status == 204) return false;
+  for (char c : line.substr(kVersion.size() + 4)) {
+    if (!isValueChar(c)) return false;
+  }
   return true;
 }
 
@@ -150,26 +208,54 @@ bool readField(std::string_view line, Request& request, Framing& framing) {
 
 std::optional<PlainRequest> readPlainRequest(std::string_view bytes, std::size_t header_limit,
                                              std::uint64_t body_limit) {
-  const auto head_end = bytes.find("\r\n\r\n");
-  if (head_end == std::string_view::npos || head_end + 4 >= header_limit) return std::nullopt;
-  const auto head = bytes.substr(0, head_end + 2); // each line with its CRLF
+  const auto head = findHead(bytes, header_limit);
+  if (!head) return std::nullopt;
   auto request = std::make_shared<Request>();
   Framing framing;
-  std::size_t at = 0;
-  for (bool first = true; at < head.size(); first = false) {
-    const auto end = head.find("\r\n", at);
-    const auto line = head.substr(at, end - at);
-    // A bare CR or LF inside a line is refused by both readers below (not a value character).
-    const bool plain = first ? readRequestLine(line, *request) : readField(line, *request, framing);
-    if (!plain) return std::nullopt;
-    at = end + 2;
+  const bool plain = readHead(
+      head->lines, framing, [&](std::string_view line) { return readRequestLine(line, *request); },
+      [&](std::string_view name, std::string_view value) {
+        request->headers.add(std::string(name), std::string(value));
+      });
+  if (!plain) return std::nullopt;
+  const auto body = wholeBody(bytes, head->body_start, framing, body_limit);
+  if (!body) return std::nullopt;
+  request->body.assign(*body);
+  return PlainRequest{std::move(request), head->body_start + body->size(), framing.keep_alive};
+}
+
+PlainAnswer::Outcome readPlainAnswer(std::string_view bytes, std::size_t header_limit,
+                                     std::uint64_t body_limit, PlainAnswer& answer) {
+  const auto head = findHead(bytes, header_limit);
+  if (!head) {
+    const bool more_to_come = bytes.size() < header_limit;
+    return more_to_come ? PlainAnswer::kIncomplete : PlainAnswer::kNotPlain;
   }
-  const std::uint64_t length = framing.content_length.value_or(0);
-  const std::size_t body_start = head_end + 4;
-  if (length > body_limit || length > bytes.size() - body_start) return std::nullopt;
-  request->body.assign(bytes.substr(body_start, static_cast<std::size_t>(length)));
-  return PlainRequest{std::move(request), body_start + static_cast<std::size_t>(length),
-                      framing.keep_alive};
+  answer = PlainAnswer{};
+  Framing framing;
+  bool typed = false;
+  bool sessioned = false;
+  const bool plain = readHead(
+      head->lines, framing,
+      [&](std::string_view line) { return readStatusLine(line, answer.status); },
+      [&](std::string_view name, std::string_view value) {
+        // The first of each counts, even empty, as with Beast's fields.
+        if (!typed && equalsIgnoreCase(name, "Content-Type")) {
+          typed = true;
+          answer.content_type = value;
+        } else if (!sessioned && equalsIgnoreCase(name, "Mcp-Session-Id")) {
+          sessioned = true;
+          answer.session_id = value;
+        }
+      });
+  // An answer without Content-Length ends when the connection does: Beast's to read.
+  if (!plain || !framing.content_length) return PlainAnswer::kNotPlain;
+  const auto body = wholeBody(bytes, head->body_start, framing, body_limit);
+  if (!body) return PlainAnswer::kNotPlain;
+  answer.body = *body;
+  answer.size = head->body_start + body->size();
+  answer.keep_alive = framing.keep_alive;
+  return PlainAnswer::kPlain;
 }
 
 } // namespace forge::net
