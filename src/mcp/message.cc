@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <type_traits>
 
 namespace forge::mcp {
@@ -197,6 +198,24 @@ void appendMember(std::string& out, std::string_view name, const Json& value) {
   appendJson(out, value);
 }
 
+// Whether `value` holds a number too large for a double anywhere (1e400 is valid JSON, but it
+// reads as infinity, which Boost.JSON writes back as `Infinity`: not JSON at all). The parser's
+// depth limit bounds the recursion.
+bool holdsInfinity(const json::value& value) {
+  switch (value.kind()) {
+  case json::kind::double_:
+    return !std::isfinite(value.get_double());
+  case json::kind::array:
+    return std::any_of(value.get_array().begin(), value.get_array().end(), holdsInfinity);
+  case json::kind::object:
+    return std::any_of(
+        value.get_object().begin(), value.get_object().end(),
+        [](const json::key_value_pair& member) { return holdsInfinity(member.value()); });
+  default:
+    return false;
+  }
+}
+
 } // namespace
 
 core::Result<Message> fromJson(const json::value& value) { return convert(value); }
@@ -213,6 +232,8 @@ core::Result<Parsed> parse(std::string_view text) {
   json::value value = json::parse(text, ec);
   if (ec)
     return core::Error{core::Errc::kParseError, fmt::format("invalid JSON: {}", ec.message())};
+  if (holdsInfinity(value))
+    return core::Error{core::Errc::kParseError, "invalid JSON: a number is out of range"};
   Parsed parsed;
   if (value.is_array()) {
     if (value.get_array().empty()) return invalid("an empty batch is not a valid request");

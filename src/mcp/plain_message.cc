@@ -10,6 +10,7 @@
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/parse.hpp>
 
+#include <cmath>
 #include <cstdint>
 
 namespace forge::mcp {
@@ -67,7 +68,8 @@ public:
     if (member_ == Member::kId && depth_ == 1) id_ = value;
     return scalar();
   }
-  bool on_double(double, StringView, ErrorCode&) { return scalar(); }
+  // A number too large for a double is left to the DOM parse, which refuses it (see parse()).
+  bool on_double(double value, StringView, ErrorCode&) { return std::isfinite(value) && scalar(); }
   bool on_bool(bool value, ErrorCode&) {
     if (member_ == Member::kIsError && depth_ == 2 && in_result_) is_error_ = value;
     return scalar();

@@ -78,6 +78,26 @@ TEST(MessageTest, SerializeWritesWhatToJsonHolds) {
   }
 }
 
+TEST(MessageTest, ANumberTooLargeForADoubleIsAParseError) {
+  // Read as infinity, it would be written back as `Infinity`, which is not JSON.
+  for (
+      const char* text :
+      {R"({"jsonrpc":"2.0","method":"n","params":{"x":1e523}})",
+       R"([{"jsonrpc":"2.0","id":1,"result":{"x":[-1e400]}}])",
+       R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":{"x":1e999}}})",
+       R"({"jsonrpc":"2.0","id":1,"result":{"content":[],"n":1e999}})"}) {
+    const auto parsed = parse(text);
+    ASSERT_FALSE(parsed) << text;
+    EXPECT_EQ(parsed.error().code, core::Errc::kParseError);
+    EXPECT_NE(parsed.error().message.find("out of range"), std::string::npos);
+  }
+  EXPECT_FALSE(readPlainCall(
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":{"x":1e999}}})"));
+  EXPECT_FALSE(readPlainResult(R"({"jsonrpc":"2.0","id":1,"result":{"n":1e999}})"));
+  // Large but finite numbers pass.
+  EXPECT_TRUE(parse(R"({"jsonrpc":"2.0","method":"n","params":{"x":1e300}})"));
+}
+
 TEST(MessageTest, ParsedMessagesKeepTheirParamsAndResults) {
   auto parsed = parse(R"([{"jsonrpc":"2.0","id":1,"method":"m","params":{"a":[1,2]}},
                           {"jsonrpc":"2.0","id":2,"result":{"content":[{"text":"hi"}]}}])");
