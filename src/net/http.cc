@@ -62,20 +62,9 @@ Method parseMethod(std::string_view name) {
   return Method::kOther;
 }
 
-// ASCII only, as HTTP field names are (std::tolower asks the locale, for every character of
-// every header looked up).
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  constexpr auto lower = [](char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-  };
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [&](char x, char y) { return lower(x) == lower(y); });
-}
-
 std::optional<std::string_view> Headers::get(std::string_view name) const {
   for (const auto& [key, value] : fields_) {
-    // The length first, here: most fields differ in it, and the call is dearer than the check.
-    if (key.size() == name.size() && equalsIgnoreCase(key, name)) return std::string_view(value);
+    if (equalsIgnoreCase(key, name)) return std::string_view(value);
   }
   return std::nullopt;
 }

@@ -46,7 +46,18 @@ private:
   std::vector<std::pair<std::string, std::string>> fields_;
 };
 
-bool equalsIgnoreCase(std::string_view a, std::string_view b);
+// ASCII only, as HTTP field names are (std::tolower asks the locale, for every character of
+// every header looked up). Inline: most names compared differ in length, and that check is
+// cheaper than a call.
+inline bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
+    const char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] - 'A' + 'a') : b[i];
+    if (x != y) return false;
+  }
+  return true;
+}
 
 struct Request {
   Method method = Method::kGet;

@@ -569,6 +569,7 @@ private:
                                  std::optional<Parser>& parser,
                                  std::optional<net::PlainAnswer>& plain);
   bool takePlainAnswer(ConnectionPtr& conn, const net::PlainAnswer& answer, Outgoing& out);
+  bool deliverJson(ConnectionPtr& conn, std::string_view body, bool reusable, Outgoing& out);
   asio::awaitable<bool> handleAnswer(ConnectionPtr& conn_ptr, Parser& parser, Outgoing& out);
   void park(ConnectionPtr& conn);
   // The POST of `out`, head and body, as it goes on the wire.
@@ -921,7 +922,12 @@ bool Peer::takePlainAnswer(ConnectionPtr& conn, const net::PlainAnswer& answer, 
   // Copied out before the buffer is emptied for the next exchange on this connection.
   const std::string body(answer.body);
   conn->buffer.consume(answer.size);
-  const bool reusable = answer.keep_alive;
+  return deliverJson(conn, body, answer.keep_alive, out);
+}
+
+// The end of a JSON answer read whole: the connection goes back to the pool first (a caller who
+// sends the next request from the callback finds it idle), then the answer is delivered.
+bool Peer::deliverJson(ConnectionPtr& conn, std::string_view body, bool reusable, Outgoing& out) {
   if (reusable) park(conn);
   deliverText(body, &out);
   if (out.id) failRequest(out, "upstream answer did not contain the response");
@@ -990,11 +996,7 @@ asio::awaitable<bool> Peer::handleAnswer(ConnectionPtr& conn_ptr, Parser& parser
                            : networkError(ec));
       co_return false;
     }
-    const bool reusable = parser.keep_alive();
-    if (reusable) park(conn_ptr);
-    deliverText(body, &out);
-    if (out.id) failRequest(out, "upstream answer did not contain the response");
-    co_return reusable;
+    co_return deliverJson(conn_ptr, body, parser.keep_alive(), out);
   }
 
   // An event stream: related messages, then the response; delivered as they arrive.
