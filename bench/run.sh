@@ -11,8 +11,9 @@
 #          --only LIST (comma-separated step names; see `steps` below).
 # Environment: BENCH_CONNECTIONS (closed-loop connections, default 32), BENCH_FIXTURE_THREADS
 # (the upstream's I/O threads, default 1), BENCH_FORGE_IO_THREADS (the gateway's
-# server.io_threads, default 0: its default, one per core), FORGE_NPM_DIR (where the npm peers
-# are installed, default test/npm).
+# server.io_threads, default 0: its default, one per core), BENCH_LOADGEN_BATCH (1, the default:
+# closed-loop load runs as a batch task, see forge-loadgen --batch; 0: as an ordinary one),
+# FORGE_NPM_DIR (where the npm peers are installed, default test/npm).
 #
 # Every process it starts runs in a process group of its own, and only those groups are stopped
 # (on exit too, through the trap).
@@ -31,7 +32,7 @@ while [ $# -gt 0 ]; do
     --build-dir) build=$(realpath -m "$2"); shift ;;
     --out) out=$(realpath -m "$2"); shift ;;
     --only) only="$2"; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -41,6 +42,8 @@ done
 connections=${BENCH_CONNECTIONS:-32}
 fixture_threads=${BENCH_FIXTURE_THREADS:-1}
 forge_io_threads=${BENCH_FORGE_IO_THREADS:-0}
+closed_loop_flags=()
+[ "${BENCH_LOADGEN_BATCH:-1}" = 1 ] && closed_loop_flags=(--batch)
 rate=1000              # calls per second of the latency scenarios
 rate_connections=16
 idle_sessions=10000
@@ -213,7 +216,7 @@ closed() {
   warm_up "$url" "$tool" "$warm"
   reset_peak "$pid"
   t0=$(cpu_ticks "$pid")
-  timeout $((seconds + 90)) "$loadgen" --url "$url" --tool "$tool" -c "$connections" \
+  timeout $((seconds + 90)) "$loadgen" "${closed_loop_flags[@]}" --url "$url" --tool "$tool" -c "$connections" \
     --warmup 0 --duration "$seconds" >"$tmp/$name.json" || true
   t1=$(cpu_ticks "$pid")
   record "$name" "$description" "$pid" "$tmp/$name.json" "$t0" "$t1"
@@ -222,7 +225,7 @@ closed() {
 # warm_up URL TOOL SECONDS: closed-loop calls that are not measured (none for 0 seconds).
 warm_up() {
   [ "$3" -gt 0 ] || return 0
-  timeout $(($3 + 90)) "$loadgen" --url "$1" --tool "$2" -c "$connections" --warmup 0 \
+  timeout $(($3 + 90)) "$loadgen" "${closed_loop_flags[@]}" --url "$1" --tool "$2" -c "$connections" --warmup 0 \
     --duration "$3" >/dev/null || true
 }
 

@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -55,6 +56,18 @@ int printFreePort() {
   fmt::print("{}\n", ntohs(address.sin_port));
   ::close(fd);
   return 0;
+}
+
+// SCHED_BATCH: the kernel no longer lets this process preempt a running one when an answer wakes
+// it. The load generator shares the cores with the servers it measures; woken at every answer, it
+// would interrupt them thousands of times a second and pay for a context switch each time. As a
+// batch task it waits for its turn and then reads every answer that came meanwhile. Threads
+// started later inherit the policy.
+bool becomeBatchTask() {
+  sched_param param{};
+  if (::sched_setscheduler(0, SCHED_BATCH, &param) == 0) return true;
+  std::perror("forge-loadgen: sched_setscheduler(SCHED_BATCH)");
+  return false;
 }
 
 // This thread's share of a total (the first threads take the remainder).
@@ -132,6 +145,7 @@ int main(int argc, char** argv) {
   int timeout_ms = 10'000;
   double setup_s = 60;
   bool free_port = false;
+  bool batch = false;
   app.add_flag("--free-port", free_port, "Print a free loopback TCP port and exit");
   app.add_option("--url", url, "MCP endpoint, http://IPv4:port/path");
   app.add_option("--connections,-c", o.connections, "Connections, each with its own session")
@@ -154,6 +168,9 @@ int main(int argc, char** argv) {
   app.add_option("--timeout-ms", timeout_ms, "Per request")->capture_default_str();
   app.add_option("--setup-timeout", setup_s, "Seconds allowed for opening every session")
       ->capture_default_str();
+  app.add_flag("--batch", batch,
+               "Run as a batch task (SCHED_BATCH): woken by an answer, do not preempt the "
+               "servers measured on the same cores");
   CLI11_PARSE(app, argc, argv);
   if (free_port) return printFreePort();
   if (!parseUrl(url, o)) {
@@ -173,6 +190,7 @@ int main(int argc, char** argv) {
   if (o.calls > 0 || o.mode == Mode::kIdle) o.warmup_s = 0;
   o.timeout = std::chrono::milliseconds(timeout_ms);
   o.setup_timeout = std::chrono::milliseconds(static_cast<long>(setup_s * 1000));
+  if (batch && !becomeBatchTask()) return 2;
   LoadResult result = runThreads(o, threads);
   printJson(o, threads, result);
   return result.counters.errors() == 0 && result.setup_complete ? 0 : 1;
