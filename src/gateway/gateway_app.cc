@@ -7,8 +7,10 @@
 #include <boost/json/array.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <set>
+#include <span>
 
 namespace forge::gateway {
 namespace {
@@ -178,10 +180,18 @@ private:
 
   // ---- calls by name -------------------------------------------------------------------------
 
+  // Whether this session's calls may go to `upstream`: one of its configured upstreams, or of
+  // the registry's when none are configured.
+  bool serves(const std::string& upstream) const {
+    if (options_.upstreams.empty()) return registry_->has(upstream);
+    return std::find(options_.upstreams.begin(), options_.upstreams.end(), upstream) !=
+           options_.upstreams.end();
+  }
+
   // Splits an exposed name into (upstream, original name) without a lookup when possible.
   std::optional<std::pair<std::string, std::string>> splitName(const std::string& exposed) const {
-    const auto names = upstreams();
     if (!options_.prefix_names) {
+      const auto names = upstreams();
       if (names.size() == 1) return std::make_pair(names[0], exposed);
       return std::nullopt;
     }
@@ -189,29 +199,49 @@ private:
     const auto at = exposed.find(options_.separator);
     if (at == std::string::npos) return std::nullopt;
     std::string upstream = exposed.substr(0, at);
-    if (std::find(names.begin(), names.end(), upstream) == names.end()) return std::nullopt;
+    if (!serves(upstream)) return std::nullopt;
     return std::make_pair(std::move(upstream), exposed.substr(at + options_.separator.size()));
   }
 
+  using Target = std::optional<std::pair<std::string, std::string>>; // splitName()'s
+
   void callByName(ListKind kind, const mcp::ExchangePtr& exchange) {
-    const std::string exposed = exchange->request().paramString("name").value_or("");
-    const char* what = kind == ListKind::kTools ? "tool" : "prompt";
-    if (exposed.empty())
-      return exchange->fail(mcp::kInvalidParams, fmt::format("missing {} name", what));
+    std::string exposed = exchange->request().paramString("name").value_or("");
+    if (exposed.empty()) {
+      return exchange->fail(mcp::kInvalidParams, fmt::format("missing {} name", itemWord(kind)));
+    }
     auto target = splitName(exposed);
+    if (target) {
+      // The usual case: the upstream's list is cached, and the call goes on without a callback.
+      const std::span<const std::string> one(&target->first, 1);
+      if (auto found = registry_->lookupCached(kind, one, "name", target->second)) {
+        return routeByName(kind, exchange, exposed, target, *found);
+      }
+    }
     std::vector<std::string> candidates =
         target ? std::vector<std::string>{target->first} : upstreams();
     auto self = shared_from_this();
-    registry_->lookup(kind, candidates, "name", target ? target->second : std::string(),
-                      [self, kind, exchange, exposed, target, what](UpstreamRegistry::Found found) {
-                        if (!found && !target)
-                          return self->lookupExposed(kind, exchange, exposed, what);
-                        if (!found) {
-                          return exchange->fail(mcp::kInvalidParams,
-                                                fmt::format("Unknown {}: {}", what, exposed));
-                        }
-                        self->forwardRenamed(kind, exchange, *found, target->second);
+    const std::string original = target ? target->second : std::string();
+    registry_->lookup(kind, candidates, "name", original,
+                      [self, kind, exchange, exposed = std::move(exposed),
+                       target = std::move(target)](UpstreamRegistry::Found found) {
+                        self->routeByName(kind, exchange, exposed, target, found);
                       });
+  }
+
+  // Where a call by name goes once lookup() has said which upstream has the item.
+  void routeByName(ListKind kind, const mcp::ExchangePtr& exchange, const std::string& exposed,
+                   const Target& target, const UpstreamRegistry::Found& found) {
+    if (!found && !target) return lookupExposed(kind, exchange, exposed, itemWord(kind));
+    if (!found) {
+      return exchange->fail(mcp::kInvalidParams,
+                            fmt::format("Unknown {}: {}", itemWord(kind), exposed));
+    }
+    forwardRenamed(kind, exchange, *found, target->second);
+  }
+
+  static const char* itemWord(ListKind kind) {
+    return kind == ListKind::kTools ? "tool" : "prompt";
   }
 
   // For names that cannot be split (shortened ones): compare exposed names one by one.
@@ -237,14 +267,14 @@ private:
                       const std::string& original) {
     const auto& request = exchange->request();
     if (!allowed(kind, upstream, original)) {
-      return exchange->fail(mcp::kInvalidParams,
-                            fmt::format("Unknown {}: {}",
-                                        kind == ListKind::kTools ? "tool" : "prompt",
-                                        request.paramString("name").value_or("")));
+      return exchange->fail(
+          mcp::kInvalidParams,
+          fmt::format("Unknown {}: {}", itemWord(kind), request.paramString("name").value_or("")));
     }
     if (!admitted(exchange, kind, upstream, original)) return;
-    registry_->forward(upstream, exchange, mcp::withStringParam(request, "name", original),
-                       caller_);
+    static const std::string kNoTool;
+    registry_->forward(upstream, exchange, mcp::withStringParam(request, "name", original), caller_,
+                       kind == ListKind::kTools ? original : kNoTool);
   }
 
   // ---- calls by URI --------------------------------------------------------------------------

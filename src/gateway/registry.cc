@@ -33,6 +33,22 @@ bool isFailure(const mcp::Message& answer) {
   return flag && flag->is_bool() && flag->get_bool();
 }
 
+// Answers the client's exchange with an upstream's answer: its result as it came (text, when the
+// channel kept it so), or its error.
+void answerExchange(mcp::Exchange& exchange, mcp::Message answer) {
+  if (answer.kind == mcp::Kind::kResult && !answer.raw_result.empty()) {
+    return exchange.replyRaw(std::move(answer.raw_result));
+  }
+  if (answer.kind == mcp::Kind::kResult) return exchange.reply(std::move(answer.result));
+  const auto& error = answer.error;
+  const auto* code = error.if_contains("code");
+  const auto* message = error.if_contains("message");
+  exchange.fail(
+      code && code->is_int64() ? static_cast<int>(code->get_int64()) : mcp::kUpstreamError,
+      message && message->is_string() ? std::string(message->get_string()) : "upstream error",
+      error.contains("data") ? error.at("data") : json::value(nullptr));
+}
+
 } // namespace
 
 const char* listMethod(ListKind kind) {
@@ -133,6 +149,11 @@ upstream::UpstreamPtr UpstreamRegistry::find(const std::string& name) const {
   return it == upstreams_.end() ? nullptr : it->second;
 }
 
+bool UpstreamRegistry::has(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  return upstreams_.contains(name);
+}
+
 std::vector<std::string> UpstreamRegistry::names() const {
   std::lock_guard lock(mutex_);
   std::vector<std::string> out;
@@ -231,24 +252,24 @@ bool UpstreamRegistry::CacheEntry::has(const std::string& field, const std::stri
   return it->second.contains(value);
 }
 
+std::optional<UpstreamRegistry::Found>
+UpstreamRegistry::lookupCached(ListKind kind, std::span<const std::string> upstreams,
+                               const std::string& field, const std::string& value) {
+  // Looked up without copying the lists.
+  Found found;
+  std::lock_guard lock(mutex_);
+  for (const auto& name : upstreams) {
+    auto it = cache_.find({name, kind});
+    if (it == cache_.end() || !it->second.valid) return std::nullopt;
+    if (!found && it->second.has(field, value)) found = name;
+  }
+  return found;
+}
+
 void UpstreamRegistry::lookup(ListKind kind, const std::vector<std::string>& upstreams,
                               const std::string& field, const std::string& value,
                               std::function<void(Found)> done) {
-  // Fast path: every list cached; looked up without copying the lists.
-  bool all_cached = true;
-  Found found;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& name : upstreams) {
-      auto it = cache_.find({name, kind});
-      if (it == cache_.end() || !it->second.valid) {
-        all_cached = false;
-        break;
-      }
-      if (!found && it->second.has(field, value)) found = name;
-    }
-  }
-  if (all_cached) return done(std::move(found));
+  if (auto cached = lookupCached(kind, upstreams, field, value)) return done(std::move(*cached));
   lists(kind, upstreams, [field, value, done = std::move(done)](std::vector<UpstreamList> all) {
     for (auto& list : all) {
       for (auto& item : list.items) {
@@ -325,61 +346,60 @@ upstream::UpstreamPtr UpstreamRegistry::instanceFor(const std::string& name, con
 }
 
 void UpstreamRegistry::forward(const std::string& upstream_name, const mcp::ExchangePtr& exchange,
-                               mcp::Message request, const Caller& caller) {
+                               mcp::Message request, const Caller& caller,
+                               const std::string& tool) {
   auto up = instanceFor(upstream_name, caller);
   if (!up) {
     return exchange->fail(mcp::kInvalidParams, fmt::format("unknown upstream '{}'", upstream_name));
   }
-  std::string token;
+  // What the answer needs is kept with the call (one allocation), not in the callbacks.
+  struct Tracked {
+    std::shared_ptr<ForwardedCall> call = std::make_shared<ForwardedCall>();
+    std::string token; // the gateway's progress token, if the request had one
+    std::string tool;
+    std::string upstream_name;
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  };
+  auto tracked = std::make_shared<Tracked>();
   if (request.hasParam("_meta")) {
     if (const auto* original = progressTokenOf(request.paramsValue())) {
       std::lock_guard lock(mutex_);
-      token = fmt::format("forge-{}", next_token_++);
-      progress_[token] = Progress{exchange, *original};
-      request.mutableParams().get_object()["_meta"].get_object()["progressToken"] = token;
+      tracked->token = fmt::format("forge-{}", next_token_++);
+      progress_[tracked->token] = Progress{exchange, *original};
+      request.mutableParams().get_object()["_meta"].get_object()["progressToken"] = tracked->token;
     }
   }
-  std::string tool;
-  if (request.method == "tools/call") tool = request.paramString("name").value_or("");
+  if (observer_ && !tool.empty()) {
+    tracked->tool = tool;
+    tracked->upstream_name = upstream_name;
+  }
   request.forward_only = true; // the result is only passed on to the client
-  auto call = std::make_shared<ForwardedCall>();
-  call->upstream = up->config().name;
-  call->exchange = exchange;
-  call->session_link = caller.link;
+  ForwardedCall& call = *tracked->call;
+  call.upstream = up->config().name;
+  call.exchange = exchange;
+  call.session_link = caller.link;
   const json::value id = up->call(
       std::move(request),
-      [this, self = shared_from_this(), exchange, call, token, tool, upstream_name,
-       started = std::chrono::steady_clock::now()](mcp::Message answer) {
+      [this, self = shared_from_this(), exchange, tracked](mcp::Message answer) {
         {
           std::lock_guard lock(mutex_);
-          calls_.erase(callKey(call->upstream, call->upstream_id));
-          if (!token.empty()) progress_.erase(token);
+          calls_.erase(tracked->call->key);
+          if (!tracked->token.empty()) progress_.erase(tracked->token);
         }
-        if (observer_ && !tool.empty()) {
+        if (!tracked->tool.empty()) {
           const std::chrono::duration<double, std::milli> took =
-              std::chrono::steady_clock::now() - started;
-          observer_->onToolCall(upstream_name, tool, isFailure(answer), took.count());
+              std::chrono::steady_clock::now() - tracked->started;
+          observer_->onToolCall(tracked->upstream_name, tracked->tool, isFailure(answer),
+                                took.count());
         }
-        if (answer.kind == mcp::Kind::kResult && !answer.raw_result.empty()) {
-          exchange->replyRaw(std::move(answer.raw_result));
-        } else if (answer.kind == mcp::Kind::kResult) {
-          exchange->reply(std::move(answer.result));
-        } else {
-          const auto& error = answer.error;
-          const auto* code = error.if_contains("code");
-          const auto* message = error.if_contains("message");
-          exchange->fail(code && code->is_int64() ? static_cast<int>(code->get_int64())
-                                                  : mcp::kUpstreamError,
-                         message && message->is_string() ? std::string(message->get_string())
-                                                         : "upstream error",
-                         error.contains("data") ? error.at("data") : json::value(nullptr));
-        }
+        answerExchange(*exchange, std::move(answer));
       },
       // Registered before the request leaves, so that related messages find their exchange.
-      [this, call](const json::value& upstream_id) {
+      [this, call = tracked->call](const json::value& upstream_id) {
         call->upstream_id = upstream_id;
+        call->key = callKey(call->upstream, upstream_id);
         std::lock_guard lock(mutex_);
-        calls_[callKey(call->upstream, upstream_id)] = call;
+        calls_.emplace(call->key, call);
       });
   exchange->onCancel([up, id](std::string reason) { up->cancel(id, reason); });
 }

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -49,6 +50,7 @@ struct Caller {
 struct ForwardedCall {
   std::string upstream;
   json::value upstream_id;
+  std::string key; // in the registry's table of calls: upstream + "/" + the id's key
   std::weak_ptr<mcp::Exchange> exchange;
   std::weak_ptr<mcp::ClientLink> session_link;
 };
@@ -85,6 +87,7 @@ public:
   void startAll();
   void stopAll();
   upstream::UpstreamPtr find(const std::string& name) const;
+  bool has(const std::string& name) const;
   std::vector<std::string> names() const;
 
   // Fetches (or takes from cache) the lists of `kind` of the given upstreams; `done` runs once
@@ -97,14 +100,19 @@ public:
   using Found = std::optional<std::string>;
   void lookup(ListKind kind, const std::vector<std::string>& upstreams, const std::string& field,
               const std::string& value, std::function<void(Found)> done);
+  // lookup() answered from the cache at once, when every list of `upstreams` is there; nothing
+  // when one is not (then ask lookup()).
+  std::optional<Found> lookupCached(ListKind kind, std::span<const std::string> upstreams,
+                                    const std::string& field, const std::string& value);
 
   // Forwards a client request to an upstream. Rewrites the progress token so that clients
   // cannot collide, routes related messages back to `exchange`, relays cancellation both ways,
   // and answers the exchange (result, or error naming the upstream) exactly once. Upstreams in
   // per-client mode get a session (a process, for stdio) of their own for each caller.
-  // `request` holds the method and the params (or raw_params) to send.
+  // `request` holds the method and the params (or raw_params) to send; `tool`, for tools/call,
+  // the upstream's name of the tool, which the observer is told of when the call ends.
   void forward(const std::string& upstream_name, const mcp::ExchangePtr& exchange,
-               mcp::Message request, const Caller& caller);
+               mcp::Message request, const Caller& caller, const std::string& tool = {});
 
   // Forgets the cached lists of an upstream, so that the next listing asks it again.
   void invalidateLists(const std::string& upstream) { invalidate(upstream, std::nullopt); }
