@@ -1,9 +1,11 @@
 // libFuzzer target for the parsers that read untrusted bytes: JSON-RPC/MCP messages (HTTP bodies
-// and stdio lines), Host/Origin header values, and the size and duration configuration scalars.
-// Run it with tools/fuzz.sh (docs/TESTING.md). Besides the crashes that ASan and UBSan find, it
-// checks a few properties and traps (a libFuzzer crash) when one does not hold.
+// and stdio lines; the one-pass reading of answers), Host/Origin header values, and the size and
+// duration configuration scalars. Run it with tools/fuzz.sh (docs/TESTING.md). Besides the crashes
+// that ASan and UBSan find, it checks a few properties and traps (a libFuzzer crash) when one does
+// not hold.
 #include "config/config.h"
 #include "mcp/message.h"
+#include "mcp/result_scan.h"
 #include "transport/origin_guard.h"
 
 #include <boost/json/parse.hpp>
@@ -69,6 +71,26 @@ void fuzzPlainCalls(std::string_view text) {
   check(plain->paramsObject() == params); // parsed last: the lookups above read the text
 }
 
+// An answer that scanResult() reads in one pass is one that parse() (Boost.JSON's DOM) reads to
+// the same id, result and isError; and readPlainResult() then keeps that result on one line.
+void fuzzScannedResults(std::string_view text) {
+  namespace mcp = forge::mcp;
+  const auto scanned = mcp::scanResult(text);
+  if (!scanned) return;
+  auto parsed = mcp::parse(text);
+  check(parsed.ok() && !parsed->batch && parsed->messages.size() == 1);
+  const auto& message = parsed->messages.front();
+  check(message.kind == mcp::Kind::kResult && message.id == scanned->id);
+  boost::system::error_code ec;
+  const auto result = boost::json::parse(scanned->result, ec);
+  check(!ec && result == message.result);
+  const auto* flag = result.is_object() ? result.get_object().if_contains("isError") : nullptr;
+  check(scanned->is_error == (flag && flag->is_bool() && flag->get_bool()));
+  const auto plain = mcp::readPlainResult(text);
+  check(plain && plain->raw_result.find_first_of("\r\n") == std::string::npos);
+  check(boost::json::parse(plain->raw_result, ec) == result && !ec);
+}
+
 // hostName() only cuts and lower-cases: the result is never longer than the input and has no
 // upper-case letters.
 void fuzzHostName(std::string_view text) {
@@ -100,6 +122,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   fuzzMessages(text);
   fuzzPlainCalls(text);
+  fuzzScannedResults(text);
   fuzzHostName(text);
   fuzzScalar<std::uint64_t>(forge::config::Type::kSize, text);
   fuzzScalar<std::chrono::milliseconds>(forge::config::Type::kDuration, text);

@@ -3,9 +3,11 @@
 // tools/call request's params (readPlainCall). Two passes over the text: Boost.JSON's SAX parser
 // validates it and reads the top level (id, method, which members are there, a tool result's
 // isError); then a scanner that may trust the text (json_text.h) finds where the bulk starts and
-// ends.
+// ends. An answer is first offered to scanResult() (result_scan.h), which does both in one pass
+// when it is sure to agree with Boost.JSON, as it is for the usual answer.
 #include "mcp/json_text.h"
 #include "mcp/message.h"
+#include "mcp/result_scan.h"
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/parse.hpp>
@@ -190,6 +192,16 @@ bool plainParams(std::string_view params) {
 } // namespace
 
 std::optional<Message> readPlainResult(std::string_view text) {
+  // The usual answer in one pass; the two passes below for whatever that pass is not sure of.
+  if (auto scanned = scanResult(text)) {
+    Message message;
+    message.kind = Kind::kResult;
+    message.id = std::move(scanned->id);
+    message.raw_result.assign(scanned->result);
+    if (scanned->result_has_line_breaks) json_text::onOneLine(message.raw_result);
+    message.raw_result_is_error = scanned->is_error;
+    return message;
+  }
   return withTopLevel(text, [text](const TopLevel& top) -> std::optional<Message> {
     using Member = TopLevel::Member;
     if (top.count(Member::kResult) != 1 || top.count(Member::kError) ||
