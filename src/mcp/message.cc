@@ -8,7 +8,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <iterator>
 #include <type_traits>
 
 namespace forge::mcp {
@@ -394,9 +396,20 @@ core::Error toError(const Message& error_message) {
 }
 
 std::string idKey(const json::value& id) {
-  if (id.is_string()) return "s:" + std::string(id.get_string());
-  if (id.is_int64()) return "n:" + std::to_string(id.get_int64());
-  if (id.is_uint64()) return "n:" + std::to_string(id.get_uint64());
+  if (id.is_string()) {
+    const auto& text = id.get_string();
+    std::string key;
+    key.reserve(2 + text.size());
+    return key.append("s:").append(text.data(), text.size());
+  }
+  if (id.is_int64() || id.is_uint64()) {
+    // Written in place: most keys fit std::string's own buffer, so no allocation at all.
+    char digits[2 + 20] = {'n', ':'};
+    const auto written = id.is_int64()
+                             ? std::to_chars(digits + 2, std::end(digits), id.get_int64())
+                             : std::to_chars(digits + 2, std::end(digits), id.get_uint64());
+    return std::string(digits, written.ptr);
+  }
   return "x:" + json::serialize(id);
 }
 

@@ -6,6 +6,8 @@
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace forge::mcp {
 namespace {
 
@@ -113,6 +115,13 @@ TEST(MessageTest, ParsedMessagesKeepTheirParamsAndResults) {
 TEST(MessageTest, IdKeysDistinguishStringsFromNumbers) {
   EXPECT_NE(idKey(json::value(1)), idKey(json::value("1")));
   EXPECT_EQ(idKey(json::value(1)), idKey(json::value(std::uint64_t{1})));
+  EXPECT_EQ(idKey(json::value(-42)), "n:-42");
+  EXPECT_EQ(idKey(json::value(std::numeric_limits<std::int64_t>::min())), "n:-9223372036854775808");
+  EXPECT_EQ(idKey(json::value(std::numeric_limits<std::uint64_t>::max())),
+            "n:18446744073709551615");
+  EXPECT_EQ(idKey(json::value("a long string id, past the small-string buffer")),
+            "s:a long string id, past the small-string buffer");
+  EXPECT_EQ(idKey(json::value(1.5)), "x:1.5E0");
 }
 
 TEST(ProtocolTest, NegotiatesVersions) {
