@@ -564,7 +564,6 @@ private:
 
   // One POST.
   asio::awaitable<void> runPost(std::shared_ptr<Peer> keep_alive, ConnectionPtr conn, Outgoing out);
-  asio::awaitable<bool> post(ConnectionPtr& conn, Outgoing& out);
   asio::awaitable<bool> sendPost(ConnectionPtr& conn, Outgoing& out, const Token* token,
                                  std::optional<Parser>& parser,
                                  std::optional<net::PlainAnswer>& plain);
@@ -629,7 +628,9 @@ private:
   bool barrier_ = false;
   std::size_t requests_in_flight_ = 0;
   std::vector<ConnectionPtr> idle_;
-  std::unordered_set<ConnectionPtr> busy_; // closed by shutdown()
+  // Every connection held open, idle or in use: closed by shutdown(). A connection enters when it
+  // is made and leaves when it closes, not at each call.
+  std::unordered_set<ConnectionPtr> open_;
   std::shared_ptr<asio::steady_timer> backoff_timer_;
   std::string session_id_;
   std::string protocol_version_;
@@ -724,7 +725,6 @@ void Peer::dispatchLocked(std::vector<Launch>* here_now) {
     // on one thread.
     auto& here = loop_.pick();
     ConnectionPtr conn = takeIdleLocked(here);
-    if (conn) busy_.insert(conn);
     // One thread runs `here`: its executor is a strand already.
     const Executor executor = conn ? conn->stream.get_executor() : Executor(here.get_executor());
     Launch start{executor, std::move(conn), std::move(out)};
@@ -765,7 +765,6 @@ void Peer::park(ConnectionPtr& conn) {
   conn->deadline.expiresNever();
   std::lock_guard lock(mutex_);
   if (shut_ || conn->buffer.size() != 0 || idle_.size() >= kMaxIdleConnections) return;
-  busy_.erase(conn);
   idle_.push_back(std::move(conn));
   conn.reset();
 }
@@ -774,14 +773,14 @@ void Peer::park(ConnectionPtr& conn) {
 bool Peer::track(const ConnectionPtr& conn) {
   std::lock_guard lock(mutex_);
   if (shut_) return false;
-  busy_.insert(conn);
+  open_.insert(conn);
   return true;
 }
 
 void Peer::discard(const ConnectionPtr& conn) {
   {
     std::lock_guard lock(mutex_);
-    busy_.erase(conn);
+    open_.erase(conn);
   }
   conn->close();
 }
@@ -794,10 +793,13 @@ void Peer::release(const ConnectionPtr& conn, bool reusable, const Outgoing& out
   {
     std::lock_guard lock(mutex_);
     if (conn) {
-      busy_.erase(conn);
       reusable =
           reusable && !shut_ && conn->buffer.size() == 0 && idle_.size() < kMaxIdleConnections;
-      if (reusable) idle_.push_back(conn);
+      if (reusable) {
+        idle_.push_back(conn);
+      } else {
+        open_.erase(conn);
+      }
     }
     if (out.id) --requests_in_flight_;
     if (out.holds_barrier) barrier_ = false;
@@ -816,33 +818,38 @@ void Peer::release(const ConnectionPtr& conn, bool reusable, const Outgoing& out
 // POST
 // ---------------------------------------------------------------------------------------------
 
+// Sends one message as a POST, handles the answer, then releases the connection (back to the
+// pool when it may be reused). `conn` is an idle pooled connection or null. With OAuth, a 401
+// gets the request a new token and one more try. One coroutine for all of it: each call costs a
+// coroutine frame.
 asio::awaitable<void> Peer::runPost(std::shared_ptr<Peer> keep_alive, ConnectionPtr conn,
                                     Outgoing out) {
-  const bool reusable = co_await post(conn, out);
-  release(conn, reusable, out);
-  (void)keep_alive;
-}
-
-// Sends one message as a POST and handles the answer; returns whether the connection may be
-// reused. `conn` is an idle pooled connection or null. With OAuth, a 401 gets the request a new
-// token and one more try.
-asio::awaitable<bool> Peer::post(ConnectionPtr& conn, Outgoing& out) {
+  bool reusable = true; // nothing sent on it yet
   std::optional<Token> token;
   if (spec_.tokens) {
     auto got = co_await accessToken();
-    if (!got) {
+    if (got) {
+      token = std::move(*got);
+    } else {
       failRequest(out, got.error().message);
-      co_return true; // nothing was sent on it
+      release(conn, reusable, out);
+      co_return;
     }
-    token = std::move(*got);
   }
   for (bool retried = false;; retried = true) {
     std::optional<Parser> parser;
     std::optional<net::PlainAnswer> plain;
-    if (!co_await sendPost(conn, out, token ? &*token : nullptr, parser, plain)) co_return false;
-    if (plain) co_return takePlainAnswer(conn, *plain, out);
+    if (!co_await sendPost(conn, out, token ? &*token : nullptr, parser, plain)) {
+      reusable = false;
+      break;
+    }
+    if (plain) {
+      reusable = takePlainAnswer(conn, *plain, out);
+      break;
+    }
     if (!token || retried || parser->status() != 401) {
-      co_return co_await handleAnswer(conn, *parser, out);
+      reusable = co_await handleAnswer(conn, *parser, out);
+      break;
     }
     log::debug("upstream {}: the access token was refused (HTTP 401); getting a new one", name_);
     if (!co_await skipBody(*conn, *parser)) {
@@ -853,10 +860,13 @@ asio::awaitable<bool> Peer::post(ConnectionPtr& conn, Outgoing& out) {
     auto again = co_await accessToken();
     if (!again) {
       failRequest(out, again.error().message);
-      co_return conn != nullptr;
+      reusable = conn != nullptr;
+      break;
     }
     token = std::move(*again);
   }
+  release(conn, reusable, out);
+  (void)keep_alive;
 }
 
 // Sends the POST and reads the head of its answer into `parser`; false (the request answered
@@ -1077,7 +1087,7 @@ asio::awaitable<void> Peer::getStream(std::shared_ptr<Peer> keep_alive) {
   {
     std::lock_guard lock(mutex_);
     if (!shut_) {
-      busy_.insert(conn);
+      open_.insert(conn);
       backoff_timer_ = timer;
     }
   }
@@ -1548,8 +1558,7 @@ void Peer::shutdown(bool send_delete) {
     std::lock_guard lock(mutex_);
     if (shut_) return;
     shut_ = true;
-    conns.assign(busy_.begin(), busy_.end());
-    conns.insert(conns.end(), idle_.begin(), idle_.end());
+    conns.assign(open_.begin(), open_.end());
     idle_.clear();
     queue_.clear();
     timer = std::move(backoff_timer_);
