@@ -38,6 +38,18 @@ void BM_ParseEchoResult(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseEchoResult);
 
+// The gateway's reading of the same answer: validated and its result kept as text, in one pass
+// (scanResult), as for every call it forwards.
+void BM_ReadPlainEchoResult(benchmark::State& state) {
+  const std::string text = echoResult();
+  for (auto _ : state) {
+    auto plain = readPlainResult(text);
+    benchmark::DoNotOptimize(plain);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * text.size()));
+}
+BENCHMARK(BM_ReadPlainEchoResult);
+
 void BM_SerializeToolsCall(benchmark::State& state) {
   const Message request = parse(kToolsCall).value().messages.front();
   for (auto _ : state) {
