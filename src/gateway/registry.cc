@@ -352,15 +352,17 @@ void UpstreamRegistry::forward(const std::string& upstream_name, const mcp::Exch
   if (!up) {
     return exchange->fail(mcp::kInvalidParams, fmt::format("unknown upstream '{}'", upstream_name));
   }
-  // What the answer needs is kept with the call (one allocation), not in the callbacks.
+  // What the answer needs is kept with the call, in one allocation, not in the callbacks.
   struct Tracked {
-    std::shared_ptr<ForwardedCall> call = std::make_shared<ForwardedCall>();
+    ForwardedCall call;
     std::string token; // the gateway's progress token, if the request had one
     std::string tool;
     std::string upstream_name;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   };
   auto tracked = std::make_shared<Tracked>();
+  // The table of calls holds the call; the alias keeps the rest of `tracked` alive with it.
+  std::shared_ptr<ForwardedCall> call(tracked, &tracked->call);
   if (request.hasParam("_meta")) {
     if (const auto* original = progressTokenOf(request.paramsValue())) {
       std::lock_guard lock(mutex_);
@@ -374,16 +376,15 @@ void UpstreamRegistry::forward(const std::string& upstream_name, const mcp::Exch
     tracked->upstream_name = upstream_name;
   }
   request.forward_only = true; // the result is only passed on to the client
-  ForwardedCall& call = *tracked->call;
-  call.upstream = up->config().name;
-  call.exchange = exchange;
-  call.session_link = caller.link;
+  call->upstream = up->config().name;
+  call->exchange = exchange;
+  call->session_link = caller.link;
   const json::value id = up->call(
       std::move(request),
       [this, self = shared_from_this(), exchange, tracked](mcp::Message answer) {
         {
           std::lock_guard lock(mutex_);
-          calls_.erase(tracked->call->key);
+          calls_.erase(tracked->call.key);
           if (!tracked->token.empty()) progress_.erase(tracked->token);
         }
         if (!tracked->tool.empty()) {
@@ -395,7 +396,7 @@ void UpstreamRegistry::forward(const std::string& upstream_name, const mcp::Exch
         answerExchange(*exchange, std::move(answer));
       },
       // Registered before the request leaves, so that related messages find their exchange.
-      [this, call = tracked->call](const json::value& upstream_id) {
+      [this, call = std::move(call)](const json::value& upstream_id) {
         call->upstream_id = upstream_id;
         call->key = callKey(call->upstream, upstream_id);
         std::lock_guard lock(mutex_);
